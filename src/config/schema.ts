@@ -1,0 +1,136 @@
+// One schema for the whole YAML config. Key names follow DESIGN.md; they are the public interface.
+import { z } from 'zod';
+import { vipSchema } from '../vip/config.js';
+
+const listenUri = z
+  .string()
+  .regex(
+    /^(udp|tcp):\/\/(\[[0-9a-fA-F:.]+\]|[^:/\s]+):\d{1,5}$/,
+    'must look like udp://ADDRESS:PORT or tcp://ADDRESS:PORT',
+  );
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:/\s]+):\d{1,5}$/, 'must look like ADDRESS:PORT or [IPv6]:PORT');
+
+export const nodeSchema = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'must be 1-32 letters, digits, dot, dash or underscore'),
+    priority: z.number().int().min(0).max(255).default(100),
+    state_dir: z.string().min(1).default('/var/lib/sipha'),
+  })
+  .strict();
+
+export const routeSchema = z
+  .object({
+    match: z.string().refine(isValidRegex, 'must be a valid regular expression'),
+    to: z.string().regex(/^sips?:/, 'must be a sip: or sips: URI'),
+  })
+  .strict();
+
+export const sipSchema = z
+  .object({
+    listen: z.array(listenUri).min(1),
+    domain: z.string().min(1).optional(),
+    users_file: z.string().min(1).optional(),
+    routes: z.array(routeSchema).default([]),
+    advertise: z.string().min(1).optional(),
+    limits: z
+      .object({
+        max_message_bytes: z.number().int().min(1024).max(1_048_576).default(65_535),
+        max_headers: z.number().int().min(8).max(1000).default(128),
+        max_line_length: z.number().int().min(256).max(65_535).default(8192),
+      })
+      .strict()
+      .default({ max_message_bytes: 65_535, max_headers: 128, max_line_length: 8192 }),
+    timers: z
+      .object({
+        t1_ms: z.number().int().min(10).max(10_000).default(500),
+        t2_ms: z.number().int().min(100).max(60_000).default(4000),
+        t4_ms: z.number().int().min(100).max(60_000).default(5000),
+      })
+      .strict()
+      .default({ t1_ms: 500, t2_ms: 4000, t4_ms: 5000 }),
+    registrar: z
+      .object({
+        min_expires: z.number().int().min(0).max(86_400).default(60),
+        max_expires: z.number().int().min(1).max(604_800).default(3600),
+        default_expires: z.number().int().min(1).max(604_800).default(3600),
+      })
+      .strict()
+      .default({ min_expires: 60, max_expires: 3600, default_expires: 3600 }),
+    tcp_idle_timeout_ms: z.number().int().min(1000).max(86_400_000).default(600_000),
+  })
+  .strict();
+
+export const haSchema = z
+  .object({
+    listen: z.array(hostPort).min(1),
+    peer: z.array(hostPort).min(1),
+    key_file: z.string().min(1),
+    heartbeat_ms: z.number().int().min(5).max(10_000).default(50),
+    dead_after_ms: z.number().int().min(20).max(60_000).default(200),
+    witnesses: z.array(z.string().min(1)).default([]),
+    preempt: z.boolean().default(false),
+  })
+  .strict()
+  .refine((ha) => ha.listen.length === ha.peer.length, {
+    message: 'ha.listen and ha.peer must list the same number of paths',
+    path: ['peer'],
+  })
+  .refine((ha) => ha.dead_after_ms >= 2 * ha.heartbeat_ms, {
+    message: 'must be at least twice heartbeat_ms',
+    path: ['dead_after_ms'],
+  });
+
+export const managementSchema = z
+  .object({
+    listen: hostPort,
+    token_file: z.string().min(1),
+  })
+  .strict();
+
+export const monitoringSchema = z
+  .object({
+    sip_traffic: z
+      .object({
+        enabled: z.boolean().default(true),
+        idle_ms: z.number().int().min(50).max(600_000).default(1000),
+        probe_timeout_ms: z.number().int().min(10).max(60_000).default(300),
+      })
+      .strict()
+      .default({ enabled: true, idle_ms: 1000, probe_timeout_ms: 300 }),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    node: nodeSchema.default({ id: 'standalone', priority: 100, state_dir: '/var/lib/sipha' }),
+    sip: sipSchema,
+    vip: vipSchema.optional(),
+    ha: haSchema.optional(),
+    management: managementSchema.optional(),
+    monitoring: monitoringSchema.optional(),
+    log: z
+      .object({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+      })
+      .strict()
+      .default({ level: 'info' }),
+  })
+  .strict()
+  .refine((c) => c.ha === undefined || c.vip !== undefined, {
+    message: 'is required when ha is set',
+    path: ['vip'],
+  });
+
+export type SiphaConfig = z.infer<typeof configSchema>;
+
+function isValidRegex(source: string): boolean {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+}
