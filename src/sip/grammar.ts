@@ -1,0 +1,142 @@
+// Small lexical helpers shared by the header parsers (RFC 3261 §25.1).
+
+const TOKEN_CHARS = new Uint8Array(128);
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~") {
+  TOKEN_CHARS[c.charCodeAt(0)] = 1;
+}
+
+/** token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~") */
+export function isToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || TOKEN_CHARS[c] !== 1) return false;
+  }
+  return true;
+}
+
+/** word = 1*(token chars and ( ) < > : \ " / [ ] ? { }) — used by Call-ID. */
+export function isWord(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 32 || c >= 127) return false;
+  }
+  return true;
+}
+
+/** An unsigned decimal integer with at most `maxDigits` digits; -1 if the text is anything else. */
+export function parseUnsigned(s: string, maxDigits = 10): number {
+  if (s.length === 0 || s.length > maxDigits) return -1;
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+/**
+ * Splits a header value at top-level commas: never inside a quoted string or inside <...>,
+ * so `"Doe, John" <sip:j@x;a=b,c>` stays one element. Elements are trimmed; empty ones are dropped.
+ */
+export function splitTopLevel(value: string, separator = ','): string[] {
+  const sep = separator.charCodeAt(0);
+  if (value.indexOf(separator) === -1) {
+    const t = value.trim();
+    return t === '' ? [] : [t];
+  }
+  const out: string[] = [];
+  let start = 0;
+  let inQuote = false;
+  let angle = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (inQuote) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inQuote = false;
+    } else if (c === 34) inQuote = true;
+    else if (c === 60 /* < */) angle++;
+    else if (c === 62 /* > */ && angle > 0) angle--;
+    else if (c === sep && angle === 0) {
+      const t = value.slice(start, i).trim();
+      if (t !== '') out.push(t);
+      start = i + 1;
+    }
+  }
+  const t = value.slice(start).trim();
+  if (t !== '') out.push(t);
+  return out;
+}
+
+/** Index of the first `ch` outside quotes and <...> at or after `from`, or -1. */
+export function indexOfTopLevel(value: string, ch: string, from = 0): number {
+  const target = ch.charCodeAt(0);
+  let inQuote = false;
+  let angle = 0;
+  for (let i = from; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (inQuote) {
+      if (c === 92) i++;
+      else if (c === 34) inQuote = false;
+    } else if (c === 34) inQuote = true;
+    else if (c === 60) angle++;
+    else if (c === 62 && angle > 0) angle--;
+    else if (c === target && angle === 0) return i;
+  }
+  return -1;
+}
+
+/** Reads a quoted-string starting at `start` (which must be `"`). Returns the unescaped text and the index after it. */
+export function readQuoted(s: string, start: number): { text: string; end: number } | undefined {
+  let text = '';
+  for (let i = start + 1; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 92) {
+      if (i + 1 >= s.length) return undefined;
+      text += s[i + 1];
+      i++;
+    } else if (c === 34) return { text, end: i + 1 };
+    else text += s[i];
+  }
+  return undefined;
+}
+
+export function quote(text: string): string {
+  return `"${text.replace(/["\\]/g, (m) => `\\${m}`)}"`;
+}
+
+/** Generic parameters: `;name=value;flag` (leading `;` optional). Names are lower-cased; a flag maps to null. */
+export type Params = Map<string, string | null>;
+
+export function parseParams(s: string): Params | undefined {
+  const params: Params = new Map();
+  if (s.trim() === '') return params;
+  const parts = splitTopLevel(s, ';');
+  for (const part of parts) {
+    const eq = part.indexOf('=');
+    if (eq === -1) {
+      const name = part.trim();
+      if (!isToken(name)) return undefined;
+      params.set(name.toLowerCase(), null);
+    } else {
+      const name = part.slice(0, eq).trim();
+      const value = part.slice(eq + 1).trim();
+      if (!isToken(name)) return undefined;
+      // Quoted values are kept as written (quotes and escapes included) so that re-serialising is lossless.
+      if (value.startsWith('"')) {
+        const q = readQuoted(value, 0);
+        if (q === undefined || q.end !== value.length) return undefined;
+      } else if (value === '' || /[\s"<>,]/.test(value)) return undefined;
+      params.set(name.toLowerCase(), value);
+    }
+  }
+  return params;
+}
+
+export function formatParams(params: Params): string {
+  let out = '';
+  for (const [name, value] of params) out += value === null ? `;${name}` : `;${name}=${value}`;
+  return out;
+}

@@ -1,0 +1,245 @@
+// SIP, SIPS and tel URIs (RFC 3261 §19.1, §25.1; RFC 3966), with parameters, headers, %-escapes and IPv6 references.
+import { isIPv4, isIPv6 } from 'node:net';
+import { formatParams, isToken, type Params } from './grammar.js';
+
+export class SipUri {
+  constructor(
+    public scheme: 'sip' | 'sips',
+    /** The user part exactly as written (still %-escaped); see `userText` for the decoded form. */
+    public user: string | undefined,
+    public password: string | undefined,
+    /** Hostname, IPv4 address, or IPv6 address without brackets. */
+    public host: string,
+    public port: number | undefined,
+    public params: Params = new Map(),
+    /** `?name=value&...` headers, values still escaped, in order. */
+    public headers: Array<[string, string]> = [],
+  ) {}
+
+  get userText(): string | undefined {
+    return this.user === undefined ? undefined : unescapeUri(this.user);
+  }
+
+  /** The host as it appears in a URI or Via: IPv6 in brackets. */
+  get hostRef(): string {
+    return this.host.includes(':') ? `[${this.host}]` : this.host;
+  }
+
+  /** transport parameter, lower-cased; undefined when absent. */
+  get transport(): string | undefined {
+    const t = this.params.get('transport');
+    return t === null || t === undefined ? undefined : t.toLowerCase();
+  }
+
+  clone(): SipUri {
+    return new SipUri(
+      this.scheme,
+      this.user,
+      this.password,
+      this.host,
+      this.port,
+      new Map(this.params),
+      this.headers.map(([n, v]) => [n, v]),
+    );
+  }
+
+  toString(): string {
+    let s = `${this.scheme}:`;
+    if (this.user !== undefined) {
+      s += this.user;
+      if (this.password !== undefined) s += `:${this.password}`;
+      s += '@';
+    }
+    s += this.hostRef;
+    if (this.port !== undefined) s += `:${this.port}`;
+    s += formatParams(this.params);
+    if (this.headers.length > 0) s += `?${this.headers.map(([n, v]) => `${n}=${v}`).join('&')}`;
+    return s;
+  }
+}
+
+export class TelUri {
+  readonly scheme = 'tel' as const;
+  constructor(
+    public number: string,
+    public params: Params = new Map(),
+  ) {}
+
+  toString(): string {
+    return `tel:${this.number}${formatParams(this.params)}`;
+  }
+}
+
+/** Any other absolute URI (RFC 3986 scheme ":" rest), kept as an opaque string. */
+export class OtherUri {
+  constructor(
+    readonly scheme: string,
+    readonly text: string,
+  ) {}
+  toString(): string {
+    return this.text;
+  }
+}
+
+export type Uri = SipUri | TelUri | OtherUri;
+
+const SCHEME_RE = /^[A-Za-z][A-Za-z0-9+.-]*$/;
+const HOSTNAME_RE =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.?$/;
+// user = 1*( unreserved / escaped / user-unreserved ); unreserved includes mark chars.
+const USER_RE = /^(?:[A-Za-z0-9\-_.!~*'()&=+$,;?/]|%[0-9A-Fa-f]{2})+$/;
+const PASSWORD_RE = /^(?:[A-Za-z0-9\-_.!~*'()&=+$,]|%[0-9A-Fa-f]{2})*$/;
+const PARAM_CHARS_RE = /^(?:[A-Za-z0-9\-_.!~*'()[\]/:&+$]|%[0-9A-Fa-f]{2})+$/;
+const HEADER_CHARS_RE = /^(?:[A-Za-z0-9\-_.!~*'()[\]/?:+$]|%[0-9A-Fa-f]{2})*$/;
+const TEL_NUMBER_RE =
+  /^(?:\+[0-9\-.()]*[0-9][0-9\-.()]*|[0-9A-Fa-f*#\-.()pw]*[0-9A-Fa-f*#][0-9A-Fa-f*#\-.()pw]*)$/;
+
+/** Parses any absolute URI; sip/sips/tel are fully validated, other schemes only syntactically. */
+export function parseUri(text: string): Uri | undefined {
+  const colon = text.indexOf(':');
+  if (colon <= 0) return undefined;
+  const scheme = text.slice(0, colon).toLowerCase();
+  if (scheme === 'sip' || scheme === 'sips') return parseSipUri(text);
+  if (scheme === 'tel') return parseTelUri(text);
+  if (!SCHEME_RE.test(scheme) || colon === text.length - 1) return undefined;
+  for (let i = colon + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c <= 32 || c >= 127 || c === 60 || c === 62 || c === 34) return undefined;
+  }
+  return new OtherUri(scheme, text);
+}
+
+export function parseSipUri(text: string): SipUri | undefined {
+  const colon = text.indexOf(':');
+  if (colon <= 0) return undefined;
+  const scheme = text.slice(0, colon).toLowerCase();
+  if (scheme !== 'sip' && scheme !== 'sips') return undefined;
+  let rest = text.slice(colon + 1);
+
+  let headers: Array<[string, string]> = [];
+  const q = rest.indexOf('?');
+  if (q !== -1) {
+    const parsed = parseUriHeaders(rest.slice(q + 1));
+    if (parsed === undefined) return undefined;
+    headers = parsed;
+    rest = rest.slice(0, q);
+  }
+
+  let user: string | undefined;
+  let password: string | undefined;
+  const at = rest.lastIndexOf('@');
+  if (at !== -1) {
+    const userinfo = rest.slice(0, at);
+    rest = rest.slice(at + 1);
+    // The password is after the first ':' of userinfo (user may not contain an unescaped ':').
+    const pc = userinfo.indexOf(':');
+    user = pc === -1 ? userinfo : userinfo.slice(0, pc);
+    if (pc !== -1) password = userinfo.slice(pc + 1);
+    if (!USER_RE.test(user)) return undefined;
+    if (password !== undefined && !PASSWORD_RE.test(password)) return undefined;
+  }
+
+  let host: string;
+  let afterHost: number;
+  if (rest.startsWith('[')) {
+    const close = rest.indexOf(']');
+    if (close === -1) return undefined;
+    host = rest.slice(1, close);
+    if (!isIPv6(host)) return undefined;
+    afterHost = close + 1;
+  } else {
+    afterHost = 0;
+    while (afterHost < rest.length) {
+      const c = rest.charCodeAt(afterHost);
+      if (c === 58 /* : */ || c === 59 /* ; */) break;
+      afterHost++;
+    }
+    host = rest.slice(0, afterHost);
+    if (!isIPv4(host) && !HOSTNAME_RE.test(host)) return undefined;
+  }
+
+  let port: number | undefined;
+  let i = afterHost;
+  if (rest.charCodeAt(i) === 58) {
+    let j = i + 1;
+    while (j < rest.length && rest.charCodeAt(j) !== 59) j++;
+    const digits = rest.slice(i + 1, j);
+    if (!/^[0-9]{1,5}$/.test(digits)) return undefined;
+    port = Number(digits);
+    if (port > 65535) return undefined;
+    i = j;
+  }
+  if (i < rest.length && rest.charCodeAt(i) !== 59) return undefined;
+
+  const params: Params = new Map();
+  if (i < rest.length) {
+    for (const part of rest.slice(i + 1).split(';')) {
+      const eq = part.indexOf('=');
+      const name = eq === -1 ? part : part.slice(0, eq);
+      if (!PARAM_CHARS_RE.test(name)) return undefined;
+      if (eq === -1) params.set(name.toLowerCase(), null);
+      else {
+        const value = part.slice(eq + 1);
+        if (!PARAM_CHARS_RE.test(value)) return undefined;
+        params.set(name.toLowerCase(), value);
+      }
+    }
+  }
+  return new SipUri(scheme, user, password, host, port, params, headers);
+}
+
+function parseUriHeaders(s: string): Array<[string, string]> | undefined {
+  const out: Array<[string, string]> = [];
+  if (s === '') return out;
+  for (const part of s.split('&')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) return undefined;
+    const name = part.slice(0, eq);
+    const value = part.slice(eq + 1);
+    if (!HEADER_CHARS_RE.test(name) || !HEADER_CHARS_RE.test(value)) return undefined;
+    out.push([name, value]);
+  }
+  return out;
+}
+
+export function parseTelUri(text: string): TelUri | undefined {
+  if (text.slice(0, 4).toLowerCase() !== 'tel:') return undefined;
+  const rest = text.slice(4);
+  const semi = rest.indexOf(';');
+  const number = semi === -1 ? rest : rest.slice(0, semi);
+  if (!TEL_NUMBER_RE.test(number)) return undefined;
+  const params: Params = new Map();
+  if (semi !== -1) {
+    for (const part of rest.slice(semi + 1).split(';')) {
+      const eq = part.indexOf('=');
+      const name = eq === -1 ? part : part.slice(0, eq);
+      if (!isToken(name)) return undefined;
+      if (eq === -1) params.set(name.toLowerCase(), null);
+      else {
+        const value = part.slice(eq + 1);
+        if (!PARAM_CHARS_RE.test(value)) return undefined;
+        params.set(name.toLowerCase(), value);
+      }
+    }
+  }
+  return new TelUri(number, params);
+}
+
+/** Decodes %HH escapes; invalid sequences are left as written. */
+export function unescapeUri(s: string): string {
+  if (s.indexOf('%') === -1) return s;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
+  }
+}
+
+/** Escapes characters not allowed unescaped in a user part. */
+export function escapeUser(s: string): string {
+  return s.replace(/[^A-Za-z0-9\-_.!~*'()&=+$,;?/]/g, (c) =>
+    Array.from(Buffer.from(c, 'utf8'))
+      .map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`)
+      .join(''),
+  );
+}
