@@ -193,6 +193,20 @@ export class Headers {
     return top;
   }
 
+  /** Replaces the first element of a list header (the top Via after adding received/rport). */
+  replaceFirst(name: string, value: string): this {
+    const key = headerKey(name);
+    const field = this.fields.find((f) => f.key === key);
+    if (field === undefined) return this.append(name, value);
+    if (!isListHeader(key) || field.value.indexOf(',') === -1) {
+      field.value = value;
+      return this;
+    }
+    const [, ...rest] = splitTopLevel(field.value);
+    field.value = [value, ...rest].join(', ');
+    return this;
+  }
+
   clone(): Headers {
     return new Headers(this.fields.map((f) => ({ name: f.name, key: f.key, value: f.value })));
   }

@@ -1,0 +1,312 @@
+// The transport layer (§18): UDP and TCP listeners, parsing, received/rport stamping, response routing, and the
+// answer to malformed input (400/505/513 when a response can be addressed, else a counted drop). Nothing thrown
+// by a handler escapes into a socket callback.
+import type { RemoteInfo } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { createResponse } from '../build.js';
+import { Headers } from '../headers.js';
+import { DEFAULT_LIMITS, type ParseLimits } from '../limits.js';
+import type { SipRequest, SipResponse } from '../message.js';
+import type { SipParseError } from '../parse-error.js';
+import { type Framing, findHeaderEnd, parseMessage } from '../parser.js';
+import { serializeMessage } from '../serializer.js';
+import { parseVia } from '../via.js';
+import type { ListenSpec } from './listen-uri.js';
+import { responseTarget } from './response-target.js';
+import { normaliseAddress, type TcpConnectionInfo, TcpTransport } from './tcp.js';
+import type { Endpoint, MessageSender, SendErrorHandler, Source } from './types.js';
+import { UdpListener } from './udp.js';
+import { stampVia } from './via-stamp.js';
+
+export interface TransportOptions {
+  listen: ListenSpec[];
+  limits?: ParseLimits;
+  tcpIdleTimeoutMs?: number;
+  tcpConnectTimeoutMs?: number;
+}
+
+export interface TransportCounters {
+  messagesIn: number;
+  requestsIn: number;
+  responsesIn: number;
+  messagesOut: number;
+  /** Malformed messages by parse-error code. */
+  parseErrors: Record<string, number>;
+  /** Malformed requests answered with 400/505/513. */
+  malformedAnswered: number;
+  /** Malformed messages dropped because no response could be addressed (or they were responses). */
+  malformedDropped: number;
+  /** Exceptions thrown by the layer above while handling a message (caught here). */
+  handlerErrors: number;
+  sendErrors: number;
+  keepalivesAnswered: number;
+}
+
+export type RequestHandler = (request: SipRequest, source: Source) => void;
+export type ResponseHandler = (response: SipResponse, source: Source) => void;
+
+export class TransportLayer implements MessageSender {
+  onRequest: RequestHandler = () => {};
+  onResponse: ResponseHandler = () => {};
+  onHandlerError: (error: unknown) => void = () => {};
+
+  readonly counters: TransportCounters = {
+    messagesIn: 0,
+    requestsIn: 0,
+    responsesIn: 0,
+    messagesOut: 0,
+    parseErrors: {},
+    malformedAnswered: 0,
+    malformedDropped: 0,
+    handlerErrors: 0,
+    sendErrors: 0,
+    keepalivesAnswered: 0,
+  };
+
+  private readonly limits: ParseLimits;
+  private readonly udp: UdpListener[] = [];
+  private readonly tcp: TcpTransport;
+  private readonly bound: ListenSpec[] = [];
+
+  constructor(private readonly options: TransportOptions) {
+    this.limits = options.limits ?? DEFAULT_LIMITS;
+    this.tcp = new TcpTransport(
+      {
+        maxMessageBytes: this.limits.maxMessageBytes,
+        idleTimeoutMs: options.tcpIdleTimeoutMs ?? 600_000,
+        connectTimeoutMs: options.tcpConnectTimeoutMs ?? 5000,
+      },
+      {
+        onMessage: (bytes, c) => this.receive(bytes, tcpSource(c), 'stream'),
+        onFramingError: (reason, head, c) => this.onFramingError(reason, head, c),
+        onPing: () => this.counters.keepalivesAnswered++,
+        onError: () => this.counters.sendErrors++,
+      },
+    );
+  }
+
+  async start(): Promise<void> {
+    for (const spec of this.options.listen) {
+      if (spec.transport === 'udp') {
+        const l = new UdpListener(
+          spec.address,
+          spec.port,
+          (bytes, remote, listener) => this.onDatagram(bytes, remote, listener),
+          () => this.counters.sendErrors++,
+        );
+        await l.start();
+        this.udp.push(l);
+        this.bound.push({ ...spec, port: l.port });
+      } else {
+        const port = await this.tcp.listen(spec.address, spec.port);
+        this.bound.push({ ...spec, port });
+      }
+    }
+  }
+
+  /** The listen points with their real ports (a configured port 0 becomes the one the OS chose). */
+  get listening(): readonly ListenSpec[] {
+    return this.bound;
+  }
+
+  get tcpConnections(): number {
+    return this.tcp.openConnections;
+  }
+
+  /** Stops accepting TCP connections; UDP keeps answering (used for a graceful stop). */
+  stopAccepting(): Promise<void> {
+    return this.tcp.stopListening();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.udp.map((l) => l.close()));
+    this.udp.length = 0;
+    await this.tcp.close();
+  }
+
+  sendRequest(request: SipRequest, to: Endpoint, onError?: SendErrorHandler): void {
+    this.send(serializeMessage(request), to, undefined, onError);
+  }
+
+  sendResponse(response: SipResponse, source: Source, onError?: SendErrorHandler): void {
+    const via = response.via;
+    if (via === undefined) {
+      this.counters.sendErrors++;
+      onError?.(new Error('response without a usable Via'));
+      return;
+    }
+    const target = responseTarget(via, source);
+    this.send(serializeMessage(response), target, source, onError, target.connectionId);
+  }
+
+  private send(
+    bytes: Buffer,
+    to: Endpoint,
+    via: Source | undefined,
+    onError?: SendErrorHandler,
+    connectionId?: number,
+  ): void {
+    const fail = (err: Error) => {
+      this.counters.sendErrors++;
+      onError?.(err);
+    };
+    this.counters.messagesOut++;
+    if (to.transport === 'udp') {
+      const socket = this.pickUdp(to.address, via);
+      if (socket === undefined) {
+        fail(new Error(`no UDP listener for ${to.address}`));
+        return;
+      }
+      socket.send(bytes, to.port, to.address, fail);
+      return;
+    }
+    if (connectionId !== undefined && this.tcp.sendOn(connectionId, bytes)) return;
+    this.tcp.sendTo(to.address, to.port, bytes, fail);
+  }
+
+  /** Responses leave from the socket the request came in on (the VIP in HA mode); requests from the first of the family. */
+  private pickUdp(address: string, via: Source | undefined): UdpListener | undefined {
+    if (via !== undefined) {
+      const same = this.udp.find((l) => l.port === via.localPort && sameAddress(l.address, via.localAddress));
+      if (same !== undefined) return same;
+    }
+    const family = isIPv6(address) ? 6 : 4;
+    return this.udp.find((l) => l.family === family);
+  }
+
+  private onDatagram(bytes: Buffer, remote: RemoteInfo, listener: UdpListener): void {
+    // RFC 5626 keep-alive over UDP is STUN, not CRLF; a bare CRLF datagram is just ignored.
+    if (bytes.length <= 4 && bytes.every((b) => b === 13 || b === 10)) return;
+    const source: Source = {
+      transport: 'udp',
+      address: normaliseAddress(remote.address),
+      port: remote.port,
+      localAddress: listener.address,
+      localPort: listener.port,
+    };
+    this.receive(bytes, source, 'datagram');
+  }
+
+  private receive(bytes: Buffer, source: Source, framing: Framing): void {
+    this.counters.messagesIn++;
+    try {
+      const result = parseMessage(bytes, this.limits, framing);
+      if (!result.ok) {
+        this.rejectMalformed(result.error, source, bytes);
+        return;
+      }
+      const message = result.message;
+      if (message.kind === 'request') {
+        this.counters.requestsIn++;
+        const via = message.via!;
+        const stamped = stampVia(via, source.address, source.port);
+        if (stamped !== undefined) message.headers.replaceFirst('via', stamped.toString());
+        this.onRequest(message, source);
+      } else {
+        this.counters.responsesIn++;
+        this.onResponse(message, source);
+      }
+    } catch (err) {
+      this.counters.handlerErrors++;
+      try {
+        this.onHandlerError(err);
+      } catch {
+        // A failing error reporter must not take the socket down either.
+      }
+    }
+  }
+
+  private rejectMalformed(error: SipParseError, source: Source, bytes?: Buffer): void {
+    this.counters.parseErrors[error.code] = (this.counters.parseErrors[error.code] ?? 0) + 1;
+    // Too large: the size check comes first, so read the head (bounded) to learn where a 513 could go.
+    const head = error.code === 'too-large' && bytes !== undefined ? headOf(bytes, this.limits) : error;
+    const headers = head?.headers;
+    // §8.2 / §18: only requests get an answer, never an ACK, and only when the top Via tells us where to send it.
+    const topVia = headers?.first('via');
+    const via = topVia === undefined ? undefined : parseVia(topVia);
+    if (
+      head?.startLine !== 'request' ||
+      head.method === 'ACK' ||
+      headers === undefined ||
+      via === undefined
+    ) {
+      this.counters.malformedDropped++;
+      return;
+    }
+    const stamped = stampVia(via, source.address, source.port);
+    const copy = new Headers(headers.fields.map((f) => ({ ...f })));
+    if (stamped !== undefined) copy.replaceFirst('via', stamped.toString());
+    const response = createResponse({ headers: copy }, error.status, error.reason);
+    this.counters.malformedAnswered++;
+    this.sendResponse(response, source);
+  }
+
+  private onFramingError(
+    reason: 'too-large' | 'bad-content-length',
+    head: Buffer,
+    c: TcpConnectionInfo,
+  ): void {
+    this.counters.messagesIn++;
+    // Parse the head alone (as a datagram) to learn whether and where a 400/513 can be sent.
+    const parsed = parseMessage(
+      head,
+      { ...this.limits, maxMessageBytes: Number.MAX_SAFE_INTEGER },
+      'datagram',
+    );
+    const source = tcpSource(c);
+    if (parsed.ok) {
+      if (parsed.message.kind === 'response') {
+        this.counters.parseErrors[reason] = (this.counters.parseErrors[reason] ?? 0) + 1;
+        this.counters.malformedDropped++;
+        return;
+      }
+      const code = reason === 'too-large' ? 513 : 400;
+      const phrase = reason === 'too-large' ? 'Message Too Large' : 'Missing Or Bad Content-Length';
+      this.counters.parseErrors[reason] = (this.counters.parseErrors[reason] ?? 0) + 1;
+      if (parsed.message.method === 'ACK') {
+        this.counters.malformedDropped++;
+        return;
+      }
+      const via = parsed.message.via!;
+      const stamped = stampVia(via, source.address, source.port);
+      if (stamped !== undefined) parsed.message.headers.replaceFirst('via', stamped.toString());
+      this.counters.malformedAnswered++;
+      this.sendResponse(createResponse(parsed.message, code, phrase), source);
+      return;
+    }
+    this.rejectMalformed(parsed.error, source);
+  }
+}
+
+interface HeadInfo {
+  startLine: 'request' | 'response' | undefined;
+  method: string | undefined;
+  headers: Headers | undefined;
+}
+
+/** What the head of an oversized message says, read within the size limit. */
+function headOf(bytes: Buffer, limits: ParseLimits): HeadInfo | undefined {
+  const end = findHeaderEnd(bytes.subarray(0, limits.maxMessageBytes));
+  if (end === undefined) return undefined;
+  const head = parseMessage(bytes.subarray(0, end.bodyStart), limits, 'datagram');
+  if (!head.ok) return head.error;
+  const m = head.message;
+  return m.kind === 'request'
+    ? { startLine: 'request', method: m.method, headers: m.headers }
+    : { startLine: 'response', method: undefined, headers: m.headers };
+}
+
+function tcpSource(c: TcpConnectionInfo): Source {
+  return {
+    transport: 'tcp',
+    address: c.remoteAddress,
+    port: c.remotePort,
+    localAddress: c.localAddress,
+    localPort: c.localPort,
+    connectionId: c.id,
+  };
+}
+
+function sameAddress(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}

@@ -1,0 +1,64 @@
+// One UDP socket bound to a listen address (possibly a not-yet-present VIP, with ip_nonlocal_bind).
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+
+export type DatagramHandler = (bytes: Buffer, remote: RemoteInfo, listener: UdpListener) => void;
+
+export class UdpListener {
+  private socket: Socket | undefined;
+  private boundPort = 0;
+
+  constructor(
+    readonly address: string,
+    private readonly requestedPort: number,
+    private readonly onDatagram: DatagramHandler,
+    private readonly onSocketError: (error: Error) => void,
+  ) {}
+
+  get family(): 4 | 6 {
+    return isIPv6(this.address) ? 6 : 4;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  start(): Promise<void> {
+    const socket = createSocket({ type: this.family === 6 ? 'udp6' : 'udp4', reuseAddr: false });
+    this.socket = socket;
+    return new Promise((resolve, reject) => {
+      const onStartError = (err: Error) => reject(err);
+      socket.once('error', onStartError);
+      socket.bind(this.requestedPort, this.address, () => {
+        socket.off('error', onStartError);
+        // Runtime errors (e.g. ICMP unreachable on some platforms) must never crash the process.
+        socket.on('error', this.onSocketError);
+        socket.on('message', (bytes, remote) => this.onDatagram(bytes, remote, this));
+        this.boundPort = socket.address().port;
+        resolve();
+      });
+    });
+  }
+
+  send(bytes: Buffer, port: number, address: string, onError?: (error: Error) => void): void {
+    const socket = this.socket;
+    if (socket === undefined) {
+      onError?.(new Error(`UDP ${this.address}:${this.port} is not open`));
+      return;
+    }
+    try {
+      socket.send(bytes, port, address, (err) => {
+        if (err) onError?.(err);
+      });
+    } catch (err) {
+      onError?.(err as Error);
+    }
+  }
+
+  close(): Promise<void> {
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket === undefined) return Promise.resolve();
+    return new Promise((resolve) => socket.close(() => resolve()));
+  }
+}
