@@ -1,0 +1,28 @@
+// The transaction layer's public surface (RFC 3261 §17).
+export { createNon2xxAck } from './ack.js';
+export { newBranch } from './branch.js';
+export { type ClientInviteState, ClientInviteTransaction } from './client-invite.js';
+export { type ClientNonInviteState, ClientNonInviteTransaction } from './client-non-invite.js';
+export { type Clock, FakeClock, systemClock, type TimerHandle } from './clock.js';
+export type { TryingPolicy } from './context.js';
+export * from './keys.js';
+export { createResponse } from './response.js';
+export { type ServerInviteState, ServerInviteTransaction } from './server-invite.js';
+export { type ServerNonInviteState, ServerNonInviteTransaction } from './server-non-invite.js';
+export { TransactionStats } from './stats.js';
+export { DEFAULT_TIMER_CONFIG, type TimerConfig, type TimerValues, timerValues } from './timers.js';
+export type { TransactionKind } from './transaction.js';
+export {
+  type RequestMatch,
+  type ResponseMatch,
+  TransactionLayer,
+  type TransactionLayerOptions,
+} from './transaction-layer.js';
+export type {
+  ClientTransaction,
+  ClientTransactionUser,
+  EndCause,
+  ServerTransaction,
+  ServerTransactionUser,
+  Transaction,
+} from './user.js';

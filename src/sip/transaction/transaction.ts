@@ -1,0 +1,112 @@
+// What all four transaction state machines share: identity, the two timer slots, and the way they end.
+import type { SipRequest } from '../message.js';
+import type { TimerHandle } from './clock.js';
+import type { TransactionContext } from './context.js';
+import type { TimerValues } from './timers.js';
+import type { EndCause } from './user.js';
+
+export type TransactionKind = 'client-invite' | 'client-non-invite' | 'server-invite' | 'server-non-invite';
+
+export abstract class TransactionBase<S extends string> {
+  abstract readonly kind: TransactionKind;
+  state: S | 'Terminated';
+  /** A second key the layer indexes this transaction under (RFC 2543 ACK matching, §17.2.3). */
+  aliasKey: string | undefined;
+  /**
+   * Slot 1: the retransmit timer (A, E, G, or the delayed 100 Trying). Slot 2: the timer that bounds the
+   * current state (B, D, F, H, I, J, K, L, M). No state needs more than these two.
+   */
+  private retransmitTimer: TimerHandle | undefined;
+  private lifetimeTimer: TimerHandle | undefined;
+  /** One error handler per transaction, handed to every send. */
+  protected readonly onSendError: (error: Error) => void;
+
+  constructor(
+    /** The key it is indexed under in the layer (see keys.ts). */
+    readonly key: string,
+    /** The request that created the transaction. */
+    readonly request: SipRequest,
+    protected readonly ctx: TransactionContext,
+    protected readonly timers: TimerValues,
+    initial: S,
+  ) {
+    this.state = initial;
+    this.onSendError = (error) => this.end(error);
+  }
+
+  get terminated(): boolean {
+    return this.state === 'Terminated';
+  }
+
+  get reliable(): boolean {
+    return this.timers.reliable;
+  }
+
+  /**
+   * Ends the transaction now, at the TU's request (e.g. a proxy that gives up on a non-INVITE without a 408,
+   * RFC 4320 §4.1). No more retransmissions or absorption; the TU hears only `onTerminated`.
+   */
+  terminate(): void {
+    this.end(undefined);
+  }
+
+  /** Ends without telling the TU anything (layer shutdown). */
+  dispose(): void {
+    this.state = 'Terminated';
+    this.clearTimers();
+  }
+
+  protected abstract onRetransmitTimer(): void;
+  protected abstract onLifetimeTimer(): void;
+  protected abstract notifyEnd(cause: EndCause): void;
+
+  protected startRetransmitTimer(ms: number): void {
+    this.retransmitTimer = this.ctx.clock.setTimeout(TransactionBase.fireRetransmit, ms, this);
+  }
+
+  protected startLifetimeTimer(ms: number): void {
+    if (this.lifetimeTimer !== undefined) this.ctx.clock.clearTimeout(this.lifetimeTimer);
+    this.lifetimeTimer = this.ctx.clock.setTimeout(TransactionBase.fireLifetime, ms, this);
+  }
+
+  protected clearRetransmitTimer(): void {
+    if (this.retransmitTimer === undefined) return;
+    this.ctx.clock.clearTimeout(this.retransmitTimer);
+    this.retransmitTimer = undefined;
+  }
+
+  protected clearTimers(): void {
+    this.clearRetransmitTimer();
+    if (this.lifetimeTimer === undefined) return;
+    this.ctx.clock.clearTimeout(this.lifetimeTimer);
+    this.lifetimeTimer = undefined;
+  }
+
+  /** Waits `ms` in the current state before terminating; a zero wait (reliable transports) ends at once. */
+  protected linger(ms: number): void {
+    if (this.terminated) return;
+    if (ms === 0) this.end(undefined);
+    else this.startLifetimeTimer(ms);
+  }
+
+  protected end(cause: EndCause): void {
+    if (this.terminated) return;
+    this.state = 'Terminated';
+    this.clearTimers();
+    this.ctx.removeTransaction(this);
+    if (cause === 'timeout') this.ctx.stats.timeouts++;
+    else if (cause !== undefined) this.ctx.stats.transportErrors++;
+    this.notifyEnd(cause);
+  }
+
+  /** Static dispatchers, so arming a timer allocates no closure. */
+  private static fireRetransmit(tx: TransactionBase<string>): void {
+    tx.retransmitTimer = undefined;
+    if (!tx.terminated) tx.onRetransmitTimer();
+  }
+
+  private static fireLifetime(tx: TransactionBase<string>): void {
+    tx.lifetimeTimer = undefined;
+    if (!tx.terminated) tx.onLifetimeTimer();
+  }
+}

@@ -1,0 +1,48 @@
+// What a transaction tells its transaction user (TU: the proxy core, a UA core). Callbacks receive the
+// transaction so one TU object can serve many transactions without a closure per transaction.
+import type { SipResponse } from '../message.js';
+import type { ClientInviteTransaction } from './client-invite.js';
+import type { ClientNonInviteTransaction } from './client-non-invite.js';
+import type { ServerInviteTransaction } from './server-invite.js';
+import type { ServerNonInviteTransaction } from './server-non-invite.js';
+
+export type ClientTransaction = ClientInviteTransaction | ClientNonInviteTransaction;
+export type ServerTransaction = ServerInviteTransaction | ServerNonInviteTransaction;
+export type Transaction = ClientTransaction | ServerTransaction;
+
+/** Why a transaction ended: normally, a timeout (B, F, H), or a transport error (§17.1.4, §17.2.4). */
+export type EndCause = 'timeout' | Error | undefined;
+
+interface TransactionUserEvents<T> {
+  onTimeout?(tx: T): void;
+  onTransportError?(error: Error, tx: T): void;
+  /** Last call for this transaction: it has left the layer's maps. */
+  onTerminated?(tx: T): void;
+}
+
+export interface ClientTransactionUser extends TransactionUserEvents<ClientTransaction> {
+  /**
+   * Provisional and final responses. Retransmitted non-2xx finals are absorbed; every 2xx to an INVITE is
+   * passed up (RFC 6026 §8.4), since the TU acknowledges and forwards 2xx end to end.
+   */
+  onResponse(response: SipResponse, tx: ClientTransaction): void;
+  /** Timer B or F fired without a final response: the TU acts as if it had received a 408 (§8.1.3.1, §16.7). */
+  onTimeout(tx: ClientTransaction): void;
+  /** The transport could not send: the TU acts as if it had received a 503 (§8.1.3.1, §16.7). */
+  onTransportError(error: Error, tx: ClientTransaction): void;
+}
+
+/**
+ * Server transactions deliver requests through `TransactionLayer.receiveRequest`'s result, not callbacks, so
+ * every event here is optional.
+ */
+export interface ServerTransactionUser extends TransactionUserEvents<ServerTransaction> {
+  /** Timer H fired: the ACK for a non-2xx final response never arrived (§17.2.1). */
+  onTimeout?(tx: ServerTransaction): void;
+}
+
+export function notifyEnd<T>(tu: TransactionUserEvents<T>, tx: T, cause: EndCause): void {
+  if (cause === 'timeout') tu.onTimeout?.(tx);
+  else if (cause !== undefined) tu.onTransportError?.(cause, tx);
+  tu.onTerminated?.(tx);
+}
