@@ -12,4 +12,16 @@ export const commands: Record<string, CliCommand> = {
       return 0;
     },
   },
+  vip: {
+    summary: 'status|release --config FILE: show or remove the Virtual IP on this host',
+    async run(args) {
+      return (await import('./vip-command.js')).runVipCommand(args);
+    },
+  },
+  lab: {
+    summary: 'up|down: the network-namespace lab (hosts A, B, client C, gateway G)',
+    async run(args) {
+      return (await import('./lab-command.js')).runLabCommand(args);
+    },
+  },
 };

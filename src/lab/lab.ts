@@ -3,7 +3,7 @@
 // switch namespace), so deleting the namespaces removes every interface; nothing is added to the host's own.
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { access, readdir } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunOutput } from '../vip/runner.js';
 import { destroyNamespaces, type ExecOptions, listNamespaces, nsWrap, run } from './netns.js';
@@ -49,7 +49,13 @@ export class Lab {
     await Lab.cleanupStale();
     const owner = opts.persistent === true ? 'up' : String(process.pid);
     const lab = new Lab(planTopology(`sipha-${owner}-${randomBytes(3).toString('hex')}`, opts));
-    if (opts.persistent !== true) lab.unregister = register(namespacesOf(lab.topology), lab.children);
+    if (opts.persistent === true) {
+      // The state file first: from now on no other run's cleanupStale() takes this lab for a leftover.
+      await mkdir(LAB_STATE_DIR, { recursive: true });
+      await writeFile(labStateFile(lab.prefix), `${JSON.stringify(lab.topology, null, 2)}\n`);
+    } else {
+      lab.unregister = register(namespacesOf(lab.topology), lab.children);
+    }
     try {
       await lab.build();
     } catch (err) {
@@ -62,6 +68,16 @@ export class Lab {
   /** A handle on a lab built earlier (by `sipha lab up`), for running commands in it or destroying it. */
   static attach(topology: LabTopology): Lab {
     return new Lab(topology);
+  }
+
+  /** The labs kept by `sipha lab up` (those with a state file). */
+  static async kept(): Promise<Lab[]> {
+    const labs: Lab[] = [];
+    for (const prefix of await keptPrefixes()) {
+      const text = await readFile(labStateFile(prefix), 'utf8');
+      labs.push(Lab.attach(JSON.parse(text) as LabTopology));
+    }
+    return labs;
   }
 
   /** Removes the namespaces of lab runs whose process is gone (and kept labs without a state file). */
@@ -140,6 +156,7 @@ export class Lab {
     this.destroyed = true;
     await Promise.all([...this.children].map((c) => stopChild(c)));
     await destroyNamespaces(namespacesOf(this.topology));
+    await rm(labStateFile(this.prefix), { force: true });
     this.unregister?.();
     this.unregister = undefined;
   }
