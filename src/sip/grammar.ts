@@ -5,6 +5,34 @@ for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-
   TOKEN_CHARS[c.charCodeAt(0)] = 1;
 }
 
+/** A set of ASCII characters as a lookup table. */
+export function charClass(chars: string): Uint8Array {
+  const t = new Uint8Array(128);
+  for (const c of chars) t[c.charCodeAt(0)] = 1;
+  return t;
+}
+
+export const ALPHANUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+/** Whether every character of s is in the class, or (with `escapes`) a valid %HH escape. Empty → `allowEmpty`. */
+export function allIn(table: Uint8Array, s: string, escapes: boolean, allowEmpty = false): boolean {
+  if (s.length === 0) return allowEmpty;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 128 && table[c] === 1) continue;
+    if (escapes && c === 37 && isHex(s.charCodeAt(i + 1)) && isHex(s.charCodeAt(i + 2))) {
+      i += 2;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+}
+
 /** token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~") */
 export function isToken(s: string): boolean {
   if (s.length === 0) return false;
@@ -128,12 +156,15 @@ export function parseParams(s: string): Params | undefined {
       if (value.startsWith('"')) {
         const q = readQuoted(value, 0);
         if (q === undefined || q.end !== value.length) return undefined;
-      } else if (value === '' || /[\s"<>,]/.test(value)) return undefined;
+      } else if (!allIn(PARAM_VALUE, value, false)) return undefined;
       params.set(name.toLowerCase(), value);
     }
   }
   return params;
 }
+
+// Unquoted generic-param values: token / host (incl. IPv6 reference) characters.
+const PARAM_VALUE = charClass(`${ALPHANUM}-.!%*_+\`'~:[]/@?&=$`);
 
 export function formatParams(params: Params): string {
   let out = '';

@@ -64,8 +64,51 @@ const LIST_HEADERS = new Set([
 
 const keyCache = new Map<string, string>();
 
+// The usual spellings, bucketed by length: comparing a few short strings beats hashing every name we read.
+const COMMON: Array<Array<[string, string]>> = [];
+for (const spelling of [
+  'Via',
+  'From',
+  'To',
+  'Call-ID',
+  'CSeq',
+  'Contact',
+  'Max-Forwards',
+  'Content-Length',
+  'Content-Type',
+  'Allow',
+  'Supported',
+  'User-Agent',
+  'Record-Route',
+  'Route',
+  'Expires',
+  'Authorization',
+  'Proxy-Authorization',
+  'WWW-Authenticate',
+  'Proxy-Authenticate',
+  'Require',
+  'Server',
+  'Accept',
+  'Path',
+  'Call-Id',
+  'Cseq',
+  'v',
+  'f',
+  't',
+  'i',
+  'm',
+  'l',
+  'c',
+  'k',
+]) {
+  const bucket = (COMMON[spelling.length] ??= []);
+  bucket.push([spelling, spelling.length === 1 ? COMPACT[spelling]! : spelling.toLowerCase()]);
+}
+
 /** The canonical lower-case key for a header name as written on the wire. */
 export function headerKey(name: string): string {
+  const bucket = COMMON[name.length];
+  if (bucket !== undefined) for (const [spelling, key] of bucket) if (spelling === name) return key;
   const cached = keyCache.get(name);
   if (cached !== undefined) return cached;
   const lower = name.toLowerCase();

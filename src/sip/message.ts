@@ -1,6 +1,7 @@
 // SIP requests and responses (RFC 3261 §7). Headers stay raw strings; typed views are parsed on first use and
 // cached against the raw text, so a proxy that touches five headers parses only those five.
 import { type CSeq, parseCSeq } from './cseq.js';
+import { parseUnsigned } from './grammar.js';
 import { Headers } from './headers.js';
 import { NameAddr, parseNameAddr } from './name-addr.js';
 import { parseUri, type Uri } from './uri.js';
@@ -88,9 +89,9 @@ export class SipRequest extends SipMessage {
   /** Max-Forwards, or undefined when absent or not a number 0-255. */
   get maxForwards(): number | undefined {
     const v = this.headers.get('max-forwards');
-    if (v === undefined || !/^\s*[0-9]{1,3}\s*$/.test(v)) return undefined;
-    const n = Number(v);
-    return n <= 255 ? n : undefined;
+    if (v === undefined) return undefined;
+    const n = parseUnsigned(v, 3);
+    return n >= 0 && n <= 255 ? n : undefined;
   }
 
   clone(): SipRequest {

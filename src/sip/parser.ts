@@ -15,37 +15,59 @@ export type ParseResult = { ok: true; message: AnySipMessage } | { ok: false; er
  */
 export type Framing = 'datagram' | 'stream';
 
-const CRLFCRLF = Buffer.from('\r\n\r\n');
-const LFLF = Buffer.from('\n\n');
-const MANDATORY = ['via', 'from', 'to', 'call-id', 'cseq'] as const;
+const EMPTY_BODY = Buffer.alloc(0);
 
-/** Where the header section ends: `{ headEnd, bodyStart }`, or undefined if there is no blank line. */
+/**
+ * Where the header section ends: `{ headEnd, bodyStart }`, or undefined if there is no blank line. Accepts CRLF and
+ * bare-LF line ends; scans line by line so a body is never searched.
+ */
 export function findHeaderEnd(buf: Buffer, from = 0): { headEnd: number; bodyStart: number } | undefined {
-  const i = buf.indexOf(CRLFCRLF, from);
-  const j = buf.indexOf(LFLF, from);
-  if (i === -1 && j === -1) return undefined;
-  if (j === -1 || (i !== -1 && i < j)) return { headEnd: i, bodyStart: i + 4 };
-  return { headEnd: j, bodyStart: j + 2 };
+  let nl = buf.indexOf(10, from);
+  while (nl !== -1) {
+    const next = buf[nl + 1];
+    if (next === 10) return { headEnd: buf[nl - 1] === 13 ? nl - 1 : nl, bodyStart: nl + 2 };
+    if (next === 13 && buf[nl + 2] === 10)
+      return { headEnd: buf[nl - 1] === 13 ? nl - 1 : nl, bodyStart: nl + 3 };
+    nl = buf.indexOf(10, nl + 1);
+  }
+  return undefined;
 }
+
+function failure(
+  code: ParseErrorCode,
+  reason: string,
+  startLine?: 'request' | 'response',
+  method?: string,
+  headers?: Headers,
+  header?: string,
+): ParseResult {
+  return { ok: false, error: new SipParseError(code, reason, startLine, method, headers, header) };
+}
+
+function badHeader(
+  key: string,
+  kind: 'request' | 'response',
+  method: string | undefined,
+  headers: Headers,
+): ParseResult {
+  return failure('bad-header', `Bad ${headerDisplayName(key)} Header`, kind, method, headers, key);
+}
+
+// Occurrence counters for the headers that must appear exactly once (or at most once).
+const VIA = 0;
+const FROM = 1;
+const TO = 2;
+const CALL_ID = 3;
+const CSEQ = 4;
+const CONTENT_LENGTH = 5;
+const COUNTED_KEYS = ['via', 'from', 'to', 'call-id', 'cseq', 'content-length'];
 
 export function parseMessage(
   buf: Buffer,
   limits: Readonly<ParseLimits> = DEFAULT_LIMITS,
   framing: Framing = 'datagram',
 ): ParseResult {
-  const fail = (
-    code: ParseErrorCode,
-    reason: string,
-    startLine?: 'request' | 'response',
-    method?: string,
-    headers?: Headers,
-    header?: string,
-  ): ParseResult => ({
-    ok: false,
-    error: new SipParseError(code, reason, startLine, method, headers, header),
-  });
-
-  if (buf.length > limits.maxMessageBytes) return fail('too-large', 'Message Too Large');
+  if (buf.length > limits.maxMessageBytes) return failure('too-large', 'Message Too Large');
 
   // §7.5: CRLFs before the start line are ignored.
   let start = 0;
@@ -54,41 +76,43 @@ export function parseMessage(
   // A datagram may omit the final blank line when it has no body; tolerate it.
   const headEnd = end === undefined ? buf.length : end.headEnd;
   const bodyStart = end === undefined ? buf.length : end.bodyStart;
-  if (end === undefined && framing === 'stream') return fail('bad-start-line', 'Incomplete Message');
+  if (end === undefined && framing === 'stream') return failure('bad-start-line', 'Incomplete Message');
   const head = buf.toString('latin1', start, headEnd);
 
   // Start line.
   let lineEnd = head.indexOf('\n');
   if (lineEnd === -1) lineEnd = head.length;
   const startLine = head.charCodeAt(lineEnd - 1) === 13 ? head.slice(0, lineEnd - 1) : head.slice(0, lineEnd);
-  if (startLine.length > limits.maxLineLength) return fail('line-too-long', 'Start Line Too Long');
+  if (startLine.length > limits.maxLineLength) return failure('line-too-long', 'Start Line Too Long');
 
   let request: { method: string; uri: string; version: string } | undefined;
-  let response: { status: number; reason: string; version: string } | undefined;
+  let response: { status: number; reason: string } | undefined;
   if (startLine.startsWith('SIP/') || startLine.startsWith('sip/')) {
     const sp1 = startLine.indexOf(' ');
     const sp2 = sp1 === -1 ? -1 : startLine.indexOf(' ', sp1 + 1);
     const version = sp1 === -1 ? startLine : startLine.slice(0, sp1);
     const code = sp1 === -1 ? '' : startLine.slice(sp1 + 1, sp2 === -1 ? undefined : sp2);
     const status = parseUnsigned(code, 3);
-    if (code.length !== 3 || status < 100 || status > 699)
-      return fail('bad-status-code', 'Bad Status Code', 'response');
+    if (code.length !== 3 || status < 100 || status > 699) {
+      return failure('bad-status-code', 'Bad Status Code', 'response');
+    }
     if (version.toUpperCase() !== SIP_VERSION)
-      return fail('bad-version', 'Version Not Supported', 'response');
-    response = { status, reason: sp2 === -1 ? '' : startLine.slice(sp2 + 1), version: SIP_VERSION };
+      return failure('bad-version', 'Version Not Supported', 'response');
+    response = { status, reason: sp2 === -1 ? '' : startLine.slice(sp2 + 1) };
   } else {
     // Request-Line = Method SP Request-URI SP SIP-Version: exactly two single spaces.
     const sp1 = startLine.indexOf(' ');
     const sp2 = sp1 === -1 ? -1 : startLine.indexOf(' ', sp1 + 1);
     if (sp1 === -1 || sp2 === -1 || startLine.indexOf(' ', sp2 + 1) !== -1) {
-      return fail('bad-start-line', 'Bad Request Line');
+      return failure('bad-start-line', 'Bad Request Line');
     }
     const method = startLine.slice(0, sp1);
-    const uri = startLine.slice(sp1 + 1, sp2);
     const version = startLine.slice(sp2 + 1);
-    if (!isToken(method)) return fail('bad-start-line', 'Bad Method');
-    if (!/^SIP\/[0-9]+\.[0-9]+$/i.test(version)) return fail('bad-start-line', 'Bad Request Line');
-    request = { method, uri, version: version.toUpperCase() };
+    if (!isToken(method)) return failure('bad-start-line', 'Bad Method');
+    if (version !== SIP_VERSION && !/^SIP\/[0-9]+\.[0-9]+$/i.test(version)) {
+      return failure('bad-start-line', 'Bad Request Line');
+    }
+    request = { method, uri: startLine.slice(sp1 + 1, sp2), version: version.toUpperCase() };
   }
   const kind = request === undefined ? 'response' : 'request';
   const method = request?.method;
@@ -96,6 +120,7 @@ export function parseMessage(
   // Header fields, unfolding continuation lines (§7.3.1).
   const fields: HeaderField[] = [];
   const headers = new Headers(fields);
+  const counts = [0, 0, 0, 0, 0, 0];
   let pos = lineEnd + 1;
   while (pos < head.length) {
     let nl = head.indexOf('\n', pos);
@@ -112,51 +137,76 @@ export function parseMessage(
       if (line.length > limits.maxLineLength) break;
     }
     if (line.length > limits.maxLineLength) {
-      return fail('line-too-long', 'Header Line Too Long', kind, method, headers);
+      return failure('line-too-long', 'Header Line Too Long', kind, method, headers);
     }
     if (line.length === 0) continue;
     const colon = line.indexOf(':');
-    if (colon <= 0) return fail('bad-header-line', 'Malformed Header Line', kind, method, headers);
+    if (colon <= 0) return failure('bad-header-line', 'Malformed Header Line', kind, method, headers);
     let nameEnd = colon;
     while (nameEnd > 0 && (line.charCodeAt(nameEnd - 1) === 32 || line.charCodeAt(nameEnd - 1) === 9))
       nameEnd--;
     const name = line.slice(0, nameEnd);
-    if (!isToken(name)) return fail('bad-header-line', 'Malformed Header Name', kind, method, headers);
-    if (fields.length >= limits.maxHeaders)
-      return fail('too-many-headers', 'Too Many Headers', kind, method, headers);
-    fields.push({ name, key: headerKey(name), value: line.slice(colon + 1).trim() });
+    if (!isToken(name)) return failure('bad-header-line', 'Malformed Header Name', kind, method, headers);
+    if (fields.length >= limits.maxHeaders) {
+      return failure('too-many-headers', 'Too Many Headers', kind, method, headers);
+    }
+    const key = headerKey(name);
+    switch (key) {
+      case 'via':
+        counts[VIA]!++;
+        break;
+      case 'from':
+        counts[FROM]!++;
+        break;
+      case 'to':
+        counts[TO]!++;
+        break;
+      case 'call-id':
+        counts[CALL_ID]!++;
+        break;
+      case 'cseq':
+        counts[CSEQ]!++;
+        break;
+      case 'content-length':
+        counts[CONTENT_LENGTH]!++;
+        break;
+    }
+    fields.push({ name, key, value: line.slice(colon + 1).trim() });
   }
 
   if (request !== undefined && request.version !== SIP_VERSION) {
-    return fail('bad-version', 'Version Not Supported', kind, method, headers);
+    return failure('bad-version', 'Version Not Supported', kind, method, headers);
   }
 
-  // Mandatory headers (§8.1.1) and the ones every element relies on.
-  for (const key of MANDATORY) {
-    if (!headers.has(key))
-      return fail('missing-header', `Missing ${headerDisplayName(key)} Header`, kind, method, headers, key);
+  // Mandatory headers (§8.1.1): Via at least once; From, To, Call-ID and CSeq exactly once.
+  for (let i = VIA; i <= CSEQ; i++) {
+    const key = COUNTED_KEYS[i]!;
+    if (counts[i] === 0) {
+      return failure(
+        'missing-header',
+        `Missing ${headerDisplayName(key)} Header`,
+        kind,
+        method,
+        headers,
+        key,
+      );
+    }
+    if (i !== VIA && counts[i]! > 1) return badHeader(key, kind, method, headers);
   }
-  const badHeader = (key: string) =>
-    fail('bad-header', `Bad ${headerDisplayName(key)} Header`, kind, method, headers, key);
-  if (headers.getFields('call-id').length !== 1 || !isWord(headers.get('call-id')!))
-    return badHeader('call-id');
-  if (headers.getFields('cseq').length !== 1 || headers.getFields('from').length !== 1) {
-    return badHeader(headers.getFields('cseq').length !== 1 ? 'cseq' : 'from');
-  }
-  if (headers.getFields('to').length !== 1) return badHeader('to');
+  if (!isWord(headers.get('call-id')!)) return badHeader('call-id', kind, method, headers);
 
   // Body framing by Content-Length (§18.3, §20.14).
-  const clFields = headers.getFields('content-length');
   let body: Buffer;
   const available = buf.length - bodyStart;
-  if (clFields.length > 1)
-    return fail('bad-content-length', 'Bad Content-Length', kind, method, headers, 'content-length');
-  if (clFields.length === 1) {
-    const cl = parseUnsigned(clFields[0]!, 10);
+  if (counts[CONTENT_LENGTH]! > 1) {
+    return failure('bad-content-length', 'Bad Content-Length', kind, method, headers, 'content-length');
+  }
+  if (counts[CONTENT_LENGTH] === 1) {
+    const cl = parseUnsigned(headers.get('content-length')!, 10);
     if (cl < 0)
-      return fail('bad-content-length', 'Bad Content-Length', kind, method, headers, 'content-length');
+      return failure('bad-content-length', 'Bad Content-Length', kind, method, headers, 'content-length');
     if (cl > available) {
-      return fail(
+      return failure(
         'body-truncated',
         'Body Shorter Than Content-Length',
         kind,
@@ -166,13 +216,21 @@ export function parseMessage(
       );
     }
     if (framing === 'stream' && cl !== available) {
-      return fail('bad-content-length', 'Bad Content-Length', kind, method, headers, 'content-length');
+      return failure('bad-content-length', 'Bad Content-Length', kind, method, headers, 'content-length');
     }
-    body = cl === 0 ? Buffer.alloc(0) : buf.subarray(bodyStart, bodyStart + cl);
+    body = cl === 0 ? EMPTY_BODY : buf.subarray(bodyStart, bodyStart + cl);
   } else {
-    if (framing === 'stream')
-      return fail('missing-header', 'Missing Content-Length Header', kind, method, headers, 'content-length');
-    body = buf.subarray(bodyStart);
+    if (framing === 'stream') {
+      return failure(
+        'missing-header',
+        'Missing Content-Length Header',
+        kind,
+        method,
+        headers,
+        'content-length',
+      );
+    }
+    body = available === 0 ? EMPTY_BODY : buf.subarray(bodyStart);
   }
 
   const message: AnySipMessage =
@@ -181,17 +239,19 @@ export function parseMessage(
       : new SipResponse(response!.status, response!.reason, headers, body);
 
   const cseq = message.cseq;
-  if (cseq === undefined) return badHeader('cseq');
-  if (message.via === undefined) return badHeader('via');
-  if (message.from === undefined) return badHeader('from');
-  if (message.to === undefined) return badHeader('to');
+  if (cseq === undefined) return badHeader('cseq', kind, method, headers);
+  if (message.via === undefined) return badHeader('via', kind, method, headers);
+  if (message.from === undefined) return badHeader('from', kind, method, headers);
+  if (message.to === undefined) return badHeader('to', kind, method, headers);
   if (message.kind === 'request') {
     if (message.requestUri === undefined)
-      return fail('bad-request-uri', 'Bad Request-URI', kind, method, headers);
+      return failure('bad-request-uri', 'Bad Request-URI', kind, method, headers);
     if (cseq.method !== message.method) {
-      return fail('cseq-method-mismatch', 'CSeq Method Does Not Match', kind, method, headers, 'cseq');
+      return failure('cseq-method-mismatch', 'CSeq Method Does Not Match', kind, method, headers, 'cseq');
     }
-    if (headers.has('max-forwards') && message.maxForwards === undefined) return badHeader('max-forwards');
+    if (message.maxForwards === undefined && headers.has('max-forwards')) {
+      return badHeader('max-forwards', kind, method, headers);
+    }
   }
   return { ok: true, message };
 }

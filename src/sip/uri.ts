@@ -1,6 +1,6 @@
 // SIP, SIPS and tel URIs (RFC 3261 §19.1, §25.1; RFC 3966), with parameters, headers, %-escapes and IPv6 references.
 import { isIPv4, isIPv6 } from 'node:net';
-import { formatParams, isToken, type Params } from './grammar.js';
+import { ALPHANUM, allIn, charClass, formatParams, isToken, type Params } from './grammar.js';
 
 export class SipUri {
   constructor(
@@ -84,13 +84,11 @@ export class OtherUri {
 export type Uri = SipUri | TelUri | OtherUri;
 
 const SCHEME_RE = /^[A-Za-z][A-Za-z0-9+.-]*$/;
-const HOSTNAME_RE =
-  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.?$/;
 // user = 1*( unreserved / escaped / user-unreserved ); unreserved includes mark chars.
-const USER_RE = /^(?:[A-Za-z0-9\-_.!~*'()&=+$,;?/]|%[0-9A-Fa-f]{2})+$/;
-const PASSWORD_RE = /^(?:[A-Za-z0-9\-_.!~*'()&=+$,]|%[0-9A-Fa-f]{2})*$/;
-const PARAM_CHARS_RE = /^(?:[A-Za-z0-9\-_.!~*'()[\]/:&+$]|%[0-9A-Fa-f]{2})+$/;
-const HEADER_CHARS_RE = /^(?:[A-Za-z0-9\-_.!~*'()[\]/?:+$]|%[0-9A-Fa-f]{2})*$/;
+const USER = charClass(`${ALPHANUM}-_.!~*'()&=+$,;?/`);
+const PASSWORD = charClass(`${ALPHANUM}-_.!~*'()&=+$,`);
+const PARAM_CHARS = charClass(`${ALPHANUM}-_.!~*'()[]/:&+$`);
+const HEADER_CHARS = charClass(`${ALPHANUM}-_.!~*'()[]/?:+$`);
 const TEL_NUMBER_RE =
   /^(?:\+[0-9\-.()]*[0-9][0-9\-.()]*|[0-9A-Fa-f*#\-.()pw]*[0-9A-Fa-f*#][0-9A-Fa-f*#\-.()pw]*)$/;
 
@@ -135,8 +133,8 @@ export function parseSipUri(text: string): SipUri | undefined {
     const pc = userinfo.indexOf(':');
     user = pc === -1 ? userinfo : userinfo.slice(0, pc);
     if (pc !== -1) password = userinfo.slice(pc + 1);
-    if (!USER_RE.test(user)) return undefined;
-    if (password !== undefined && !PASSWORD_RE.test(password)) return undefined;
+    if (!allIn(USER, user, true)) return undefined;
+    if (password !== undefined && !allIn(PASSWORD, password, true, true)) return undefined;
   }
 
   let host: string;
@@ -155,7 +153,7 @@ export function parseSipUri(text: string): SipUri | undefined {
       afterHost++;
     }
     host = rest.slice(0, afterHost);
-    if (!isIPv4(host) && !HOSTNAME_RE.test(host)) return undefined;
+    if (!isHostname(host)) return undefined;
   }
 
   let port: number | undefined;
@@ -176,11 +174,11 @@ export function parseSipUri(text: string): SipUri | undefined {
     for (const part of rest.slice(i + 1).split(';')) {
       const eq = part.indexOf('=');
       const name = eq === -1 ? part : part.slice(0, eq);
-      if (!PARAM_CHARS_RE.test(name)) return undefined;
+      if (!allIn(PARAM_CHARS, name, true)) return undefined;
       if (eq === -1) params.set(name.toLowerCase(), null);
       else {
         const value = part.slice(eq + 1);
-        if (!PARAM_CHARS_RE.test(value)) return undefined;
+        if (!allIn(PARAM_CHARS, value, true)) return undefined;
         params.set(name.toLowerCase(), value);
       }
     }
@@ -196,7 +194,7 @@ function parseUriHeaders(s: string): Array<[string, string]> | undefined {
     if (eq <= 0) return undefined;
     const name = part.slice(0, eq);
     const value = part.slice(eq + 1);
-    if (!HEADER_CHARS_RE.test(name) || !HEADER_CHARS_RE.test(value)) return undefined;
+    if (!allIn(HEADER_CHARS, name, true) || !allIn(HEADER_CHARS, value, true, true)) return undefined;
     out.push([name, value]);
   }
   return out;
@@ -217,12 +215,35 @@ export function parseTelUri(text: string): TelUri | undefined {
       if (eq === -1) params.set(name.toLowerCase(), null);
       else {
         const value = part.slice(eq + 1);
-        if (!PARAM_CHARS_RE.test(value)) return undefined;
+        if (!allIn(PARAM_CHARS, value, true)) return undefined;
         params.set(name.toLowerCase(), value);
       }
     }
   }
   return new TelUri(number, params);
+}
+
+/**
+ * hostname (RFC 3261 §25.1: labels of alphanumerics and inner hyphens, optional final dot) or IPv4address. A string
+ * of digits and dots must be a valid dotted quad.
+ */
+export function isHostname(host: string): boolean {
+  const n = host.length;
+  if (n === 0 || n > 255) return false;
+  let labelStart = 0;
+  let allDigits = true;
+  for (let i = 0; i <= n; i++) {
+    const c = i === n ? 46 : host.charCodeAt(i);
+    if (c === 46) {
+      if (i === labelStart) return i === n && i > 0 && !allDigits; // empty label only as the final dot of a name
+      if (host.charCodeAt(labelStart) === 45 || host.charCodeAt(i - 1) === 45) return false;
+      labelStart = i + 1;
+    } else if (c >= 48 && c <= 57) {
+      // digit
+    } else if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45) allDigits = false;
+    else return false;
+  }
+  return allDigits ? isIPv4(host) : true;
 }
 
 /** Decodes %HH escapes; invalid sequences are left as written. */

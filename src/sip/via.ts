@@ -1,6 +1,7 @@
 // Via header values (RFC 3261 §20.42, §18.2.1, RFC 3581 rport).
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import { formatParams, isToken, type Params, parseParams } from './grammar.js';
+import { isHostname } from './uri.js';
 
 /** Branch IDs of RFC 3261 transactions start with this magic cookie (§8.1.1.7). */
 export const MAGIC_COOKIE = 'z9hG4bK';
@@ -49,9 +50,11 @@ export function parseVia(text: string): Via | undefined {
   const m =
     /^([A-Za-z0-9\-.!%*_+`'~]+)\s*\/\s*([A-Za-z0-9\-.!%*_+`'~]+)\s*\/\s*([A-Za-z0-9\-.!%*_+`'~]+)\s+/.exec(s);
   if (m === null) return undefined;
-  const protocol = `${m[1]!.toUpperCase()}/${m[2]}`;
-  const transport = m[3]!.toUpperCase();
-  let rest = s.slice(m[0].length);
+  return parseSentBy(s.slice(m[0].length), m[3]!.toUpperCase(), `${m[1]!.toUpperCase()}/${m[2]}`);
+}
+
+function parseSentBy(text: string, transport: string, protocol: string): Via | undefined {
+  let rest = text.trimStart();
   let host: string;
   if (rest.startsWith('[')) {
     const close = rest.indexOf(']');
@@ -60,9 +63,15 @@ export function parseVia(text: string): Via | undefined {
     if (!isIPv6(host)) return undefined;
     rest = rest.slice(close + 1);
   } else {
-    const end = rest.search(/[:;\s]/);
-    host = end === -1 ? rest : rest.slice(0, end);
-    if (!isIPv4(host) && !/^[A-Za-z0-9]([A-Za-z0-9-.]*[A-Za-z0-9])?\.?$/.test(host)) return undefined;
+    let end = 0;
+    while (end < rest.length) {
+      const c = rest.charCodeAt(end);
+      if (c === 58 || c === 59 || c === 32 || c === 9) break;
+      end++;
+    }
+    host = rest.slice(0, end);
+    if (!isHostname(host)) return undefined;
+    if (end === rest.length) end = -1;
     rest = end === -1 ? '' : rest.slice(end);
   }
   rest = rest.trimStart();
