@@ -35,8 +35,8 @@ function onExit(): void {
 function onSignal(signal: NodeJS.Signals): void {
   teardownAllSync();
   uninstall();
-  // Die of the same signal, as if we had not been here.
-  process.kill(process.pid, signal);
+  // Alone, die of the same signal as if we had not been here; otherwise the program's own handlers decide.
+  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
 }
 
 function install(): void {
