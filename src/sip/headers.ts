@@ -101,8 +101,8 @@ for (const spelling of [
   'c',
   'k',
 ]) {
-  const bucket = (COMMON[spelling.length] ??= []);
-  bucket.push([spelling, spelling.length === 1 ? COMPACT[spelling]! : spelling.toLowerCase()]);
+  COMMON[spelling.length] ??= [];
+  COMMON[spelling.length]!.push([spelling, spelling.length === 1 ? COMPACT[spelling]! : spelling.toLowerCase()]);
 }
 
 /** The canonical lower-case key for a header name as written on the wire. */
