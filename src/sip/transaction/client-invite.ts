@@ -1,4 +1,4 @@
-// INVITE client transaction (RFC 3261 §17.1.1, Figure 5, with the "Accepted" state of RFC 6026 §8.4).
+// INVITE client transaction (RFC 3261 §17.1.1, Figure 5, with the "Accepted" state of RFC 6026).
 import type { SipRequest, SipResponse } from '../message.js';
 import type { Endpoint } from '../transport/types.js';
 import { createNon2xxAck } from './ack.js';

@@ -1,4 +1,4 @@
-// INVITE server transaction (RFC 3261 §17.2.1, Figure 7, with the "Accepted" state of RFC 6026 §8.5-§8.7).
+// INVITE server transaction (RFC 3261 §17.2.1, Figure 7, with the "Accepted" state of RFC 6026).
 import type { SipRequest, SipResponse } from '../message.js';
 import type { Source } from '../transport/types.js';
 import { TRYING_DELAY_MS, type TransactionContext } from './context.js';

@@ -54,7 +54,7 @@ export type ResponseMatch =
   | { readonly kind: 'matched'; readonly transaction: ClientTransaction }
   /**
    * No client transaction: a proxy forwards it statelessly (§16.7 step 2; after an HA takeover this carries
-   * the calls the other node started), anything else drops it (RFC 6026 §8.9).
+   * the calls the other node started), anything else drops it (RFC 6026's update to §18.1.2).
    */
   | { readonly kind: 'stray' };
 

@@ -23,7 +23,7 @@ interface TransactionUserEvents<T> {
 export interface ClientTransactionUser extends TransactionUserEvents<ClientTransaction> {
   /**
    * Provisional and final responses. Retransmitted non-2xx finals are absorbed; every 2xx to an INVITE is
-   * passed up (RFC 6026 §8.4), since the TU acknowledges and forwards 2xx end to end.
+   * passed up (RFC 6026), since the TU acknowledges and forwards 2xx end to end.
    */
   onResponse(response: SipResponse, tx: ClientTransaction): void;
   /** Timer B or F fired without a final response: the TU acts as if it had received a 408 (§8.1.3.1, §16.7). */
