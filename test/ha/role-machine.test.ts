@@ -1,0 +1,552 @@
+// The role machine as a table: each row is a state, an event and the exact outcome; then invariants over random
+// event sequences (fast-check) that must hold whatever the order of the world's events.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import {
+  initialState,
+  matchRow,
+  type Role,
+  type RoleAction,
+  type RoleEvent,
+  type RoleState,
+  step,
+  TABLE,
+} from '../../src/ha/role-machine.js';
+
+const CONFIG = { id: 'a', priority: 100, preempt: false, holdTicks: 8 };
+
+/** A node in `role` with term 5, healthy, witnesses reachable, peer b alive as `peerRole` (term 5, priority 100). */
+function st(role: Role, over: Partial<RoleState> = {}, peer: Partial<RoleState['peer']> = {}): RoleState {
+  const base = initialState(CONFIG, 5, true);
+  return {
+    ...base,
+    role,
+    healthy: true,
+    healthReason: 'ok',
+    released: true,
+    witnesses: 'reachable',
+    peer: {
+      status: 'alive',
+      role: role === 'primary' ? 'backup' : 'primary',
+      term: 5,
+      priority: 100,
+      id: 'b',
+      ready: true,
+      yielding: false,
+      ...peer,
+    },
+    ...over,
+  };
+}
+
+const hb = (
+  role: Role,
+  term = 5,
+  o: Partial<Extract<RoleEvent, { type: 'peer-heartbeat' }>> = {},
+): RoleEvent => ({
+  type: 'peer-heartbeat',
+  role,
+  term,
+  priority: 100,
+  id: 'b',
+  ready: true,
+  yielding: false,
+  ...o,
+});
+
+const PROMOTE = ['timeline', 'persist-term', 'set-worker-role', 'enable-vip', 'announce', 'send-heartbeat'];
+
+interface Case {
+  name: string;
+  state: RoleState;
+  event: RoleEvent;
+  role: Role;
+  actions: string[];
+  term?: number;
+  check?: (actions: RoleAction[], s: RoleState) => void;
+}
+
+const CASES: Case[] = [
+  {
+    name: 'starting → backup once released and healthy',
+    state: st('starting'),
+    event: { type: 'started' },
+    role: 'backup',
+    actions: ['set-worker-role', 'send-heartbeat'],
+  },
+  {
+    name: 'starting stays while the worker is not ready',
+    state: st('starting', { healthy: false }),
+    event: { type: 'started' },
+    role: 'starting',
+    actions: [],
+  },
+  {
+    name: 'starting → backup when the worker becomes ready after the release',
+    state: st('starting', { healthy: false }),
+    event: { type: 'local-health', ok: true, reason: 'worker ready' },
+    role: 'backup',
+    actions: ['set-worker-role', 'send-heartbeat'],
+  },
+  {
+    name: 'backup promotes when the peer is dead: term+1, persisted before the VIP is enabled',
+    state: st('backup'),
+    event: { type: 'peer-dead' },
+    role: 'primary',
+    actions: PROMOTE,
+    term: 6,
+    check: (a) => {
+      assert.deepEqual(a[0], {
+        type: 'timeline',
+        kind: 'promote',
+        cause: 'peer-dead',
+        oldTerm: 5,
+        newTerm: 6,
+      });
+      assert.deepEqual(a[1], { type: 'persist-term', term: 6 });
+    },
+  },
+  {
+    name: 'backup never claims the VIP while its witnesses are unreachable',
+    state: st('backup', { witnesses: 'unreachable' }),
+    event: { type: 'peer-dead' },
+    role: 'backup',
+    actions: [],
+  },
+  {
+    name: 'backup never claims the VIP before its witnesses answered once',
+    state: st('backup', { witnesses: 'unknown' }),
+    event: { type: 'peer-dead' },
+    role: 'backup',
+    actions: [],
+  },
+  {
+    name: 'isolated backup promotes as soon as the witnesses answer again (the peer is still dead)',
+    state: st('backup', { witnesses: 'unreachable' }, { status: 'dead' }),
+    event: { type: 'witnesses', reachable: true },
+    role: 'primary',
+    actions: PROMOTE,
+  },
+  {
+    name: 'backup waits while the peer is unknown (not yet dead_after_ms of silence)',
+    state: st('backup', {}, { status: 'unknown', role: undefined }),
+    event: { type: 'tick' },
+    role: 'backup',
+    actions: [],
+  },
+  {
+    name: 'backup promotes at once when the peer reports its own fault',
+    state: st('backup'),
+    event: hb('fault'),
+    role: 'primary',
+    actions: PROMOTE,
+    check: (a) => assert.equal((a[0] as { cause: string }).cause, 'peer-fault'),
+  },
+  {
+    name: 'backup promotes at once on an explicit resign (no timeout)',
+    state: st('backup'),
+    event: { type: 'peer-resigned', term: 5 },
+    role: 'primary',
+    actions: PROMOTE,
+    term: 6,
+    check: (a) => assert.equal((a[0] as { cause: string }).cause, 'switchover'),
+  },
+  {
+    name: 'backup promotes on a heartbeat that says the peer yields (a lost resign message)',
+    state: st('backup'),
+    event: hb('backup', 5, { yielding: true }),
+    role: 'primary',
+    actions: PROMOTE,
+  },
+  {
+    name: 'backup stays backup under a live primary (no preemption by default)',
+    state: st('backup', { config: { ...CONFIG, priority: 200 } }),
+    event: hb('primary'),
+    role: 'backup',
+    actions: [],
+  },
+  {
+    name: 'with preempt a better backup asks the primary to resign, it never just takes the VIP',
+    state: st('backup', { config: { ...CONFIG, priority: 200, preempt: true } }),
+    event: hb('primary'),
+    role: 'backup',
+    actions: ['request-resign'],
+    check: (a, s) => {
+      assert.deepEqual(a[0], { type: 'request-resign', reason: 'preempt' });
+      assert.equal(s.preemptWait, CONFIG.holdTicks, 'asks again only after a while');
+    },
+  },
+  {
+    name: 'preempt does nothing for a worse backup',
+    state: st('backup', { config: { ...CONFIG, priority: 50, preempt: true } }),
+    event: hb('primary'),
+    role: 'backup',
+    actions: [],
+  },
+  {
+    name: 'election between two backups: the better priority promotes',
+    state: st('backup', { config: { ...CONFIG, priority: 150 } }),
+    event: hb('backup'),
+    role: 'primary',
+    actions: PROMOTE,
+    check: (a) => assert.equal((a[0] as { cause: string }).cause, 'election'),
+  },
+  {
+    name: 'election between two backups: the worse priority waits',
+    state: st('backup', { config: { ...CONFIG, priority: 50 } }),
+    event: hb('backup'),
+    role: 'backup',
+    actions: [],
+  },
+  {
+    name: 'election tie on priority: the lower node id wins (a < b)',
+    state: st('backup'),
+    event: hb('backup'),
+    role: 'primary',
+    actions: PROMOTE,
+  },
+  {
+    name: 'election tie on priority: the higher node id waits',
+    state: st('backup', { config: { ...CONFIG, id: 'c' } }),
+    event: hb('backup'),
+    role: 'backup',
+    actions: [],
+  },
+  {
+    name: 'a node that resigned holds back from elections',
+    state: st('backup', { hold: 3 }),
+    event: hb('backup'),
+    role: 'backup',
+    actions: [],
+  },
+  {
+    name: 'backup adopts a higher term it hears, so its next promotion is above it',
+    state: st('backup'),
+    event: hb('primary', 9),
+    role: 'backup',
+    actions: ['persist-term'],
+    term: 9,
+  },
+  {
+    name: 'primary hearing a primary of a higher term releases at once (frozen primary wakes up)',
+    state: st('primary'),
+    event: hb('primary', 6),
+    role: 'backup',
+    actions: ['disable-vip', 'set-worker-role', 'persist-term', 'timeline', 'raise-alarm', 'send-heartbeat'],
+    term: 6,
+    check: (a) => {
+      assert.deepEqual(a[0], { type: 'disable-vip' }, 'the release comes first');
+      assert.equal((a[3] as { cause: string }).cause, 'higher-term');
+    },
+  },
+  {
+    name: 'primary tie on term: the better priority keeps the VIP, the other releases',
+    state: st('primary', { config: { ...CONFIG, priority: 50 } }),
+    event: hb('primary', 5),
+    role: 'backup',
+    actions: ['disable-vip', 'set-worker-role', 'timeline', 'raise-alarm', 'send-heartbeat'],
+  },
+  {
+    name: 'primary that wins a dual-primary episode announces again, once',
+    state: st('primary', { term: 7 }),
+    event: hb('primary', 6),
+    role: 'primary',
+    actions: ['announce', 'raise-alarm', 'send-heartbeat'],
+    check: (_a, s) => assert.equal(s.dualPrimary, true),
+  },
+  {
+    name: '…and not again on the next heartbeat of the same episode',
+    state: st('primary', { term: 7, dualPrimary: true }),
+    event: hb('primary', 6),
+    role: 'primary',
+    actions: [],
+  },
+  {
+    name: 'primary that lost both peer and witnesses releases (isolated)',
+    state: st('primary', {}, { status: 'dead' }),
+    event: { type: 'witnesses', reachable: false },
+    role: 'backup',
+    actions: ['disable-vip', 'set-worker-role', 'timeline', 'raise-alarm', 'send-heartbeat'],
+  },
+  {
+    name: 'primary that lost its peer only keeps the VIP',
+    state: st('primary'),
+    event: { type: 'peer-dead' },
+    role: 'primary',
+    actions: [],
+  },
+  {
+    name: 'primary that lost its witnesses while the backup sees its own resigns to it',
+    state: st('primary'),
+    event: { type: 'witnesses', reachable: false },
+    role: 'backup',
+    actions: ['disable-vip', 'send-resign', 'set-worker-role', 'timeline', 'raise-alarm', 'send-heartbeat'],
+  },
+  {
+    name: 'switchover on the primary: release, then resign, then hold back',
+    state: st('primary'),
+    event: { type: 'switchover-requested' },
+    role: 'backup',
+    actions: [
+      'disable-vip',
+      'send-resign',
+      'set-worker-role',
+      'timeline',
+      'switchover-result',
+      'send-heartbeat',
+    ],
+    check: (a, s) => {
+      assert.deepEqual(a[1], { type: 'send-resign', term: 5 });
+      assert.equal(s.hold, CONFIG.holdTicks);
+    },
+  },
+  {
+    name: 'switchover is refused when the peer is not a ready backup',
+    state: st('primary', {}, { ready: false }),
+    event: { type: 'switchover-requested' },
+    role: 'primary',
+    actions: ['switchover-result'],
+    check: (a) => assert.equal((a[0] as { ok: boolean }).ok, false),
+  },
+  {
+    name: 'switchover is refused when the peer is dead',
+    state: st('primary', {}, { status: 'dead' }),
+    event: { type: 'switchover-requested' },
+    role: 'primary',
+    actions: ['switchover-result'],
+  },
+  {
+    name: 'switchover on the backup asks the primary peer to resign',
+    state: st('backup'),
+    event: { type: 'switchover-requested' },
+    role: 'backup',
+    actions: ['request-resign', 'switchover-result'],
+    check: (a) => assert.deepEqual(a[0], { type: 'request-resign', reason: 'switchover' }),
+  },
+  {
+    name: 'a resign request from the backup makes the primary resign',
+    state: st('primary'),
+    event: { type: 'resign-requested', reason: 'switchover' },
+    role: 'backup',
+    actions: ['disable-vip', 'send-resign', 'set-worker-role', 'timeline', 'send-heartbeat'],
+  },
+  {
+    name: 'worker dead on the primary: release and fault',
+    state: st('primary'),
+    event: { type: 'local-health', ok: false, reason: 'worker exited with code 1' },
+    role: 'fault',
+    actions: ['disable-vip', 'set-worker-role', 'timeline', 'raise-alarm', 'send-heartbeat'],
+    check: (a) => assert.equal((a[2] as { cause: string }).cause, 'local-fault'),
+  },
+  {
+    name: 'worker dead on the backup: fault (and a release, harmless when absent)',
+    state: st('backup'),
+    event: { type: 'local-health', ok: false, reason: 'worker silent' },
+    role: 'fault',
+    actions: ['disable-vip', 'set-worker-role', 'raise-alarm', 'send-heartbeat'],
+  },
+  {
+    name: 'fault → backup when healthy again (the recovered node does not take the VIP back)',
+    state: st('fault', { healthy: false }),
+    event: { type: 'local-health', ok: true, reason: 'worker ready' },
+    role: 'backup',
+    actions: ['set-worker-role', 'send-heartbeat'],
+  },
+  {
+    name: 'a VIP that could not be added: fault and release',
+    state: st('primary', { term: 6 }),
+    event: {
+      type: 'vip-result',
+      op: 'enable',
+      ok: false,
+      reason: 'ip: RTNETLINK answers: Operation not permitted',
+    },
+    role: 'fault',
+    actions: ['disable-vip', 'set-worker-role', 'timeline', 'raise-alarm', 'send-heartbeat'],
+  },
+  {
+    name: 'a VIP that could not be removed: fault, release pending',
+    state: st('backup'),
+    event: { type: 'vip-result', op: 'disable', ok: false, reason: 'timed out' },
+    role: 'fault',
+    actions: ['set-worker-role', 'raise-alarm', 'send-heartbeat'],
+    check: (_a, s) => assert.equal(s.releasePending, true),
+  },
+  {
+    name: 'release pending: retried on every tick',
+    state: st('fault', { releasePending: true }),
+    event: { type: 'tick' },
+    role: 'fault',
+    actions: ['disable-vip'],
+  },
+  {
+    name: 'release pending: a node in fault with the release pending never claims the VIP',
+    state: st('backup', { releasePending: true }),
+    event: { type: 'peer-dead' },
+    role: 'backup',
+    actions: [],
+  },
+  {
+    name: 'release pending: the retried release works → backup',
+    state: st('fault', { releasePending: true }),
+    event: { type: 'vip-result', op: 'disable', ok: true },
+    role: 'backup',
+    actions: ['set-worker-role', 'send-heartbeat'],
+    check: (_a, s) => assert.equal(s.releasePending, false),
+  },
+  {
+    name: 'a successful release in backup changes nothing but clears the pending flag',
+    state: st('backup'),
+    event: { type: 'vip-result', op: 'disable', ok: true },
+    role: 'backup',
+    actions: [],
+  },
+  {
+    name: 'a primary that hears a higher term from a non-primary peer adopts it and keeps the VIP',
+    state: st('primary'),
+    event: hb('backup', 8),
+    role: 'primary',
+    actions: ['persist-term'],
+    term: 8,
+  },
+  {
+    name: 'switchover is refused in fault',
+    state: st('fault'),
+    event: { type: 'switchover-requested' },
+    role: 'fault',
+    actions: ['switchover-result'],
+    check: (a) => assert.equal((a[0] as { ok: boolean }).ok, false),
+  },
+];
+
+describe('role machine: transition table', () => {
+  for (const c of CASES) {
+    it(c.name, () => {
+      const { state, actions } = step(c.state, c.event);
+      assert.equal(state.role, c.role);
+      assert.deepEqual(
+        actions.map((a) => a.type),
+        c.actions,
+      );
+      if (c.term !== undefined) assert.equal(state.term, c.term);
+      c.check?.(actions, state);
+    });
+  }
+
+  it('every row of TABLE is exercised by some case', () => {
+    const used = new Set(CASES.map((c) => matchRow(c.state, c.event)).filter((r) => r !== undefined));
+    const unused = TABLE.filter((r) => !used.has(r)).map(
+      (r) => `${r.from.join('|')} ${r.on.join('|')} ${r.when}`,
+    );
+    assert.deepEqual(unused, []);
+  });
+
+  it('is deterministic and does not mutate its input', () => {
+    const s = st('backup');
+    const copy = structuredClone(s);
+    const r1 = step(s, { type: 'peer-dead' });
+    const r2 = step(s, { type: 'peer-dead' });
+    assert.deepEqual(s, copy);
+    assert.deepEqual(r1, r2);
+  });
+});
+
+// ---- invariants over random event sequences ----
+
+const eventArb: fc.Arbitrary<RoleEvent> = fc.oneof(
+  fc.constant<RoleEvent>({ type: 'started' }),
+  fc.record({
+    type: fc.constant('peer-heartbeat' as const),
+    term: fc.integer({ min: 0, max: 12 }),
+    role: fc.constantFrom<Role>('starting', 'backup', 'primary', 'fault'),
+    priority: fc.constantFrom(50, 100, 150),
+    id: fc.constant('b'),
+    ready: fc.boolean(),
+    yielding: fc.boolean(),
+  }),
+  fc.constant<RoleEvent>({ type: 'peer-dead' }),
+  fc.record({ type: fc.constant('peer-resigned' as const), term: fc.integer({ min: 0, max: 12 }) }),
+  fc.record({
+    type: fc.constant('resign-requested' as const),
+    reason: fc.constantFrom<'switchover' | 'preempt'>('switchover', 'preempt'),
+  }),
+  fc.record({ type: fc.constant('local-health' as const), ok: fc.boolean(), reason: fc.constant('x') }),
+  fc.record({ type: fc.constant('witnesses' as const), reachable: fc.boolean() }),
+  fc.constant<RoleEvent>({ type: 'switchover-requested' }),
+  fc.record({
+    type: fc.constant('vip-result' as const),
+    op: fc.constantFrom<'enable' | 'disable'>('enable', 'disable'),
+    ok: fc.boolean(),
+  }),
+  fc.constant<RoleEvent>({ type: 'tick' }),
+);
+
+describe('role machine: invariants over random event sequences', () => {
+  it('terms only grow, a promotion persists a fresh term before the VIP, claims need witnesses and health', () => {
+    fc.assert(
+      fc.property(fc.array(eventArb, { maxLength: 60 }), fc.boolean(), (events, preempt) => {
+        let s = initialState({ ...CONFIG, preempt }, 3, true);
+        let highestPersisted = 3;
+        for (const e of events) {
+          const before = s;
+          const r = step(s, e);
+          s = r.state;
+          assert.ok(s.term >= before.term, 'term never decreases');
+          const enable = r.actions.findIndex((a) => a.type === 'enable-vip');
+          if (enable >= 0) {
+            const persist = r.actions.findIndex((a) => a.type === 'persist-term');
+            assert.ok(persist >= 0 && persist < enable, 'persist-term comes before enable-vip');
+            const t = (r.actions[persist] as { term: number }).term;
+            assert.ok(t > highestPersisted, 'a promotion never reuses a persisted term');
+            assert.equal(s.role, 'primary');
+            assert.equal(s.witnesses, 'reachable', 'never claim the VIP while witnesses are not reachable');
+            assert.equal(s.healthy, true, 'never claim the VIP while unhealthy');
+            assert.notEqual(
+              s.peer.status === 'alive' && s.peer.role,
+              'primary',
+              'never claim under a live primary',
+            );
+          }
+          for (const a of r.actions)
+            if (a.type === 'persist-term') highestPersisted = Math.max(highestPersisted, a.term);
+          if (before.role === 'primary' && s.role !== 'primary')
+            assert.deepEqual(r.actions[0], { type: 'disable-vip' }, 'leaving primary releases the VIP first');
+          if (s.role !== 'primary')
+            assert.ok(!r.actions.some((a) => a.type === 'announce'), 'only a primary announces');
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('two machines wired together end with exactly one primary, whatever the priorities', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(50, 100, 150), fc.constantFrom(50, 100, 150), (pa, pb) => {
+        let a = step(initialState({ ...CONFIG, id: 'a', priority: pa }, 0, false), { type: 'started' }).state;
+        let b = step(initialState({ ...CONFIG, id: 'b', priority: pb }, 0, false), { type: 'started' }).state;
+        const ok: RoleEvent = { type: 'local-health', ok: true, reason: 'ready' };
+        a = step(a, ok).state;
+        b = step(b, ok).state;
+        const hbOf = (s: RoleState): RoleEvent => ({
+          type: 'peer-heartbeat',
+          term: s.term,
+          role: s.role,
+          priority: s.config.priority,
+          id: s.config.id,
+          ready: s.role !== 'fault' && s.healthy,
+          yielding: s.hold > 0,
+        });
+        for (let i = 0; i < 6; i++) {
+          const ha = hbOf(a);
+          const hbB = hbOf(b);
+          a = step(a, hbB).state;
+          b = step(b, ha).state;
+        }
+        assert.equal([a, b].filter((s) => s.role === 'primary').length, 1);
+        const winner = a.role === 'primary' ? a : b;
+        assert.equal(winner.config.priority, Math.max(pa, pb));
+      }),
+    );
+  });
+});
