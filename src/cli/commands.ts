@@ -12,6 +12,13 @@ export const commands: Record<string, CliCommand> = {
       return 0;
     },
   },
+  start: {
+    summary:
+      '--config FILE: run the SIP server (standalone, or an HA node when the config has an ha section)',
+    async run(args) {
+      return (await import('./start-command.js')).runStart(args);
+    },
+  },
   vip: {
     summary: 'status|release --config FILE: show or remove the Virtual IP on this host',
     async run(args) {

@@ -33,6 +33,13 @@ export const sipSchema = z
     listen: z.array(listenUri).min(1),
     domain: z.string().min(1).optional(),
     users_file: z.string().min(1).optional(),
+    /** Digest challenges offered, most preferred first (RFC 8760 §2.4); phones use the first they support. */
+    auth_algorithms: z
+      .array(z.enum(['SHA-256', 'MD5']))
+      .min(1)
+      .refine((a) => new Set(a).size === a.length, 'must not repeat an algorithm')
+      .default(['SHA-256', 'MD5']),
+    nonce_lifetime_s: z.number().int().min(10).max(86_400).default(300),
     routes: z.array(routeSchema).default([]),
     advertise: z.string().min(1).optional(),
     limits: z

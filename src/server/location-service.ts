@@ -1,0 +1,107 @@
+// The location service (RFC 3261 §10): bindings of an address-of-record to contact URIs, each with its own expiry.
+// Times are monotonic milliseconds from an injected clock, so replication can ship remaining lifetimes, not dates.
+
+export interface Binding {
+  aor: string;
+  /** The contact URI as registered (the value inside <...>). */
+  contact: string;
+  /** q-value × 1000 (0-1000), so that sorting is exact. */
+  q: number;
+  /** Monotonic ms when the binding expires. */
+  expiresAt: number;
+  callId: string;
+  cseq: number;
+  /** Path header values (RFC 3327) recorded with the binding, top first. */
+  path: string[];
+  /** Where the REGISTER came from (transport:address:port), for clients behind NAT. */
+  received?: string;
+  /** Monotonic ms of the last refresh. */
+  updatedAt: number;
+}
+
+export type BindingChange =
+  | { kind: 'added' | 'refreshed'; binding: Binding }
+  | { kind: 'removed'; aor: string; contact: string; reason: 'unregistered' | 'expired' };
+
+export class LocationService {
+  private readonly byAor = new Map<string, Binding[]>();
+  private count = 0;
+  /** Called after every change, in order (the replication stream and event feed listen here). */
+  onChange: (change: BindingChange) => void = () => {};
+
+  get size(): number {
+    return this.count;
+  }
+
+  get aorCount(): number {
+    return this.byAor.size;
+  }
+
+  /** Live bindings of an AOR, highest q first, then most recently refreshed. */
+  lookup(aor: string, now: number): Binding[] {
+    const list = this.byAor.get(aor);
+    if (list === undefined) return [];
+    return list.filter((b) => b.expiresAt > now).sort((a, b) => b.q - a.q || b.updatedAt - a.updatedAt);
+  }
+
+  hasAor(aor: string): boolean {
+    return this.byAor.has(aor);
+  }
+
+  find(aor: string, contact: string): Binding | undefined {
+    return this.byAor.get(aor)?.find((b) => b.contact === contact);
+  }
+
+  /** Adds or replaces the binding of (aor, contact). */
+  put(binding: Binding): void {
+    let list = this.byAor.get(binding.aor);
+    if (list === undefined) {
+      list = [];
+      this.byAor.set(binding.aor, list);
+    }
+    const idx = list.findIndex((b) => b.contact === binding.contact);
+    if (idx === -1) {
+      list.push(binding);
+      this.count++;
+      this.onChange({ kind: 'added', binding });
+    } else {
+      list[idx] = binding;
+      this.onChange({ kind: 'refreshed', binding });
+    }
+  }
+
+  remove(aor: string, contact: string, reason: 'unregistered' | 'expired' = 'unregistered'): boolean {
+    const list = this.byAor.get(aor);
+    if (list === undefined) return false;
+    const idx = list.findIndex((b) => b.contact === contact);
+    if (idx === -1) return false;
+    list.splice(idx, 1);
+    this.count--;
+    if (list.length === 0) this.byAor.delete(aor);
+    this.onChange({ kind: 'removed', aor, contact, reason });
+    return true;
+  }
+
+  /** Removes every binding whose time has come; returns how many. Only the acting (primary) node calls this. */
+  expire(now: number): number {
+    let removed = 0;
+    for (const [aor, list] of [...this.byAor]) {
+      for (const b of list.filter((x) => x.expiresAt <= now)) {
+        this.remove(aor, b.contact, 'expired');
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  all(): Binding[] {
+    const out: Binding[] = [];
+    for (const list of this.byAor.values()) out.push(...list);
+    return out;
+  }
+
+  clear(): void {
+    this.byAor.clear();
+    this.count = 0;
+  }
+}

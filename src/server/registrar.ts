@@ -1,0 +1,148 @@
+// The registrar (RFC 3261 §10.3): validates a REGISTER and turns it into binding changes and a response.
+// Pure apart from the location service it updates; the clock is a parameter.
+import { createResponse } from '../sip/build.js';
+import { parseUnsigned } from '../sip/grammar.js';
+import type { SipRequest, SipResponse } from '../sip/message.js';
+import { parseNameAddr } from '../sip/name-addr.js';
+import type { Source } from '../sip/transport/types.js';
+import { SipUri } from '../sip/uri.js';
+import { aorKey } from './aor.js';
+import type { Binding, LocationService } from './location-service.js';
+import type { Myself } from './myself.js';
+
+export interface RegistrarPolicy {
+  minExpires: number;
+  maxExpires: number;
+  defaultExpires: number;
+}
+
+export interface RegisterOutcome {
+  response: SipResponse;
+  /** The AOR the request was about, when it could be read. */
+  aor?: string;
+}
+
+/** Handles a REGISTER addressed to our domain. `now` is monotonic ms. */
+export function handleRegister(
+  request: SipRequest,
+  source: Source,
+  location: LocationService,
+  myself: Myself,
+  policy: RegistrarPolicy,
+  now: number,
+): RegisterOutcome {
+  const reply = (status: number, reason?: string) => ({ response: createResponse(request, status, reason) });
+
+  // Step 2: "the registrar MUST process the Require header field values as described for UASs" — we support only path.
+  const unsupported = request.headers.values('require').filter((o) => o.toLowerCase() !== 'path');
+  if (unsupported.length > 0) {
+    const r = reply(420, 'Bad Extension');
+    r.response.headers.append('Unsupported', unsupported.join(', '));
+    return r;
+  }
+
+  // Step 5: the address-of-record comes from the To header, canonicalised.
+  const aor = aorKey(request.to?.uri, myself);
+  if (aor === undefined) return reply(404, 'Not Found (Bad To URI)');
+  if (!myself.isMyUri(request.to?.uri)) return { ...reply(403, 'Not Our Domain'), aor };
+
+  const callId = request.callId!;
+  const cseq = request.cseq!.seq;
+  const contacts = request.headers.values('contact');
+  const expiresHeader = request.headers.get('expires');
+  let headerExpires: number | undefined;
+  if (expiresHeader !== undefined) {
+    headerExpires = parseUnsigned(expiresHeader.trim(), 10);
+    if (headerExpires < 0) return { ...reply(400, 'Bad Expires Header'), aor };
+  }
+
+  // Step 6: "*" removes every binding, and only with Expires: 0 and no other Contact.
+  if (contacts.some((c) => c === '*')) {
+    if (contacts.length !== 1 || headerExpires !== 0)
+      return { ...reply(400, 'Invalid Wildcard Contact'), aor };
+    for (const b of location.lookup(aor, Number.NEGATIVE_INFINITY)) {
+      // "If the Call-ID ... is the same and the CSeq ... is not higher, the update MUST be aborted".
+      if (b.callId === callId && cseq <= b.cseq) return { ...reply(500, 'Out Of Order CSeq'), aor };
+    }
+    for (const b of location.lookup(aor, Number.NEGATIVE_INFINITY)) location.remove(aor, b.contact);
+    return { response: okWithBindings(request, location, aor, now), aor };
+  }
+
+  // Parse every contact first so a bad one rejects the whole request (the update is atomic).
+  const updates: Array<{ contact: string; expires: number; q: number }> = [];
+  for (const text of contacts) {
+    const na = parseNameAddr(text);
+    if (na === undefined || !(na.uri instanceof SipUri)) return { ...reply(400, 'Bad Contact Header'), aor };
+    let expires = headerExpires ?? policy.defaultExpires;
+    const param = na.params.get('expires');
+    if (param !== undefined) {
+      const n = param === null ? -1 : parseUnsigned(param, 10);
+      if (n < 0) return { ...reply(400, 'Bad Contact Expires'), aor };
+      expires = n;
+    }
+    // "If ... the expiration interval is shorter than the minimum ... the registrar MAY reject with 423".
+    if (expires > 0 && expires < policy.minExpires) {
+      const r = reply(423, 'Interval Too Brief');
+      r.response.headers.append('Min-Expires', String(policy.minExpires));
+      return { ...r, aor };
+    }
+    expires = Math.min(expires, policy.maxExpires);
+    const qParam = na.params.get('q');
+    let q = 1000;
+    if (qParam !== undefined && qParam !== null) {
+      if (!/^(0(\.[0-9]{0,3})?|1(\.0{0,3})?)$/.test(qParam))
+        return { ...reply(400, 'Bad Contact q-value'), aor };
+      q = Math.round(Number(qParam) * 1000);
+    }
+    updates.push({ contact: na.uri.toString(), expires, q });
+  }
+
+  // Step 7: Call-ID / CSeq ordering per binding, checked for all before changing any.
+  for (const u of updates) {
+    const existing = location.find(aor, u.contact);
+    if (existing !== undefined && existing.callId === callId && cseq <= existing.cseq) {
+      return { ...reply(500, 'Out Of Order CSeq'), aor };
+    }
+  }
+  const path = request.headers.values('path');
+  for (const u of updates) {
+    if (u.expires === 0) {
+      location.remove(aor, u.contact);
+      continue;
+    }
+    const binding: Binding = {
+      aor,
+      contact: u.contact,
+      q: u.q,
+      expiresAt: now + u.expires * 1000,
+      callId,
+      cseq,
+      path,
+      received: `${source.transport}:${source.address.includes(':') ? `[${source.address}]` : source.address}:${source.port}`,
+      updatedAt: now,
+    };
+    location.put(binding);
+  }
+  const response = okWithBindings(request, location, aor, now);
+  // RFC 3327 §5.3: the registrar echoes the Path it stored when the UA supports path.
+  if (path.length > 0) for (const p of path) response.headers.append('Path', p);
+  return { response, aor };
+}
+
+/** "The registrar returns a 200 (OK) ... The response SHOULD contain Contact header field values enumerating all
+ * current bindings", each with its remaining expiry. */
+function okWithBindings(
+  request: SipRequest,
+  location: LocationService,
+  aor: string,
+  now: number,
+): SipResponse {
+  const response = createResponse(request, 200);
+  for (const b of location.lookup(aor, now)) {
+    const remaining = Math.max(0, Math.ceil((b.expiresAt - now) / 1000));
+    const q = b.q === 1000 ? '' : `;q=${(b.q / 1000).toFixed(3).replace(/0+$/, '').replace(/\.$/, '')}`;
+    response.headers.append('Contact', `<${b.contact}>;expires=${remaining}${q}`);
+  }
+  response.headers.append('Date', new Date().toUTCString());
+  return response;
+}

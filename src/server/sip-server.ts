@@ -1,0 +1,132 @@
+// The SIP server: transport, transactions, registrar, proxy and dialogs wired together from the config.
+// It runs standalone (`sipha start` without `ha`) or as the SIP worker of an HA node.
+import type { Logger } from 'pino';
+import type { SiphaConfig } from '../config/schema.js';
+import { systemClock } from '../sip/transaction/clock.js';
+import { TransactionLayer } from '../sip/transaction/transaction-layer.js';
+import { formatHostPort, type ListenSpec, parseListenUri } from '../sip/transport/listen-uri.js';
+import { TransportLayer } from '../sip/transport/transport-layer.js';
+import { DialogStore } from './dialogs.js';
+import { DigestAuthenticator } from './digest-auth.js';
+import { LocationService } from './location-service.js';
+import { Myself } from './myself.js';
+import { type AdvertisedAddress, ProxyCore } from './proxy-core.js';
+import { compileRoutes } from './static-routes.js';
+import { loadUsersFile } from './users-file.js';
+
+export interface SipServerOptions {
+  config: SiphaConfig;
+  resolvePath: (p: string) => string;
+  log: Logger;
+  /** Whether this server acts on timers with outside effects (expiry); an HA backup mirrors silently. */
+  acting?: boolean;
+}
+
+/** How often bindings and dialogs are checked for expiry. */
+const EXPIRY_INTERVAL_MS = 1000;
+/** A confirmed dialog without a BYE for this long is assumed gone (we keep no media to tell otherwise). */
+const DIALOG_MAX_AGE_MS = 12 * 3600_000;
+
+export class SipServer {
+  readonly transport: TransportLayer;
+  readonly transactions: TransactionLayer;
+  readonly location = new LocationService();
+  readonly dialogs = new DialogStore();
+  proxy!: ProxyCore;
+  acting: boolean;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private readonly listen: ListenSpec[];
+
+  constructor(private readonly o: SipServerOptions) {
+    const sip = o.config.sip;
+    this.acting = o.acting ?? true;
+    this.listen = sip.listen.map((l) => {
+      const spec = parseListenUri(l);
+      if (spec === undefined) throw new Error(`sip.listen: cannot use ${l}`);
+      return spec;
+    });
+    this.transport = new TransportLayer({
+      listen: this.listen,
+      limits: {
+        maxMessageBytes: sip.limits.max_message_bytes,
+        maxHeaders: sip.limits.max_headers,
+        maxLineLength: sip.limits.max_line_length,
+      },
+      tcpIdleTimeoutMs: sip.tcp_idle_timeout_ms,
+    });
+    this.transactions = new TransactionLayer({
+      sender: this.transport,
+      clock: systemClock,
+      timers: { t1: sip.timers.t1_ms, t2: sip.timers.t2_ms, t4: sip.timers.t4_ms },
+    });
+  }
+
+  async start(): Promise<void> {
+    const { config, resolvePath, log } = this.o;
+    const sip = config.sip;
+    let auth: DigestAuthenticator | undefined;
+    if (sip.users_file !== undefined) {
+      const users = await loadUsersFile(resolvePath(sip.users_file));
+      auth = new DigestAuthenticator(
+        sip.domain ?? 'sipha',
+        users,
+        sip.nonce_lifetime_s * 1000,
+        sip.auth_algorithms,
+      );
+    }
+    await this.transport.start();
+    const bound = this.transport.listening;
+    const myself = new Myself(sip.domain, bound);
+    const advertise: Partial<Record<'udp' | 'tcp', AdvertisedAddress>> = {};
+    for (const l of bound) {
+      advertise[l.transport] ??= {
+        hostRef: sip.advertise ?? (l.address.includes(':') ? `[${l.address}]` : l.address),
+        port: l.port,
+      };
+    }
+    this.proxy = new ProxyCore(this.transport, this.transactions, {
+      myself,
+      location: this.location,
+      dialogs: this.dialogs,
+      registrar: {
+        minExpires: sip.registrar.min_expires,
+        maxExpires: sip.registrar.max_expires,
+        defaultExpires: sip.registrar.default_expires,
+      },
+      ...(auth === undefined ? {} : { auth }),
+      routes: compileRoutes(sip.routes),
+      advertise,
+      now: () => performance.now(),
+    });
+    this.transport.onRequest = (req, source) => this.proxy.handleRequest(req, source);
+    this.transport.onResponse = (res, source) => this.proxy.handleResponse(res, source);
+    this.transport.onHandlerError = (err) => log.error({ err }, 'error while handling a SIP message');
+    this.expiryTimer = setInterval(() => this.expire(), EXPIRY_INTERVAL_MS);
+    this.expiryTimer.unref();
+    log.info(
+      { listen: bound.map((l) => `${l.transport}://${formatHostPort(l.address, l.port)}`) },
+      'SIP server listening',
+    );
+  }
+
+  get listening(): readonly ListenSpec[] {
+    return this.transport.listening;
+  }
+
+  private expire(): void {
+    if (!this.acting) return;
+    this.location.expire(performance.now());
+    this.dialogs.expire(DIALOG_MAX_AGE_MS);
+  }
+
+  /** Graceful stop: refuse new TCP connections, let transactions in flight finish for up to `graceMs`, then close. */
+  async stop(graceMs = 2000): Promise<void> {
+    if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer);
+    await this.transport.stopAccepting();
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline && (this.proxy?.activeContexts ?? 0) > 0)
+      await new Promise((r) => setTimeout(r, 50));
+    this.transactions.close();
+    await this.transport.stop();
+  }
+}
