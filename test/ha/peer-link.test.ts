@@ -1,0 +1,191 @@
+// The HA link over real UDP sockets on loopback: two paths per node through relays that can be cut, and an
+// attacker socket that sends forged, replayed, stale, reflected and malformed datagrams.
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PeerLink } from '../../src/ha/peer-link.js';
+import { encode, type PeerMessage } from '../../src/ha/wire.js';
+import { eventually } from '../lab/helpers.js';
+import { freePorts, UdpRelay } from './udp-relay.js';
+
+const KEY = Buffer.from('0123456789abcdef0123456789abcdef-test-key', 'latin1');
+const HB = 20;
+const DEAD = 120;
+
+interface Side {
+  link: PeerLink;
+  statuses: Array<{ status: 'alive' | 'dead'; at: number }>;
+  messages: PeerMessage[];
+  rejects: string[];
+}
+
+function side(id: string, paths: Array<{ listen: string; peer: string }>): Side {
+  const s: Side = { link: undefined as unknown as PeerLink, statuses: [], messages: [], rejects: [] };
+  s.link = new PeerLink({
+    id,
+    paths,
+    key: KEY,
+    heartbeatMs: HB,
+    deadAfterMs: DEAD,
+    maxSkewMs: 1000,
+    heartbeat: () => ({ type: 'hb', role: 'backup', term: 3, priority: 100, ready: true, yielding: false }),
+    onMessage: (m) => s.messages.push(m),
+    onPeerStatus: (status) => s.statuses.push({ status, at: Date.now() }),
+    onReject: (reason, detail) => s.rejects.push(`${reason}: ${detail}`),
+  });
+  return s;
+}
+
+describe('peer link over loopback UDP', () => {
+  let a: Side;
+  let b: Side;
+  // relays[i].ab carries path i from A to B, relays[i].ba from B to A.
+  const relays: Array<{ ab: UdpRelay; ba: UdpRelay }> = [];
+  let aPorts: number[];
+
+  before(async () => {
+    const [a0, a1, b0, b1] = (await freePorts(4)) as [number, number, number, number];
+    aPorts = [a0, a1];
+    for (const [ap, bp] of [
+      [a0, b0],
+      [a1, b1],
+    ] as const) {
+      relays.push({ ab: await UdpRelay.open(bp), ba: await UdpRelay.open(ap) });
+    }
+    const r0 = relays[0] as { ab: UdpRelay; ba: UdpRelay };
+    const r1 = relays[1] as { ab: UdpRelay; ba: UdpRelay };
+    a = side('a', [
+      { listen: `127.0.0.1:${a0}`, peer: `127.0.0.1:${r0.ab.port}` },
+      { listen: `127.0.0.1:${a1}`, peer: `127.0.0.1:${r1.ab.port}` },
+    ]);
+    b = side('b', [
+      { listen: `127.0.0.1:${b0}`, peer: `127.0.0.1:${r0.ba.port}` },
+      { listen: `127.0.0.1:${b1}`, peer: `127.0.0.1:${r1.ba.port}` },
+    ]);
+    await a.link.start();
+    await b.link.start();
+  });
+
+  after(async () => {
+    await a?.link.close();
+    await b?.link.close();
+    for (const r of relays) {
+      await r.ab.close();
+      await r.ba.close();
+    }
+  });
+
+  it('hears the peer on both paths and reports it alive', async () => {
+    assert.ok(
+      await eventually(async () => a.link.peerStatus === 'alive' && b.link.peerStatus === 'alive', 1000),
+    );
+    await sleep(3 * HB);
+    const st = a.link.status();
+    assert.equal(st.peerId, 'b');
+    assert.deepEqual(
+      st.paths.map((p) => p.alive),
+      [true, true],
+    );
+    assert.ok(st.paths.every((p) => p.received > 0));
+    assert.deepEqual(st.rejected, { forged: 0, replayed: 0, stale: 0, malformed: 0 }, a.rejects.join('; '));
+    const hb = a.messages.at(-1);
+    assert.deepEqual(hb?.body, {
+      type: 'hb',
+      role: 'backup',
+      term: 3,
+      priority: 100,
+      ready: true,
+      yielding: false,
+    });
+  });
+
+  it('rejects and counts forged, reflected, replayed, stale and malformed datagrams', async () => {
+    const attacker = createSocket('udp4');
+    attacker.bind(0, '127.0.0.1');
+    await once(attacker, 'listening');
+    const to = aPorts[0] as number;
+    const sendRaw = (buf: Buffer) =>
+      new Promise<void>((res) => attacker.send(buf, to, '127.0.0.1', () => res()));
+    const before = { ...a.link.status().rejected };
+    const okBody = {
+      type: 'hb',
+      role: 'primary',
+      term: 99,
+      priority: 255,
+      ready: true,
+      yielding: false,
+    } as const;
+    const base: PeerMessage = { from: 'b', inc: Date.now(), seq: 1, ts: Date.now(), path: 0, body: okBody };
+
+    await sendRaw(encode(base, Buffer.from('x'.repeat(32) + 'wrong-key-wrong-key', 'latin1')));
+    await sendRaw(encode({ ...base, from: 'a' }, KEY)); // our own id: reflected
+    const captured = (relays[0] as { ba: UdpRelay }).ba.seen.at(-1) as Buffer;
+    await sendRaw(captured); // a real datagram of B, already delivered
+    await sendRaw(encode({ ...base, inc: 1, ts: Date.now() - 10_000 }, KEY)); // stale
+    await sendRaw(Buffer.from('SPH1{not json at all}' + '0'.repeat(32), 'latin1'));
+    await sendRaw(Buffer.from('hello'));
+    await sleep(50);
+    attacker.close();
+
+    const r = a.link.status().rejected;
+    assert.equal(r.forged - before.forged, 3, a.rejects.join('; ')); // wrong key, bad-MAC garbage, reflected
+    assert.equal(r.replayed - before.replayed, 1, a.rejects.join('; '));
+    assert.equal(r.stale - before.stale, 1, a.rejects.join('; '));
+    assert.equal(r.malformed - before.malformed, 1, a.rejects.join('; '));
+    assert.ok(
+      !a.messages.some((m) => m.body.type === 'hb' && m.body.term === 99),
+      'no rejected message reached the node',
+    );
+  });
+
+  it('one path cut: the peer stays alive, the path is reported down', async () => {
+    const r1 = relays[1] as { ab: UdpRelay; ba: UdpRelay };
+    r1.ab.cut = true;
+    r1.ba.cut = true;
+    await sleep(DEAD * 2);
+    assert.equal(a.link.peerStatus, 'alive');
+    assert.equal(b.link.peerStatus, 'alive');
+    assert.deepEqual(
+      a.link.status().paths.map((p) => p.alive),
+      [true, false],
+    );
+    assert.ok(!a.statuses.some((s) => s.status === 'dead'));
+  });
+
+  it('all paths cut: dead after dead_after_ms (not before), alive again on the first message', async () => {
+    const r0 = relays[0] as { ab: UdpRelay; ba: UdpRelay };
+    const cutAt = Date.now();
+    r0.ab.cut = true;
+    r0.ba.cut = true;
+    assert.ok(await eventually(async () => a.link.peerStatus === 'dead', 2000, 5));
+    const dead = a.statuses.find((s) => s.status === 'dead');
+    assert.ok(dead !== undefined);
+    const took = dead.at - cutAt;
+    // The last message heard may have been up to one heartbeat before the cut.
+    assert.ok(took >= DEAD - HB - 5 && took <= DEAD + 60, `declared dead after ${took} ms`);
+    r0.ab.cut = false;
+    r0.ba.cut = false;
+    assert.ok(await eventually(async () => a.link.peerStatus === 'alive', 1000, 5));
+    assert.equal(a.statuses.at(-1)?.status, 'alive');
+    assert.deepEqual(a.link.status().rejected.replayed, 1, 'the restored path brings no false replays');
+  });
+});
+
+describe('peer link with a silent peer from the start', () => {
+  it('declares the peer dead dead_after_ms after start when nothing is ever heard', async () => {
+    const [p, q] = (await freePorts(2)) as [number, number];
+    const s = side('a', [{ listen: `127.0.0.1:${p}`, peer: `127.0.0.1:${q}` }]);
+    const started = Date.now();
+    await s.link.start();
+    try {
+      assert.equal(s.link.peerStatus, 'unknown');
+      assert.ok(await eventually(async () => s.link.peerStatus === 'dead', 1000, 5));
+      const took = (s.statuses[0]?.at ?? 0) - started;
+      assert.ok(took >= DEAD - 5 && took < DEAD + 60, `dead after ${took} ms`);
+    } finally {
+      await s.link.close();
+    }
+  });
+});
