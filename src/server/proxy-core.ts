@@ -494,8 +494,10 @@ export class ProxyCore {
 
   private forwardUp(ctx: ResponseContext, res: SipResponse): void {
     const up = res.clone();
-    // Our own Via is the top one: remove it (§16.7 step 3).
-    if (up.via?.branch !== ctx.request.via?.branch) up.headers.removeFirst('via');
+    // §16.7 step 3 removes our Via; we go further and restore the request's own Via list, so a next hop that
+    // mangled the Vias below ours (some do, on CANCELled calls) cannot misroute the response.
+    up.headers.remove('via');
+    for (const v of ctx.request.headers.getFields('via')) up.headers.append('Via', v);
     if (ctx.request.method === 'INVITE') this.o.dialogs.onInviteResponse(ctx.request, up);
     if (!ctx.server.terminated && ctx.server.respond(up)) {
       this.countResponse(up.status);
