@@ -1,0 +1,80 @@
+// The SIP worker: a child process of the HA node running the SIP server (DESIGN.md "Processes on each host").
+// Started with `fork(worker-main.js, ['--config', FILE])`. It binds its sockets at once (the backup's to the VIP
+// that is not there yet, via ip_nonlocal_bind), answers the node's IPC heartbeats, acts on timers only while
+// primary, reports the first request it serves after a promotion, and exits when the node goes away.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { loadConfig } from '../config/load.js';
+import { isNodeToWorker, type NodeToWorker, type WorkerRole, type WorkerToNode } from '../ha/worker-ipc.js';
+import { createLogger } from '../log/logger.js';
+import { SipServer } from './sip-server.js';
+
+function send(message: WorkerToNode): void {
+  if (process.connected) process.send?.(message);
+}
+
+async function main(): Promise<void> {
+  const i = process.argv.indexOf('--config');
+  const file = i === -1 ? undefined : process.argv[i + 1];
+  if (file === undefined || process.send === undefined) {
+    process.stderr.write('sipha worker: run by the node supervisor with --config FILE\n');
+    process.exit(2);
+  }
+  // The node owns us: if its IPC channel closes (node killed), we must not keep serving the VIP alone.
+  process.on('disconnect', () => process.exit(0));
+
+  const loaded = await loadConfig(file);
+  const log = createLogger(loaded.config.log.level, 'sipha-worker');
+  const server = new SipServer({
+    config: loaded.config,
+    resolvePath: loaded.resolvePath,
+    log,
+    acting: false,
+  });
+  let role: WorkerRole = 'backup';
+  let awaitingFirstServed = false;
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
+
+  process.on('message', (raw: unknown) => {
+    if (!isNodeToWorker(raw)) return;
+    const m: NodeToWorker = raw;
+    switch (m.type) {
+      case 'ping':
+        send({ type: 'pong', seq: m.seq, loopLagMs: lag.max / 1e6 });
+        lag.reset();
+        break;
+      case 'role':
+        if (m.role !== role) {
+          role = m.role;
+          server.acting = role === 'primary';
+          awaitingFirstServed = role === 'primary';
+          log.info({ role }, 'worker role');
+        }
+        break;
+      case 'stop':
+        server.stop(m.graceMs).then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+        break;
+    }
+  });
+
+  await server.start();
+  server.proxy.onServed = (method) => {
+    if (!awaitingFirstServed) return;
+    awaitingFirstServed = false;
+    send({ type: 'served', atEpochMs: Date.now(), method });
+  };
+  send({
+    type: 'ready',
+    listening: server.listening.map((l) => ({ transport: l.transport, address: l.address, port: l.port })),
+  });
+}
+
+main().catch((err: unknown) => {
+  const message = err instanceof Error ? err.message : String(err);
+  send({ type: 'fatal', message });
+  process.stderr.write(`sipha worker: ${message}\n`);
+  setTimeout(() => process.exit(1), 50);
+});
