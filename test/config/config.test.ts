@@ -1,0 +1,84 @@
+// Every kind of config mistake gives one clear error naming the key and the problem.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, parseConfigText } from '../../src/config/load.js';
+
+const SIP = 'sip: { listen: [udp://127.0.0.1:5060] }';
+
+function error(text: string): ConfigError {
+  try {
+    parseConfigText(text, 'sipha.yaml');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `not a ConfigError: ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected a config error');
+}
+
+describe('config validation', () => {
+  it('accepts the minimal standalone config and fills defaults', () => {
+    const c = parseConfigText(SIP);
+    assert.deepEqual(c.sip.listen, ['udp://127.0.0.1:5060']);
+    assert.equal(c.sip.registrar.min_expires, 60);
+    assert.equal(c.ha, undefined);
+  });
+  const cases: Array<[string, string, string, RegExp]> = [
+    ['not YAML', 'sip: [unclosed', '', /not valid YAML/],
+    ['not a mapping', '- a\n- b', '', /mapping/],
+    ['missing sip', 'node: { id: a }', 'sip', /required/],
+    ['bad listen URI', 'sip: { listen: [udp://nowhere] }', 'sip.listen[0]', /udp:\/\/ADDRESS:PORT/],
+    ['empty listen', 'sip: { listen: [] }', 'sip.listen', /.+/],
+    ['unknown key', `${SIP}\nbogus: 1`, '', /unknown key\(s\): bogus/],
+    [
+      'unknown nested key',
+      'sip: { listen: [udp://127.0.0.1:5060], domian: x }',
+      'sip',
+      /unknown key\(s\): domian/,
+    ],
+    [
+      'wrong type',
+      'sip: { listen: [udp://127.0.0.1:5060], registrar: { min_expires: "soon" } }',
+      'sip.registrar.min_expires',
+      /number/,
+    ],
+    [
+      'bad route regex',
+      'sip: { listen: [udp://127.0.0.1:5060], routes: [{ match: "(", to: "sip:1.2.3.4" }] }',
+      'sip.routes[0].match',
+      /regular expression/,
+    ],
+    [
+      'bad route target',
+      'sip: { listen: [udp://127.0.0.1:5060], routes: [{ match: "x", to: "http://x" }] }',
+      'sip.routes[0].to',
+      /sip:/,
+    ],
+    ['bad node id', `${SIP}\nnode: { id: "a b" }`, 'node.id', /letters/],
+    [
+      'ha without vip',
+      `${SIP}\nha: { listen: ["203.0.113.11:7400"], peer: ["203.0.113.12:7400"], key_file: k }`,
+      'vip',
+      /required when ha is set/,
+    ],
+    [
+      'dead_after too short',
+      `${SIP}\nvip: { address: 198.51.100.10/24, interface: eth0 }\nha: { listen: ["203.0.113.11:7400"], peer: ["203.0.113.12:7400"], key_file: k, heartbeat_ms: 100, dead_after_ms: 150 }`,
+      'ha.dead_after_ms',
+      /twice heartbeat_ms/,
+    ],
+    [
+      'repeated auth algorithm',
+      'sip: { listen: [udp://127.0.0.1:5060], auth_algorithms: [MD5, MD5] }',
+      'sip.auth_algorithms',
+      /repeat/,
+    ],
+  ];
+  for (const [name, text, key, problem] of cases) {
+    it(name, () => {
+      const e = error(text);
+      assert.equal(e.key, key);
+      assert.match(e.problem, problem);
+      assert.match(e.message, /^sipha\.yaml: /);
+    });
+  }
+});
