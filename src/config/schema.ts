@@ -79,6 +79,16 @@ export const haSchema = z
     dead_after_ms: z.number().int().min(20).max(60_000).default(200),
     witnesses: z.array(z.string().min(1)).default([]),
     preempt: z.boolean().default(false),
+    /** Largest clock difference accepted on peer messages; older or newer ones are rejected as stale. */
+    max_skew_ms: z.number().int().min(50).max(60_000).default(1000),
+    witness_interval_ms: z.number().int().min(20).max(60_000).default(500),
+    witness_timeout_ms: z.number().int().min(10).max(10_000).default(300),
+    /** Consecutive witness rounds without any answer before the node counts itself isolated. */
+    witness_fail_rounds: z.number().int().min(1).max(100).default(2),
+    /** The SIP worker is dead when it has not answered the IPC heartbeat for this long. */
+    worker_dead_after_ms: z.number().int().min(20).max(60_000).default(1000),
+    /** Wait before restarting a dead worker (doubles on repeated failures, up to 10 s). */
+    worker_restart_ms: z.number().int().min(10).max(60_000).default(500),
   })
   .strict()
   .refine((ha) => ha.listen.length === ha.peer.length, {

@@ -43,8 +43,8 @@
 // "knowledge event" = peer-heartbeat, peer-dead, peer-resigned, witnesses, local-health, started, tick.
 // PROMOTE(cause) = timeline(promote), persist-term(term+1), set-worker-role(primary), enable-vip, announce,
 //                  send-heartbeat.   (persist before enable: a term must never be reused after a crash)
-// DEMOTE(cause)  = disable-vip, set-worker-role(backup), timeline(demote), send-heartbeat.
-// DEMOTE+RESIGN  = disable-vip, send-resign, set-worker-role(backup), timeline(demote), send-heartbeat, and the
+// DEMOTE(cause)  = timeline(demote) if primary, disable-vip, set-worker-role(backup), send-heartbeat.
+// DEMOTE+RESIGN  = timeline(demote), disable-vip, send-resign, set-worker-role(backup), send-heartbeat, and the
 //                  node holds back from elections for `holdTicks` ticks so that the peer can take over.
 
 export type Role = 'starting' | 'backup' | 'primary' | 'fault';
@@ -210,14 +210,17 @@ export const GUARDS = {
   peerFault: ((s) => mayClaim(s, { type: 'tick' }) && peerAlive(s) && s.peer.role === 'fault') as Guard,
   peerYields: ((s) =>
     mayClaim(s, { type: 'tick' }) && peerAlive(s) && s.peer.role !== 'primary' && s.peer.yielding) as Guard,
-  /** Nobody is primary and we win the election (or the peer cannot run one: starting). */
+  /**
+   * Nobody is primary and we win the election: the peer is a backup that is not ready, or ranks lower. A peer
+   * still starting is waited for (a cold start of the pair elects by priority); its start is bounded, after which
+   * it reports fault and the peer-fault row applies.
+   */
   electionWon: ((s) =>
     mayClaim(s, { type: 'tick' }) &&
     peerAlive(s) &&
     s.hold === 0 &&
-    (s.peer.role === 'starting' ||
-      (s.peer.role === 'backup' &&
-        (!s.peer.ready || outranks({ ...me(s), term: 0 }, { ...s.peer, term: 0 }))))) as Guard,
+    s.peer.role === 'backup' &&
+    (!s.peer.ready || outranks({ ...me(s), term: 0 }, { ...s.peer, term: 0 }))) as Guard,
   /** preempt: a better-priority backup asks the primary to hand over (explicitly, never by a dual primary). */
   preemptDue: ((s) =>
     s.config.preempt &&
@@ -522,13 +525,14 @@ function expand(s: RoleState, row: Row, event: RoleEvent): StepResult {
       const cause: DemoteCause =
         event.type === 'resign-requested' && event.reason === 'preempt' ? 'preempt' : st.cause;
       const actions: RoleAction[] = [];
-      // Release first: every other action waits behind it, and only the release prevents two VIP owners.
+      // The record opens first (bookkeeping, so that the release is stamped on it); then the release, before any
+      // other effect: everything else waits behind it, and only the release prevents two VIP owners.
+      if (wasPrimary)
+        actions.push({ type: 'timeline', kind: 'demote', cause, oldTerm: s.term, newTerm: adopt });
       actions.push({ type: 'disable-vip' });
       if (st.resign === true) actions.push({ type: 'send-resign', term: s.term });
       actions.push({ type: 'set-worker-role', role: 'backup' });
       if (adopt !== s.term) actions.push({ type: 'persist-term', term: adopt });
-      if (wasPrimary)
-        actions.push({ type: 'timeline', kind: 'demote', cause, oldTerm: s.term, newTerm: adopt });
       if (st.alarm !== undefined)
         actions.push({ type: 'raise-alarm', alarm: st.alarm, detail: detailOf(s, event) });
       if (st.cause === 'switchover' && event.type === 'switchover-requested')

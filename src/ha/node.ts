@@ -1,0 +1,553 @@
+// The node supervisor (DESIGN.md "Processes on each host"): owns the role, the VIP and the SIP worker child.
+// It turns the world into role-machine events (peer link, witnesses, worker IPC, operator, VIP results, ticks)
+// and carries out the machine's actions in order on one queue, so that a release always completes before the
+// resign that follows it and a term is on disk before the VIP that depends on it is added.
+import { type ChildProcess, fork } from 'node:child_process';
+import type { Logger } from 'pino';
+import type { SiphaConfig } from '../config/schema.js';
+import {
+  commandProbe,
+  type Probe,
+  parseWitness,
+  WitnessMonitor,
+  type WitnessStatus,
+} from '../monitor/witness.js';
+import type { VipDriver } from '../vip/driver.js';
+import { PeerLink, type PeerLinkStatus } from './peer-link.js';
+import {
+  initialState,
+  isReady,
+  type PeerView,
+  type Role,
+  type RoleAction,
+  type RoleEvent,
+  type RoleState,
+  step,
+} from './role-machine.js';
+import type { TermStore } from './term-store.js';
+import { type Timeline, TimelineLog } from './timeline.js';
+import type { PeerMessage } from './wire.js';
+import { isWorkerToNode, type NodeToWorker, type WorkerToNode } from './worker-ipc.js';
+
+export interface WorkerSpec {
+  /** The worker's module (fork()ed) and its argv, e.g. dist/src/server/worker-main.js --config FILE. */
+  modulePath: string;
+  args: readonly string[];
+  execArgv?: readonly string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface HaNodeOptions {
+  config: SiphaConfig;
+  key: Buffer;
+  vip: VipDriver;
+  terms: TermStore;
+  log: Logger;
+  worker: WorkerSpec;
+  /** Witness probe; the default runs ping/arping on the VIP's interface. */
+  probe?: Probe;
+}
+
+export interface Alarm {
+  at: number;
+  alarm: string;
+  detail: string;
+}
+
+export interface HaStatus {
+  node: { id: string; priority: number; pid: number };
+  role: Role;
+  term: number;
+  ready: boolean;
+  healthy: boolean;
+  healthReason: string;
+  vip: { address: string; wanted: boolean };
+  peer: PeerView & { link: PeerLinkStatus };
+  witnesses: WitnessStatus;
+  worker: {
+    pid: number | null;
+    ready: boolean;
+    restarts: number;
+    lastPongAgoMs: number | null;
+    loopLagMs: number | null;
+  };
+  timelines: Timeline[];
+  alarms: Alarm[];
+}
+
+export interface SwitchoverReply {
+  ok: boolean;
+  detail: string;
+  /** Who is primary once it is over, as seen from this node (null when it did not settle in time). */
+  primary: string | null;
+  term: number;
+  timeline?: Timeline;
+}
+
+const SWITCHOVER_WAIT_MS = 5000;
+const TIMELINE_CLOSE_MS = 10_000;
+const WORKER_START_TIMEOUT_MS = 15_000;
+
+export class HaNode {
+  private state: RoleState;
+  private readonly link: PeerLink;
+  private readonly witnesses: WitnessMonitor;
+  private readonly timelines: TimelineLog;
+  private readonly alarms: Alarm[] = [];
+  private queue: Promise<void> = Promise.resolve();
+  private tickTimer: NodeJS.Timeout | undefined;
+  private worker: ChildProcess | undefined;
+  private workerReady = false;
+  private workerRestarts = 0;
+  private restartDelay: number;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private pingSeq = 0;
+  private lastPong: number | null = null;
+  private loopLagMs: number | null = null;
+  private vipWanted = false;
+  private stopping = false;
+  private pendingReply: ((r: { ok: boolean; detail: string }) => void) | undefined;
+  /** vipRemovedAt from the peer's last resign, for our promotion's timeline. */
+  private peerRemovedAt: number | null = null;
+  private timelineCloser: NodeJS.Timeout | undefined;
+  private readonly ha: NonNullable<SiphaConfig['ha']>;
+  private readonly log: Logger;
+
+  constructor(private readonly o: HaNodeOptions) {
+    const ha = o.config.ha;
+    if (ha === undefined) throw new Error('HaNode needs an ha section');
+    this.ha = ha;
+    this.log = o.log;
+    this.restartDelay = ha.worker_restart_ms;
+    const node = o.config.node;
+    const holdTicks = Math.ceil((2 * ha.dead_after_ms) / ha.heartbeat_ms);
+    this.state = initialState(
+      { id: node.id, priority: node.priority, preempt: ha.preempt, holdTicks },
+      0,
+      ha.witnesses.length > 0,
+    );
+    this.timelines = new TimelineLog(node.id, 50, (t) =>
+      this.log.info({ timeline: t }, 'switchover timeline'),
+    );
+    this.link = new PeerLink({
+      id: node.id,
+      paths: ha.listen.map((listen, i) => ({ listen, peer: ha.peer[i] as string })),
+      key: o.key,
+      heartbeatMs: ha.heartbeat_ms,
+      deadAfterMs: ha.dead_after_ms,
+      maxSkewMs: ha.max_skew_ms,
+      heartbeat: () => ({
+        type: 'hb',
+        role: this.state.role,
+        term: this.state.term,
+        priority: node.priority,
+        ready: isReady(this.state),
+        yielding: this.state.hold > 0,
+      }),
+      onMessage: (m) => this.onPeerMessage(m),
+      onPeerStatus: (s) => {
+        this.log.warn({ peer: s }, `peer is ${s}`);
+        if (s === 'dead') this.dispatch({ type: 'peer-dead' });
+      },
+      onReject: (reason, detail, path) => this.log.warn({ reason, detail, path }, 'peer message rejected'),
+    });
+    this.witnesses = new WitnessMonitor({
+      witnesses: ha.witnesses.map(parseWitness),
+      probe: o.probe ?? commandProbe({ interface: o.config.vip?.interface }),
+      intervalMs: ha.witness_interval_ms,
+      timeoutMs: ha.witness_timeout_ms,
+      failRounds: ha.witness_fail_rounds,
+      onChange: (reachable) => {
+        this.log.warn({ reachable }, `witnesses ${reachable ? 'reachable' : 'unreachable'}`);
+        this.dispatch({ type: 'witnesses', reachable });
+      },
+    });
+  }
+
+  get role(): Role {
+    return this.state.role;
+  }
+
+  get term(): number {
+    return this.state.term;
+  }
+
+  /** Safe start, then everything else: the VIP is released before this node listens to anyone. */
+  async start(): Promise<void> {
+    let releaseOk = true;
+    try {
+      const out = await this.o.vip.disable();
+      this.log.info({ changed: out.changed, ms: Math.round(out.durationMs) }, 'safe start: VIP released');
+    } catch (err) {
+      releaseOk = false;
+      this.log.error({ err }, 'safe start: could not release the VIP');
+    }
+    const term = await this.o.terms.load();
+    this.state = { ...this.state, term };
+    this.log.info({ term, node: this.o.config.node.id }, 'starting');
+    if (!releaseOk)
+      this.dispatch({ type: 'vip-result', op: 'disable', ok: false, reason: 'safe start release failed' });
+    await this.link.start();
+    this.witnesses.start();
+    this.tickTimer = setInterval(() => this.dispatch({ type: 'tick' }), this.ha.heartbeat_ms);
+    this.startWorker();
+    this.dispatch({ type: 'started' });
+  }
+
+  /** Stops: hands over first when primary and the peer is ready, then releases the VIP and stops the worker. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    if (this.state.role === 'primary') this.dispatch({ type: 'switchover-requested' });
+    this.stopping = true;
+    await this.queue;
+    clearInterval(this.tickTimer);
+    clearTimeout(this.restartTimer);
+    clearTimeout(this.timelineCloser);
+    this.witnesses.stop();
+    this.vipWanted = false;
+    try {
+      await this.o.vip.disable();
+    } catch (err) {
+      this.log.error({ err }, 'stop: could not release the VIP');
+    }
+    // Tell the peer at once that we are gone (it promotes on a peer fault without waiting for dead_after_ms).
+    this.state = { ...this.state, role: 'fault', healthy: false, healthReason: 'stopping' };
+    this.link.sendHeartbeat();
+    await this.link.close();
+    await this.stopWorker();
+  }
+
+  status(): HaStatus {
+    const s = this.state;
+    return {
+      node: { id: s.config.id, priority: s.config.priority, pid: process.pid },
+      role: s.role,
+      term: s.term,
+      ready: isReady(s),
+      healthy: s.healthy,
+      healthReason: s.healthReason,
+      vip: { address: this.o.config.vip?.address ?? '', wanted: this.vipWanted },
+      peer: { ...s.peer, link: this.link.status() },
+      witnesses: this.witnesses.status(),
+      worker: {
+        pid: this.worker?.pid ?? null,
+        ready: this.workerReady,
+        restarts: this.workerRestarts,
+        lastPongAgoMs: this.lastPong === null ? null : Date.now() - this.lastPong,
+        loopLagMs: this.loopLagMs,
+      },
+      timelines: this.timelines.list(),
+      alarms: [...this.alarms],
+    };
+  }
+
+  /**
+   * Manual switchover, on either node: the primary resigns explicitly, the backup asks its primary peer to.
+   * Resolves once the other node is seen as primary in a higher term (or with the refusal).
+   */
+  async switchover(): Promise<SwitchoverReply> {
+    const before = { role: this.state.role, term: this.state.term };
+    const reply = await new Promise<{ ok: boolean; detail: string }>((resolve) => {
+      this.pendingReply = resolve;
+      this.dispatch({ type: 'switchover-requested' });
+      // The machine always answers a switchover request in the same step; this is only a safety net.
+      if (this.pendingReply === resolve) {
+        this.pendingReply = undefined;
+        resolve({ ok: false, detail: 'no answer from the role machine' });
+      }
+    });
+    if (!reply.ok) return { ...reply, primary: this.currentPrimary(), term: this.state.term };
+    const wantPeer = before.role === 'primary';
+    const settled = await this.waitFor(
+      () =>
+        wantPeer
+          ? this.state.peer.status === 'alive' &&
+            this.state.peer.role === 'primary' &&
+            this.state.peer.term > before.term
+          : this.state.role === 'primary' &&
+            this.state.term > before.term &&
+            this.timelines.current?.vipAddedAt !== null,
+      SWITCHOVER_WAIT_MS,
+    );
+    return {
+      ok: settled,
+      detail: settled ? reply.detail : `${reply.detail}; no new primary within ${SWITCHOVER_WAIT_MS} ms`,
+      primary: this.currentPrimary(),
+      term: Math.max(this.state.term, this.state.peer.term),
+      timeline: this.timelines.current,
+    };
+  }
+
+  // ---- events ----
+
+  private dispatch(event: RoleEvent): void {
+    if (this.stopping) return;
+    const before = this.state;
+    const { state, actions } = step(before, event);
+    this.state = state;
+    if (state.role !== before.role)
+      this.log.info(
+        { from: before.role, to: state.role, term: state.term, event: event.type },
+        'role change',
+      );
+    for (const a of actions) {
+      // The reply to an operator is not an effect on the world: it goes out now, not behind the VIP commands.
+      if (a.type === 'switchover-result') this.reply(a.ok, a.detail);
+      else this.enqueue(a);
+    }
+  }
+
+  private reply(ok: boolean, detail: string): void {
+    const pending = this.pendingReply;
+    this.pendingReply = undefined;
+    if (pending !== undefined) pending({ ok, detail });
+    else this.log.info({ ok, detail }, 'switchover');
+  }
+
+  private onPeerMessage(m: PeerMessage): void {
+    const b = m.body;
+    switch (b.type) {
+      case 'hb':
+        this.dispatch({
+          type: 'peer-heartbeat',
+          term: b.term,
+          role: b.role,
+          priority: b.priority,
+          id: m.from,
+          ready: b.ready,
+          yielding: b.yielding,
+        });
+        return;
+      case 'resign':
+        this.log.info({ term: b.term }, 'peer resigned');
+        this.peerRemovedAt = b.vipRemovedAt;
+        this.dispatch({ type: 'peer-resigned', term: b.term });
+        return;
+      case 'resign-request':
+        this.log.info({ reason: b.reason }, 'peer asks this node to resign');
+        this.dispatch({ type: 'resign-requested', reason: b.reason });
+        return;
+    }
+  }
+
+  // ---- actions: one queue, in order; sync ones run in their turn too so that order is kept ----
+
+  private enqueue(a: RoleAction): void {
+    const detectedAt = Date.now();
+    this.queue = this.queue.then(
+      () => this.run(a, detectedAt),
+      () => this.run(a, detectedAt),
+    );
+    this.queue = this.queue.catch((err: unknown) => this.log.error({ err, action: a.type }, 'action failed'));
+  }
+
+  private async run(a: RoleAction, detectedAt: number): Promise<void> {
+    switch (a.type) {
+      case 'timeline': {
+        this.timelines.begin({
+          kind: a.kind,
+          cause: a.cause,
+          oldTerm: a.oldTerm,
+          newTerm: a.newTerm,
+          detectedAt,
+        });
+        if (a.kind === 'promote' && a.cause === 'switchover' && this.peerRemovedAt !== null)
+          this.timelines.stamp('vipRemovedAt', this.peerRemovedAt);
+        this.peerRemovedAt = null;
+        clearTimeout(this.timelineCloser);
+        this.timelineCloser = setTimeout(() => this.timelines.finishOpen(), TIMELINE_CLOSE_MS);
+        this.timelineCloser.unref();
+        return;
+      }
+      case 'persist-term':
+        await this.o.terms.save(a.term);
+        return;
+      case 'enable-vip': {
+        this.vipWanted = true;
+        try {
+          await this.o.vip.enable();
+          this.timelines.stamp('vipAddedAt', Date.now());
+          this.dispatch({ type: 'vip-result', op: 'enable', ok: true });
+        } catch (err) {
+          this.log.error({ err }, 'VIP enable failed');
+          this.dispatch({ type: 'vip-result', op: 'enable', ok: false, reason: (err as Error).message });
+        }
+        return;
+      }
+      case 'disable-vip': {
+        this.vipWanted = false;
+        try {
+          await this.o.vip.disable();
+          this.timelines.stamp('vipRemovedAt', Date.now());
+          this.dispatch({ type: 'vip-result', op: 'disable', ok: true });
+        } catch (err) {
+          this.log.error({ err }, 'VIP disable failed');
+          this.dispatch({ type: 'vip-result', op: 'disable', ok: false, reason: (err as Error).message });
+        }
+        return;
+      }
+      case 'announce':
+        // Not awaited: the first burst takes count × interval, and nothing else may wait for it.
+        this.o.vip.announce().then(
+          (out) => {
+            if (out.mode === 'sent' || out.mode === 'os') this.timelines.stamp('announcedAt', Date.now());
+          },
+          (err: unknown) => this.log.error({ err }, 'VIP announcement failed'),
+        );
+        return;
+      case 'set-worker-role':
+        this.sendWorker({ type: 'role', role: a.role });
+        return;
+      case 'send-heartbeat':
+        this.link.sendHeartbeat();
+        return;
+      case 'send-resign':
+        this.link.send({
+          type: 'resign',
+          term: a.term,
+          vipRemovedAt: this.timelines.current?.vipRemovedAt ?? Date.now(),
+        });
+        return;
+      case 'request-resign':
+        this.link.send({ type: 'resign-request', reason: a.reason });
+        return;
+      case 'raise-alarm':
+        this.alarms.push({ at: Date.now(), alarm: a.alarm, detail: a.detail });
+        if (this.alarms.length > 100) this.alarms.shift();
+        this.log.warn({ alarm: a.alarm, detail: a.detail }, 'alarm');
+        return;
+      case 'switchover-result':
+        this.reply(a.ok, a.detail);
+        return;
+    }
+  }
+
+  // ---- the SIP worker ----
+
+  private startWorker(): void {
+    if (this.stopping) return;
+    const w = this.o.worker;
+    const child = fork(w.modulePath, [...w.args], {
+      execArgv: w.execArgv === undefined ? undefined : [...w.execArgv],
+      env: w.env,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.worker = child;
+    this.workerReady = false;
+    this.lastPong = Date.now();
+    this.log.info({ pid: child.pid }, 'SIP worker started');
+    child.on('message', (m: unknown) => {
+      if (child === this.worker && isWorkerToNode(m)) this.onWorkerMessage(m);
+    });
+    child.on('exit', (code, signal) => {
+      if (child !== this.worker) return;
+      this.worker = undefined;
+      clearInterval(this.pingTimer);
+      this.workerFailed(`worker exited (${signal ?? `code ${code}`})`);
+    });
+    child.on('error', (err) => this.log.error({ err }, 'SIP worker error'));
+    clearInterval(this.pingTimer);
+    this.pingTimer = setInterval(() => this.pingWorker(child), this.ha.heartbeat_ms);
+  }
+
+  private onWorkerMessage(m: WorkerToNode): void {
+    switch (m.type) {
+      case 'pong':
+        this.lastPong = Date.now();
+        this.loopLagMs = m.loopLagMs;
+        return;
+      case 'ready':
+        this.workerReady = true;
+        this.lastPong = Date.now();
+        this.restartDelay = this.ha.worker_restart_ms;
+        this.log.info({ listening: m.listening }, 'SIP worker ready');
+        // The worker starts as a backup; tell it what it is now.
+        this.sendWorker({ type: 'role', role: this.state.role === 'primary' ? 'primary' : 'backup' });
+        this.dispatch({ type: 'local-health', ok: true, reason: 'worker ready' });
+        return;
+      case 'served':
+        if (this.state.role === 'primary') this.timelines.stamp('firstServedAt', m.atEpochMs);
+        return;
+      case 'fatal':
+        this.log.error({ message: m.message }, 'SIP worker reports a fatal error');
+        this.killWorker(`worker fatal: ${m.message}`);
+        return;
+    }
+  }
+
+  private pingWorker(child: ChildProcess): void {
+    if (child !== this.worker) return;
+    // Until it is ready the worker is loading code and binding sockets: a start timeout applies, not the pulse.
+    const limit = this.workerReady ? this.ha.worker_dead_after_ms : WORKER_START_TIMEOUT_MS;
+    if (this.lastPong !== null && Date.now() - this.lastPong > limit) {
+      this.killWorker(
+        this.workerReady
+          ? `worker silent for ${Date.now() - this.lastPong} ms`
+          : `worker not ready after ${Date.now() - this.lastPong} ms`,
+      );
+      return;
+    }
+    this.sendWorker({ type: 'ping', seq: ++this.pingSeq });
+  }
+
+  /** Unhealthy now (the release comes first), then the worker is killed and restarted. */
+  private killWorker(reason: string): void {
+    const child = this.worker;
+    this.worker = undefined;
+    clearInterval(this.pingTimer);
+    this.workerFailed(reason);
+    child?.kill('SIGKILL');
+  }
+
+  private workerFailed(reason: string): void {
+    this.workerReady = false;
+    this.log.error({ reason }, 'SIP worker failed');
+    this.dispatch({ type: 'local-health', ok: false, reason });
+    if (this.stopping) return;
+    this.workerRestarts++;
+    const delay = this.restartDelay;
+    this.restartDelay = Math.min(this.restartDelay * 2, 10_000);
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => this.startWorker(), delay);
+  }
+
+  private sendWorker(m: NodeToWorker): void {
+    const w = this.worker;
+    if (w === undefined || !w.connected) return;
+    try {
+      w.send(m);
+    } catch {
+      // The channel is closing: the exit handler takes it from here.
+    }
+  }
+
+  private async stopWorker(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    clearInterval(this.pingTimer);
+    if (w === undefined || w.exitCode !== null) return;
+    const exited = new Promise<void>((res) => w.once('exit', () => res()));
+    if (w.connected) w.send({ type: 'stop', graceMs: 1000 } satisfies NodeToWorker);
+    const timer = setTimeout(() => w.kill('SIGKILL'), 2000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  // ---- helpers ----
+
+  private currentPrimary(): string | null {
+    if (this.state.role === 'primary') return this.state.config.id;
+    if (this.state.peer.status === 'alive' && this.state.peer.role === 'primary') return this.state.peer.id;
+    return null;
+  }
+
+  private async waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!cond()) {
+      if (Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return true;
+  }
+}
