@@ -12,7 +12,7 @@ export function randomToken(bytes = 8): string {
 
 /**
  * §8.2.6.2: the response copies From, Call-ID, CSeq and all Via values of the request; To too, with a tag added
- * when the request had none and the response is not a 100.
+ * when the request had none and the response is not a 100 (a 100 also copies Timestamp, §8.2.6.1).
  */
 export function createResponse(
   request: Pick<SipRequest, 'headers'>,
@@ -22,7 +22,13 @@ export function createResponse(
 ): SipResponse {
   const h = new Headers();
   for (const f of request.headers.fields) {
-    if (f.key === 'via' || f.key === 'from' || f.key === 'call-id' || f.key === 'cseq') {
+    if (
+      f.key === 'via' ||
+      f.key === 'from' ||
+      f.key === 'call-id' ||
+      f.key === 'cseq' ||
+      (f.key === 'timestamp' && status === 100)
+    ) {
       h.fields.push({ name: f.name, key: f.key, value: f.value });
     } else if (f.key === 'to') {
       let value = f.value;

@@ -102,7 +102,10 @@ for (const spelling of [
   'k',
 ]) {
   COMMON[spelling.length] ??= [];
-  COMMON[spelling.length]!.push([spelling, spelling.length === 1 ? COMPACT[spelling]! : spelling.toLowerCase()]);
+  COMMON[spelling.length]!.push([
+    spelling,
+    spelling.length === 1 ? COMPACT[spelling]! : spelling.toLowerCase(),
+  ]);
 }
 
 /** The canonical lower-case key for a header name as written on the wire. */

@@ -1,4 +1,6 @@
 // The transaction layer's public surface (RFC 3261 §17).
+
+export { createResponse } from '../build.js';
 export { createNon2xxAck } from './ack.js';
 export { newBranch } from './branch.js';
 export { type ClientInviteState, ClientInviteTransaction } from './client-invite.js';
@@ -6,7 +8,6 @@ export { type ClientNonInviteState, ClientNonInviteTransaction } from './client-
 export { type Clock, FakeClock, systemClock, type TimerHandle } from './clock.js';
 export type { TryingPolicy } from './context.js';
 export * from './keys.js';
-export { createResponse } from './response.js';
 export { type ServerInviteState, ServerInviteTransaction } from './server-invite.js';
 export { type ServerNonInviteState, ServerNonInviteTransaction } from './server-non-invite.js';
 export { TransactionStats } from './stats.js';

@@ -1,8 +1,9 @@
 // INVITE server transaction (RFC 3261 §17.2.1, Figure 7, with the "Accepted" state of RFC 6026).
+
+import { createResponse } from '../build.js';
 import type { SipRequest, SipResponse } from '../message.js';
 import type { Source } from '../transport/types.js';
 import { TRYING_DELAY_MS, type TransactionContext } from './context.js';
-import { createResponse } from './response.js';
 import { backoff, type TimerValues } from './timers.js';
 import { TransactionBase } from './transaction.js';
 import { type EndCause, notifyEnd, type ServerTransactionUser } from './user.js';

@@ -1,11 +1,11 @@
 // Shared fixtures for the transaction tests: messages, a recording MessageSender (the boundary between our
 // transport and transaction layers) and recording TUs, all on a FakeClock.
 import assert from 'node:assert/strict';
+import { createResponse } from '../../../src/sip/build.js';
 import type { SipRequest, SipResponse } from '../../../src/sip/message.js';
 import { parseMessage } from '../../../src/sip/parser.js';
 import type { Clock } from '../../../src/sip/transaction/clock.js';
 import { FakeClock } from '../../../src/sip/transaction/clock.js';
-import { createResponse } from '../../../src/sip/transaction/response.js';
 import {
   TransactionLayer,
   type TransactionLayerOptions,
