@@ -12,7 +12,8 @@ export type NodeToWorker =
   | { type: 'stop'; graceMs: number };
 
 export type WorkerToNode =
-  | { type: 'pong'; seq: number; /** event-loop lag measured by the worker, ms */ loopLagMs: number }
+  /** Heartbeat answer; `loopLagMs` is the worker's worst event-loop delay since the last ping. */
+  | { type: 'pong'; seq: number; loopLagMs: number }
   /** Sockets are bound (the backup's are bound to the VIP already, via ip_nonlocal_bind). */
   | { type: 'ready'; listening: Array<{ transport: 'udp' | 'tcp'; address: string; port: number }> }
   /** The first SIP request answered after becoming primary, epoch ms (closes the switchover timeline). */
