@@ -89,6 +89,8 @@ export const haSchema = z
     worker_dead_after_ms: z.number().int().min(20).max(60_000).default(1000),
     /** Wait before restarting a dead worker (doubles on repeated failures, up to 10 s). */
     worker_restart_ms: z.number().int().min(10).max(60_000).default(500),
+    /** TCP port of the state replication stream on the ha.listen/ha.peer addresses; default: their first port + 1. */
+    replication_port: z.number().int().min(1).max(65_535).optional(),
   })
   .strict()
   .refine((ha) => ha.listen.length === ha.peer.length, {

@@ -9,7 +9,9 @@ export type NodeToWorker =
   /** Only a primary worker acts on timers with outside effects (expiry, dialog timeouts, anything sent unasked). */
   | { type: 'role'; role: WorkerRole }
   /** Graceful stop: stop accepting, finish in-flight work for at most `graceMs`, exit 0. */
-  | { type: 'stop'; graceMs: number };
+  | { type: 'stop'; graceMs: number }
+  /** Lossless handover: answer `drained` once the backup has acknowledged every change so far (or on timeout). */
+  | { type: 'drain'; timeoutMs: number };
 
 export type WorkerToNode =
   /** Heartbeat answer; `loopLagMs` is the worker's worst event-loop delay since the last ping. */
@@ -18,7 +20,26 @@ export type WorkerToNode =
   | { type: 'ready'; listening: Array<{ transport: 'udp' | 'tcp'; address: string; port: number }> }
   /** The first SIP request answered after becoming primary, epoch ms (closes the switchover timeline). */
   | { type: 'served'; atEpochMs: number; method: string }
-  | { type: 'fatal'; message: string };
+  | { type: 'fatal'; message: string }
+  /**
+   * State replication (every ~200 ms and on change). On a primary, `synced` means its backup has applied the
+   * snapshot and acknowledges the stream; on a backup, that this replica has applied the snapshot and caught up.
+   * Lag is acknowledgement time − change time on the primary (null on a backup or before any sample).
+   */
+  | {
+      type: 'replication';
+      role: WorkerRole;
+      synced: boolean;
+      connected: boolean;
+      lastSeq: number;
+      ackedSeq: number;
+      lagP50Ms: number | null;
+      lagP99Ms: number | null;
+      bindings: number;
+      dialogs: number;
+    }
+  /** Answer to `drain`: ok when the backup acknowledged `lastSeq`, the last change made before the answer. */
+  | { type: 'drained'; ok: boolean; lastSeq: number; ackedSeq: number; detail: string };
 
 export function isWorkerToNode(m: unknown): m is WorkerToNode {
   return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string';
