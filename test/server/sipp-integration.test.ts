@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { freePort } from '../helpers/ports.js';
 import { request, TcpPeer, UdpPeer } from '../helpers/sip-peer.js';
 import { type SiphaProcess, startSipha } from '../helpers/sipha-process.js';
-import { SCENARIOS, type SippResult, sipp } from '../helpers/sipp.js';
+import { SCENARIOS, type SippResult, sipp } from '../../src/lab/sipp.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sipha-it-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
