@@ -4,6 +4,8 @@
 // primary, reports the first request it serves after a promotion, and exits when the node goes away.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadConfig } from '../config/load.js';
+import type { ReplicationNode } from '../ha/replication/replication-node.js';
+import { startWorkerReplication } from '../ha/replication/worker-replication.js';
 import { isNodeToWorker, type NodeToWorker, type WorkerRole, type WorkerToNode } from '../ha/worker-ipc.js';
 import { createLogger } from '../log/logger.js';
 import { SipServer } from './sip-server.js';
@@ -32,6 +34,7 @@ async function main(): Promise<void> {
   });
   let role: WorkerRole = 'backup';
   let awaitingFirstServed = false;
+  let replication: ReplicationNode | undefined;
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
 
@@ -48,10 +51,23 @@ async function main(): Promise<void> {
           role = m.role;
           server.acting = role === 'primary';
           awaitingFirstServed = role === 'primary';
+          replication?.setRole(role);
           log.info({ role }, 'worker role');
         }
         break;
+      case 'drain':
+        if (replication === undefined)
+          send({
+            type: 'drained',
+            ok: false,
+            lastSeq: 0,
+            ackedSeq: 0,
+            detail: 'no replication (no ha section)',
+          });
+        else replication.drain(m.timeoutMs).then((r) => send({ type: 'drained', ...r }));
+        break;
       case 'stop':
+        void replication?.stop();
         server.stop(m.graceMs).then(
           () => process.exit(0),
           () => process.exit(1),
@@ -61,6 +77,9 @@ async function main(): Promise<void> {
   });
 
   await server.start();
+  // Replication binds its port before `ready`, so a port already taken fails the worker at once.
+  replication = await startWorkerReplication(server, loaded, log, send);
+  replication?.setRole(role);
   server.proxy.onServed = (method) => {
     if (!awaitingFirstServed) return;
     awaitingFirstServed = false;
