@@ -1,0 +1,230 @@
+// Replication for one SIP worker, by role: the primary records every binding and dialog change into the source and
+// serves the stream; the backup mirrors it through the applier, silently, until it is promoted. Status and the
+// lossless-handover drain for the node supervisor live here too.
+import type { Logger } from 'pino';
+import type { DialogChange, DialogStore } from '../../server/dialogs.js';
+import type { BindingChange, LocationService } from '../../server/location-service.js';
+import type { HostPort } from '../host-port.js';
+import type { WorkerRole } from '../worker-ipc.js';
+import { ReplicaApplier } from './applier.js';
+import { BackupClient } from './backup-client.js';
+import { PrimaryServer } from './primary-server.js';
+import { ReplicationSource } from './source.js';
+
+export interface ReplicationNodeOptions {
+  key: Buffer;
+  nodeId: string;
+  location: LocationService;
+  dialogs: DialogStore;
+  listen: readonly HostPort[];
+  peers: readonly HostPort[];
+  locals?: readonly string[];
+  log: Logger;
+  /** Connection or synced state flipped. */
+  onChange?: () => void;
+  /** Tunables for tests. */
+  tickMs?: number;
+  idleTimeoutMs?: number;
+  retryMs?: number;
+  syncedLagMs?: number;
+}
+
+export interface ReplicationStatus {
+  role: WorkerRole;
+  synced: boolean;
+  connected: boolean;
+  lastSeq: number;
+  ackedSeq: number;
+  lagP50Ms: number | null;
+  lagP99Ms: number | null;
+  bindings: number;
+  dialogs: number;
+}
+
+export interface DrainResult {
+  ok: boolean;
+  lastSeq: number;
+  ackedSeq: number;
+  detail: string;
+}
+
+export class ReplicationNode {
+  private role: WorkerRole = 'backup';
+  readonly source: ReplicationSource;
+  readonly applier: ReplicaApplier;
+  readonly server: PrimaryServer;
+  readonly client: BackupClient;
+  private drainWaiters: Array<() => boolean> = [];
+  private wasSynced = false;
+  private wasConnected = false;
+
+  constructor(private readonly o: ReplicationNodeOptions) {
+    const mono = () => performance.now();
+    this.source = new ReplicationSource({
+      now: mono,
+      ...(o.syncedLagMs === undefined ? {} : { syncedLagMs: o.syncedLagMs }),
+    });
+    this.applier = new ReplicaApplier(o.location, o.dialogs);
+    this.server = new PrimaryServer({
+      key: o.key,
+      nodeId: o.nodeId,
+      listen: o.listen,
+      location: o.location,
+      dialogs: o.dialogs,
+      source: this.source,
+      isPrimary: () => this.role === 'primary',
+      log: o.log,
+      onSessionChange: () => this.changed(),
+      onAck: () => this.onAck(),
+      ...(o.tickMs === undefined ? {} : { tickMs: o.tickMs }),
+      ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }),
+    });
+    this.client = new BackupClient({
+      key: o.key,
+      nodeId: o.nodeId,
+      peers: o.peers,
+      ...(o.locals === undefined ? {} : { locals: o.locals }),
+      applier: this.applier,
+      log: o.log,
+      onChange: () => this.changed(),
+      ...(o.retryMs === undefined ? {} : { retryMs: o.retryMs }),
+      ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }),
+    });
+    // Chain after whatever else listens (event feeds); only a primary's changes are numbered and streamed.
+    const prevLoc = o.location.onChange;
+    o.location.onChange = (c: BindingChange) => {
+      prevLoc(c);
+      if (this.role === 'primary') this.recordBinding(c);
+    };
+    const prevDlg = o.dialogs.onChange;
+    o.dialogs.onChange = (c: DialogChange) => {
+      prevDlg(c);
+      if (this.role === 'primary') this.recordDialog(c);
+    };
+  }
+
+  /** Binds the replication server and, as a backup, starts looking for the primary. */
+  async start(): Promise<void> {
+    await this.server.start();
+    if (this.role === 'backup') this.client.start();
+  }
+
+  async stop(): Promise<void> {
+    this.client.stop();
+    await this.server.stop();
+    this.releaseDrainWaiters();
+  }
+
+  get currentRole(): WorkerRole {
+    return this.role;
+  }
+
+  /**
+   * Promotion: stop mirroring (the state held is the best there is) and serve the stream to the new backup.
+   * Demotion: stop serving and mirror the new primary, starting from its snapshot.
+   */
+  setRole(role: WorkerRole): void {
+    if (role === this.role) return;
+    this.role = role;
+    if (role === 'primary') {
+      const synced = this.client.synced;
+      this.client.stop();
+      this.o.log.info(
+        {
+          synced,
+          appliedSeq: this.applier.appliedSeq,
+          bindings: this.o.location.size,
+          dialogs: this.o.dialogs.size,
+        },
+        synced ? 'replica promoted' : 'replica promoted while NOT synced',
+      );
+    } else {
+      this.server.dropSessions('demoted to backup');
+      this.releaseDrainWaiters();
+      this.client.start();
+    }
+    this.changed();
+  }
+
+  status(): ReplicationStatus {
+    const primary = this.role === 'primary';
+    const lag = primary ? this.source.lagRecent.percentiles(performance.now()) : { p50: null, p99: null };
+    return {
+      role: this.role,
+      synced: primary ? this.source.synced : this.client.synced,
+      connected: primary ? this.source.connected : this.client.connected,
+      lastSeq: primary ? this.source.lastSeq : this.applier.headSeq,
+      ackedSeq: primary ? this.source.ackedSeq : this.applier.appliedSeq,
+      lagP50Ms: lag.p50,
+      lagP99Ms: lag.p99,
+      bindings: this.o.location.size,
+      dialogs: this.o.dialogs.size,
+    };
+  }
+
+  /** Resolves once the backup has acknowledged every change made so far, or says why not within `timeoutMs`. */
+  drain(timeoutMs: number): Promise<DrainResult> {
+    const result = (ok: boolean, detail: string): DrainResult => ({
+      ok,
+      lastSeq: this.source.lastSeq,
+      ackedSeq: this.source.ackedSeq,
+      detail,
+    });
+    if (this.role !== 'primary') return Promise.resolve(result(false, 'not primary'));
+    if (!this.source.connected) return Promise.resolve(result(false, 'no backup connected'));
+    if (this.source.drained) return Promise.resolve(result(true, 'backup has every change'));
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.drainWaiters = this.drainWaiters.filter((w) => w !== check);
+        resolve(
+          result(
+            false,
+            `backup acknowledged ${this.source.ackedSeq} of ${this.source.lastSeq} in ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
+      const check = () => {
+        if (this.role !== 'primary' || !this.source.connected) {
+          clearTimeout(timer);
+          resolve(result(false, this.role !== 'primary' ? 'no longer primary' : 'backup disconnected'));
+          return true;
+        }
+        if (!this.source.drained) return false;
+        clearTimeout(timer);
+        resolve(result(true, 'backup has every change'));
+        return true;
+      };
+      this.drainWaiters.push(check);
+    });
+  }
+
+  private onAck(): void {
+    if (this.drainWaiters.length > 0) this.releaseDrainWaiters();
+    this.changed();
+  }
+
+  /** Runs the drain checks; a check that resolved leaves the list. */
+  private releaseDrainWaiters(): void {
+    this.drainWaiters = this.drainWaiters.filter((check) => !check());
+  }
+
+  /** Tells the owner when the connection or the synced state flips (the periodic report covers the rest). */
+  private changed(): void {
+    if (this.drainWaiters.length > 0 && !this.source.connected) this.releaseDrainWaiters();
+    const s = this.status();
+    if (s.synced === this.wasSynced && s.connected === this.wasConnected) return;
+    this.wasSynced = s.synced;
+    this.wasConnected = s.connected;
+    this.o.onChange?.();
+  }
+
+  private recordBinding(c: BindingChange): void {
+    if (c.kind === 'removed') this.source.record({ k: 'u', aor: c.aor, contact: c.contact });
+    else this.source.record({ k: 'b', binding: c.binding });
+  }
+
+  private recordDialog(c: DialogChange): void {
+    if (c.kind === 'terminated') this.source.record({ k: 'e', id: c.dialog.id });
+    else this.source.record({ k: 'd', dialog: { ...c.dialog } });
+  }
+}
