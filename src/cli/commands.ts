@@ -25,6 +25,14 @@ export const commands: Record<string, CliCommand> = {
       return (await import('./vip-command.js')).runVipCommand(args);
     },
   },
+  status: {
+    summary: "--config FILE [--json]: this HA node's role, term, peer, last switchover",
+    run: async (a) => (await import('./status-command.js')).runStatusCommand(a),
+  },
+  switchover: {
+    summary: '--config FILE [--json]: hand the VIP to the other node (on either node)',
+    run: async (a) => (await import('./switchover-command.js')).runSwitchoverCommand(a),
+  },
   lab: {
     summary: 'up|down: the network-namespace lab (hosts A, B, client C, gateway G)',
     async run(args) {

@@ -106,6 +106,8 @@ export class HaNode {
   private lastPong: number | null = null;
   private loopLagMs: number | null = null;
   private vipWanted = false;
+  /** Releases of a VIP this node held that are queued or running. */
+  private releasing = 0;
   private stopping = false;
   private pendingReply: ((r: { ok: boolean; detail: string }) => void) | undefined;
   /** vipRemovedAt from the peer's last resign, for our promotion's timeline. */
@@ -137,13 +139,15 @@ export class HaNode {
       heartbeatMs: ha.heartbeat_ms,
       deadAfterMs: ha.dead_after_ms,
       maxSkewMs: ha.max_skew_ms,
+      // What the peer hears is what is true on this host: while a release is in flight this node still holds
+      // the VIP, so it still says primary (and does not yield), or the peer could add the VIP before it is gone.
       heartbeat: () => ({
         type: 'hb',
-        role: this.state.role,
+        role: this.releasing > 0 ? 'primary' : this.state.role,
         term: this.state.term,
         priority: node.priority,
-        ready: isReady(this.state),
-        yielding: this.state.hold > 0,
+        ready: this.releasing === 0 && isReady(this.state),
+        yielding: this.releasing === 0 && this.state.hold > 0,
       }),
       onMessage: (m) => this.onPeerMessage(m),
       onPeerStatus: (s) => {
@@ -291,6 +295,7 @@ export class HaNode {
         { from: before.role, to: state.role, term: state.term, event: event.type },
         'role change',
       );
+    if (before.role === 'primary' && actions.some((a) => a.type === 'disable-vip')) this.releasing++;
     for (const a of actions) {
       // The reply to an operator is not an effect on the world: it goes out now, not behind the VIP commands.
       if (a.type === 'switchover-result') this.reply(a.ok, a.detail);
@@ -377,25 +382,31 @@ export class HaNode {
       }
       case 'disable-vip': {
         this.vipWanted = false;
+        const wasHeld = this.releasing > 0;
         try {
           await this.o.vip.disable();
           this.timelines.stamp('vipRemovedAt', Date.now());
+          if (wasHeld) this.releasing--;
           this.dispatch({ type: 'vip-result', op: 'disable', ok: true });
         } catch (err) {
+          // Still (maybe) held: keep saying so; the role machine retries the release from fault.
           this.log.error({ err }, 'VIP disable failed');
           this.dispatch({ type: 'vip-result', op: 'disable', ok: false, reason: (err as Error).message });
         }
         return;
       }
-      case 'announce':
-        // Not awaited: the first burst takes count × interval, and nothing else may wait for it.
+      case 'announce': {
+        // Not awaited: the first burst takes count × interval, and nothing else may wait for it. Its first
+        // announcement leaves at once, so that is the time recorded.
+        const at = Date.now();
         this.o.vip.announce().then(
           (out) => {
-            if (out.mode === 'sent' || out.mode === 'os') this.timelines.stamp('announcedAt', Date.now());
+            if (out.mode === 'sent' || out.mode === 'os') this.timelines.stamp('announcedAt', at);
           },
           (err: unknown) => this.log.error({ err }, 'VIP announcement failed'),
         );
         return;
+      }
       case 'set-worker-role':
         this.sendWorker({ type: 'role', role: a.role });
         return;

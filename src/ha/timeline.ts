@@ -58,11 +58,15 @@ export class TimelineLog {
     return this.items.at(-1);
   }
 
-  /** Stamps a phase of the open timeline (first stamp wins); closes it when its last phase is in. */
+  /**
+   * Stamps a phase of the latest timeline (first stamp wins); closes it when its last phase is in. A phase that
+   * reports late (the announcement burst resolves after the first request was served) still lands on it.
+   */
   stamp(phase: Phase, at: number): void {
     const t = this.current;
-    if (t === undefined || t.done || t[phase] !== null) return;
+    if (t === undefined || t[phase] !== null) return;
     t[phase] = at;
+    if (t.done) return;
     if (t.kind === 'demote' && phase === 'vipRemovedAt') this.finish(t);
     if (t.kind === 'promote' && phase === 'firstServedAt') this.finish(t);
   }

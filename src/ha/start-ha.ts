@@ -1,0 +1,76 @@
+// `sipha start --config FILE` with an `ha` section: the node supervisor, its SIP worker and the management API.
+// Resolves when the node has stopped (SIGTERM/SIGINT: hand over if primary, release the VIP, stop the worker).
+import { fileURLToPath } from 'node:url';
+import { ConfigError, type LoadedConfig } from '../config/load.js';
+import { createLogger } from '../log/logger.js';
+import { ManagementServer } from '../mgmt/server.js';
+import { readTokenFile } from '../mgmt/token.js';
+import { createVipDriver } from '../vip/driver.js';
+import { loadHaKey } from './key-file.js';
+import { HaNode } from './node.js';
+import { TermStore } from './term-store.js';
+
+export async function startHaNode(loaded: LoadedConfig): Promise<void> {
+  const { config, resolvePath, file } = loaded;
+  const vipConfig = config.vip;
+  if (config.ha === undefined || vipConfig === undefined) throw new ConfigError(file, 'ha', 'is required');
+  // Every config problem before anything moves: the key, the token.
+  const key = await loadHaKey(loaded);
+  const token =
+    config.management === undefined
+      ? undefined
+      : await readTokenFile(resolvePath(config.management.token_file), file);
+  const log = createLogger(config.log.level).child({ node: config.node.id });
+  const script =
+    vipConfig.script === undefined
+      ? undefined
+      : {
+          enable: resolvePath(vipConfig.script.enable),
+          disable: resolvePath(vipConfig.script.disable),
+          status: resolvePath(vipConfig.script.status),
+          announce:
+            vipConfig.script.announce === undefined ? undefined : resolvePath(vipConfig.script.announce),
+        };
+  const vip = createVipDriver(
+    { ...vipConfig, script },
+    {
+      onEvent: (e) => {
+        if (e.type === 'command') log.debug({ vip: e }, 'vip command');
+        else log.warn({ err: e.error }, 'vip announcement failed');
+      },
+    },
+  );
+  const node = new HaNode({
+    config,
+    key,
+    vip,
+    terms: new TermStore(resolvePath(config.node.state_dir), config.node.id),
+    log,
+    worker: {
+      modulePath: fileURLToPath(new URL('../server/worker-main.js', import.meta.url)),
+      args: ['--config', file],
+    },
+  });
+  await node.start();
+  const mgmt =
+    config.management === undefined || token === undefined
+      ? undefined
+      : new ManagementServer({ listen: config.management.listen, token, node, log });
+  await mgmt?.start();
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'stopping the HA node');
+      Promise.allSettled([node.stop(), mgmt?.close()]).then(() => {
+        log.info('stopped');
+        log.flush();
+        resolve();
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
