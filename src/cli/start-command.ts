@@ -21,9 +21,8 @@ export async function runStart(args: string[]): Promise<number> {
     throw err;
   }
   if (loaded.config.ha !== undefined) {
-    // The HA node supervisor lives in its own module (src/ha/start-ha.ts); loaded only in HA mode.
-    const haModule = '../ha/start-ha.js';
-    const { startHaNode } = (await import(haModule)) as { startHaNode(l: typeof loaded): Promise<void> };
+    // The HA node supervisor is loaded only in HA mode.
+    const { startHaNode } = await import('../ha/start-ha.js');
     await startHaNode(loaded);
     return 0;
   }
