@@ -138,29 +138,56 @@ export function quote(text: string): string {
 /** Generic parameters: `;name=value;flag` (leading `;` optional). Names are lower-cased; a flag maps to null. */
 export type Params = Map<string, string | null>;
 
+/** One pass over `;name=value;flag` text; quoted values are kept as written so re-serialising is lossless. */
 export function parseParams(s: string): Params | undefined {
   const params: Params = new Map();
-  if (s.trim() === '') return params;
-  const parts = splitTopLevel(s, ';');
-  for (const part of parts) {
-    const eq = part.indexOf('=');
-    if (eq === -1) {
-      const name = part.trim();
-      if (!isToken(name)) return undefined;
-      params.set(name.toLowerCase(), null);
-    } else {
-      const name = part.slice(0, eq).trim();
-      const value = part.slice(eq + 1).trim();
-      if (!isToken(name)) return undefined;
-      // Quoted values are kept as written (quotes and escapes included) so that re-serialising is lossless.
-      if (value.startsWith('"')) {
-        const q = readQuoted(value, 0);
-        if (q === undefined || q.end !== value.length) return undefined;
-      } else if (!allIn(PARAM_VALUE, value, false)) return undefined;
-      params.set(name.toLowerCase(), value);
+  const n = s.length;
+  let i = 0;
+  for (;;) {
+    while (i < n && isSeparatorOrSpace(s.charCodeAt(i))) i++;
+    if (i >= n) return params;
+    const nameStart = i;
+    while (i < n && isTokenChar(s.charCodeAt(i))) i++;
+    if (i === nameStart) return undefined;
+    const name = s.slice(nameStart, i).toLowerCase();
+    while (i < n && isSpace(s.charCodeAt(i))) i++;
+    if (i >= n || s.charCodeAt(i) === 59) {
+      params.set(name, null);
+      continue;
     }
+    if (s.charCodeAt(i) !== 61 /* = */) return undefined;
+    i++;
+    while (i < n && isSpace(s.charCodeAt(i))) i++;
+    if (s.charCodeAt(i) === 34) {
+      const q = readQuoted(s, i);
+      if (q === undefined) return undefined;
+      params.set(name, s.slice(i, q.end));
+      i = q.end;
+    } else {
+      const valueStart = i;
+      while (i < n && isParamValueChar(s.charCodeAt(i))) i++;
+      if (i === valueStart) return undefined;
+      params.set(name, s.slice(valueStart, i));
+    }
+    while (i < n && isSpace(s.charCodeAt(i))) i++;
+    if (i < n && s.charCodeAt(i) !== 59) return undefined;
   }
-  return params;
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+function isSeparatorOrSpace(c: number): boolean {
+  return c === 59 || c === 32 || c === 9;
+}
+
+function isTokenChar(c: number): boolean {
+  return c < 128 && TOKEN_CHARS[c] === 1;
+}
+
+function isParamValueChar(c: number): boolean {
+  return c < 128 && PARAM_VALUE[c] === 1;
 }
 
 // Unquoted generic-param values: token / host (incl. IPv6 reference) characters.
