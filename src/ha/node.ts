@@ -108,6 +108,9 @@ export class HaNode {
   private vipWanted = false;
   /** Releases of a VIP this node held that are queued or running. */
   private releasing = 0;
+  private heldTerm = 0;
+  /** When the worker ping timer last ran: a late run means this process was stalled, not the worker. */
+  private lastPingRun = 0;
   private stopping = false;
   private pendingReply: ((r: { ok: boolean; detail: string }) => void) | undefined;
   /** vipRemovedAt from the peer's last resign, for our promotion's timeline. */
@@ -144,7 +147,8 @@ export class HaNode {
       heartbeat: () => ({
         type: 'hb',
         role: this.releasing > 0 ? 'primary' : this.state.role,
-        term: this.state.term,
+        // …in the term it held it under, not one adopted since: a higher-term primary must still win.
+        term: this.releasing > 0 ? this.heldTerm : this.state.term,
         priority: node.priority,
         ready: this.releasing === 0 && isReady(this.state),
         yielding: this.releasing === 0 && this.state.hold > 0,
@@ -295,7 +299,10 @@ export class HaNode {
         { from: before.role, to: state.role, term: state.term, event: event.type },
         'role change',
       );
-    if (before.role === 'primary' && actions.some((a) => a.type === 'disable-vip')) this.releasing++;
+    if (before.role === 'primary' && actions.some((a) => a.type === 'disable-vip')) {
+      this.releasing++;
+      this.heldTerm = before.term;
+    }
     for (const a of actions) {
       // The reply to an operator is not an effect on the world: it goes out now, not behind the VIP commands.
       if (a.type === 'switchover-result') this.reply(a.ok, a.detail);
@@ -489,6 +496,16 @@ export class HaNode {
 
   private pingWorker(child: ChildProcess): void {
     if (child !== this.worker) return;
+    const now = Date.now();
+    const gap = this.lastPingRun === 0 ? 0 : now - this.lastPingRun;
+    const late = gap > this.ha.worker_dead_after_ms / 2;
+    this.lastPingRun = now;
+    if (late) {
+      // This node was stopped or starved (SIGSTOP, a frozen VM), so the worker's answers could not be read:
+      // give it a fresh window instead of killing a healthy worker for our own stall.
+      this.log.warn({ stalledMs: gap }, 'supervisor was stalled; worker pulse window restarted');
+      this.lastPong = now;
+    }
     // Until it is ready the worker is loading code and binding sockets: a start timeout applies, not the pulse.
     const limit = this.workerReady ? this.ha.worker_dead_after_ms : WORKER_START_TIMEOUT_MS;
     if (this.lastPong !== null && Date.now() - this.lastPong > limit) {

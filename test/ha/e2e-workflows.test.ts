@@ -148,4 +148,134 @@ describe('HA workflows end to end (SIPp through the VIP)', { skip: NEEDS_ROOT },
     assert.equal(s.role, 'primary');
     assert.equal(s.term, 3);
   });
+
+  function alive(pid: number): boolean {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Node pid of host h (the process `sipha start` runs in; ip netns exec execs into it). */
+  function nodePid(h: Host): number {
+    const pid = pair.procs[h]?.pid;
+    assert.ok(typeof pid === 'number');
+    return pid;
+  }
+
+  step(
+    'worker crash on the primary: it releases and reports fault, B takes over, A rejoins as backup',
+    async () => {
+      const a = await pair.status('a');
+      assert.equal(a?.role, 'primary');
+      const workerPid = a?.worker.pid;
+      assert.ok(typeof workerPid === 'number');
+      const run = traffic(RATE * 4);
+      await sleep(1000);
+      const killedAt = Date.now();
+      process.kill(workerPid, 'SIGKILL');
+      const r = await run.result;
+      await exactlyOneHolder('b');
+      const b = await pair.status('b');
+      assert.equal(b?.role, 'primary');
+      assert.equal(b?.term, 4);
+      const tl = b?.timelines.at(-1);
+      assert.equal(tl?.cause, 'peer-fault', 'the backup heard the fault, it did not wait for silence');
+      assert.ok(tl?.vipAddedAt);
+      const takeover = tl.vipAddedAt - killedAt;
+      process.stdout.write(
+        `# worker crash: VIP on B ${takeover} ms after the kill, first request served after ${(tl.firstServedAt ?? 0) - killedAt} ms; SIPp ${r.failed} failed of ${r.successful + r.failed}\n`,
+      );
+      assert.ok(takeover < 200, `takeover ${takeover} ms`);
+      assert.ok(r.successful >= RATE * 4 - 2, `SIPp: ${r.successful} ok, ${r.failed} failed: ${r.errors}`);
+      assert.ok(await pair.waitRole('a', 'backup', 15_000), 'A rejoins as backup once its worker is back');
+      assert.ok((await pair.status('a'))?.alarms.some((x) => x.alarm === 'local-fault'));
+      await served();
+    },
+  );
+
+  step(
+    'node kill -9 on the primary: A takes over after dead_after_ms; B, restarted, rejoins as backup',
+    async () => {
+      const bWorker = (await pair.status('b'))?.worker.pid;
+      assert.ok(typeof bWorker === 'number');
+      const run = traffic(RATE * 4);
+      await sleep(1000);
+      const killedAt = Date.now();
+      process.kill(nodePid('b'), 'SIGKILL');
+      assert.ok(await pair.waitRole('a', 'primary', 5000));
+      const r = await run.result;
+      const tl = (await pair.status('a'))?.timelines.at(-1);
+      assert.equal(tl?.cause, 'peer-dead');
+      assert.equal(tl?.newTerm, 5);
+      assert.ok(tl?.vipAddedAt);
+      const takeover = tl.vipAddedAt - killedAt;
+      process.stdout.write(
+        `# node kill -9: silence declared after ${tl.detectedAt - killedAt} ms, VIP on A after ${takeover} ms, first request served after ${(tl.firstServedAt ?? 0) - killedAt} ms; SIPp ${r.failed} failed of ${r.successful + r.failed}\n`,
+      );
+      assert.ok(tl.detectedAt - killedAt >= 150, 'not before dead_after_ms (200) minus one heartbeat');
+      assert.ok(takeover < 600, `takeover ${takeover} ms`);
+      assert.ok(r.successful >= RATE * 4 - 2, `SIPp: ${r.successful} ok, ${r.failed} failed: ${r.errors}`);
+      // The worker followed its node (IPC closed); B's kernel still has the VIP until systemd's ExecStopPost runs
+      // `sipha vip release`, as contrib's unit does.
+      assert.ok(await eventually(async () => !alive(bWorker), 3000), 'the worker exited with its node');
+      await lab.exec('b', [
+        process.execPath,
+        'dist/src/cli/main.js',
+        'vip',
+        'release',
+        '--config',
+        pair.config('b'),
+      ]);
+      await exactlyOneHolder('a');
+      pair.start('b');
+      assert.ok(await pair.waitRole('b', 'backup', 20_000));
+      await exactlyOneHolder('a');
+      await served();
+    },
+  );
+
+  step(
+    'frozen primary (SIGSTOP): B takes over; on SIGCONT A sees the higher term and drops the VIP at once',
+    async () => {
+      assert.equal((await pair.status('a'))?.role, 'primary');
+      const run = traffic(RATE * 5);
+      await sleep(1000);
+      const stoppedAt = Date.now();
+      process.kill(nodePid('a'), 'SIGSTOP');
+      let contAt = 0;
+      try {
+        assert.ok(await pair.waitRole('b', 'primary', 5000));
+        const tl = (await pair.status('b'))?.timelines.at(-1);
+        assert.equal(tl?.cause, 'peer-dead');
+        assert.equal(tl?.newTerm, 6);
+        process.stdout.write(
+          `# SIGSTOP: VIP on B ${(tl?.vipAddedAt ?? 0) - stoppedAt} ms after the freeze\n`,
+        );
+        assert.ok(
+          await eventually(async () => (await pair.holders()).length === 2, 2000),
+          'the frozen host still has it',
+        );
+        await sleep(1000);
+      } finally {
+        contAt = Date.now();
+        process.kill(nodePid('a'), 'SIGCONT');
+      }
+      assert.ok(await eventually(async () => !(await pair.holds('a')), 3000, 5));
+      const dropped = Date.now() - contAt;
+      process.stdout.write(`# SIGCONT: A dropped the VIP ${dropped} ms after waking (heartbeat 50 ms)\n`);
+      assert.ok(dropped < 1000, `A dropped the VIP after ${dropped} ms`);
+      const r = await run.result;
+      process.stdout.write(`# SIGSTOP/SIGCONT: SIPp ${r.failed} failed of ${r.successful + r.failed}\n`);
+      await exactlyOneHolder('b');
+      const a = await pair.status('a');
+      assert.equal(a?.role, 'backup', 'the old primary rejoins as backup');
+      assert.equal(a?.term, 6, 'and took the higher term');
+      assert.equal(a?.timelines.at(-1)?.cause, 'higher-term');
+      assert.ok(r.successful >= RATE * 5 - 5, `SIPp: ${r.successful} ok, ${r.failed} failed: ${r.errors}`);
+      await served();
+    },
+  );
 });
