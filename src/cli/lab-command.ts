@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { Lab } from '../lab/lab.js';
 import { LAB_HOSTS, type LabTopology } from '../lab/topology.js';
 
-const USAGE = 'usage: sipha lab up [--two-nic] [--no-ipv6] | sipha lab down [PREFIX]\n';
+const USAGE = 'usage: sipha lab up [--two-nic] [--no-ipv6] | sipha lab down [PREFIX] | sipha lab demo\n';
 
 export async function runLabCommand(args: string[]): Promise<number> {
   let values: { 'two-nic'?: boolean; 'no-ipv6'?: boolean };
@@ -19,6 +19,8 @@ export async function runLabCommand(args: string[]): Promise<number> {
     return 2;
   }
   const [action, prefix, ...extra] = positionals;
+  // The demo checks root and Debian packages itself, with a message naming what is missing.
+  if (action === 'demo' && prefix === undefined) return (await import('../lab/demo.js')).runDemo();
   if (process.getuid?.() !== 0) {
     process.stderr.write('sipha lab: needs root (network namespaces)\n');
     return 1;
