@@ -45,7 +45,9 @@ export class Pair {
       await chmod(join(hd, 'api.token'), 0o600);
       const mgmt = (x: Host) => (twoNic ? lab.nic(x, 'mgmt').ipv4 : lab.nic(x).ipv4);
       const listen = twoNic ? [`${mgmt(h)}:7400`, `${lab.nic(h).ipv4}:7400`] : [`${lab.nic(h).ipv4}:7400`];
-      const peer = twoNic ? [`${mgmt(other)}:7400`, `${lab.nic(other).ipv4}:7400`] : [`${lab.nic(other).ipv4}:7400`];
+      const peer = twoNic
+        ? [`${mgmt(other)}:7400`, `${lab.nic(other).ipv4}:7400`]
+        : [`${lab.nic(other).ipv4}:7400`];
       const config = {
         node: { id: h, priority: h === 'a' ? 150 : 100, state_dir: join(hd, 'state') },
         sip: { listen: [`udp://${lab.topology.vip.ipv4}:5060`], domain: 'example.test' },
@@ -95,9 +97,13 @@ export class Pair {
 
   /** The node's status through `sipha status --json`, run inside the host (the API is on its own address). */
   async status(h: Host): Promise<HaStatus | undefined> {
-    const out = await this.lab.exec(h, [process.execPath, CLI, 'status', '--json', '--config', this.config(h)], {
-      allowFailure: true,
-    });
+    const out = await this.lab.exec(
+      h,
+      [process.execPath, CLI, 'status', '--json', '--config', this.config(h)],
+      {
+        allowFailure: true,
+      },
+    );
     if (out.exitCode !== 0) return undefined;
     try {
       return JSON.parse(out.stdout) as HaStatus;
@@ -108,7 +114,15 @@ export class Pair {
 
   /** `sipha switchover --json` on host h. */
   async switchover(h: Host, force = false): Promise<{ exitCode: number | null; body: SwitchoverReply }> {
-    const argv = [process.execPath, CLI, 'switchover', '--json', '--config', this.config(h), ...(force ? ['--force'] : [])];
+    const argv = [
+      process.execPath,
+      CLI,
+      'switchover',
+      '--json',
+      '--config',
+      this.config(h),
+      ...(force ? ['--force'] : []),
+    ];
     const out = await this.lab.exec(h, argv, { allowFailure: true });
     return { exitCode: out.exitCode, body: JSON.parse(out.stdout) as SwitchoverReply };
   }
