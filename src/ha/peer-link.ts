@@ -50,6 +50,8 @@ export interface PeerLinkStatus {
   peerId: string | null;
   paths: PathStatus[];
   rejected: Record<RejectReason, number>;
+  /** Windows added because this process itself had stalled when the peer's silence came due. */
+  stalls: number;
 }
 
 interface Path {
@@ -74,6 +76,10 @@ export class PeerLink {
   private deadTimer: NodeJS.Timeout | undefined;
   private hbTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** When the dead timer is due (it is refreshed by every accepted message). */
+  private deadDueAt = 0;
+  /** Times the dead timer fired late because this process was stalled (each bought one more window). */
+  stalls = 0;
   readonly rejected: Record<RejectReason, number> = { forged: 0, replayed: 0, stale: 0, malformed: 0 };
 
   constructor(private readonly opts: PeerLinkOptions) {
@@ -102,6 +108,7 @@ export class PeerLink {
     );
     // From now on, dead_after_ms of silence means dead, also when nothing was ever heard.
     this.deadTimer = setTimeout(() => this.declareDead(), this.opts.deadAfterMs);
+    this.deadDueAt = this.now() + this.opts.deadAfterMs;
     this.hbTimer = setInterval(() => this.sendHeartbeat(), this.opts.heartbeatMs);
     this.sendHeartbeat();
   }
@@ -146,6 +153,7 @@ export class PeerLink {
         sendErrors: p.sendErrors,
       })),
       rejected: { ...this.rejected },
+      stalls: this.stalls,
     };
   }
 
@@ -190,12 +198,17 @@ export class PeerLink {
       path.lastHeard = this.now();
       path.received++;
     }
-    this.deadTimer?.refresh();
+    this.armDead();
     if (this.state !== 'alive') {
       this.state = 'alive';
       this.opts.onPeerStatus('alive');
     }
     this.opts.onMessage(msg, pathIndex);
+  }
+
+  private armDead(): void {
+    this.deadTimer?.refresh();
+    this.deadDueAt = this.now() + this.opts.deadAfterMs;
   }
 
   private reject(reason: RejectReason, detail: string, path: number): void {
@@ -205,6 +218,15 @@ export class PeerLink {
 
   private declareDead(): void {
     if (this.closed || this.state === 'dead') return;
+    // A timer that fires well past its due time means this process did not run (SIGSTOP, a frozen VM, a
+    // stalled loop): the silence is ours, not the peer's, and what waited in the socket is stale by now. A
+    // frozen backup that woke up and took over would depose a healthy primary. Listen for one more window.
+    const late = this.now() - this.deadDueAt;
+    if (late > Math.max(this.opts.heartbeatMs, this.opts.deadAfterMs / 2)) {
+      this.stalls++;
+      this.armDead();
+      return;
+    }
     this.state = 'dead';
     this.opts.onPeerStatus('dead');
   }

@@ -189,3 +189,33 @@ describe('peer link with a silent peer from the start', () => {
     }
   });
 });
+
+describe('peer link when this process itself stalls', () => {
+  it('a stalled event loop (SIGSTOP, frozen VM) is not taken for a dead peer; real silence still is', async () => {
+    const [p, q] = (await freePorts(2)) as [number, number];
+    const x = side('x', [{ listen: `127.0.0.1:${p}`, peer: `127.0.0.1:${q}` }]);
+    const y = side('y', [{ listen: `127.0.0.1:${q}`, peer: `127.0.0.1:${p}` }]);
+    await x.link.start();
+    await y.link.start();
+    try {
+      assert.ok(
+        await eventually(async () => x.link.peerStatus === 'alive' && y.link.peerStatus === 'alive', 1000),
+      );
+      // Block the whole process for 5 × dead_after_ms: both sides' timers come due long after their time.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5 * DEAD);
+      await sleep(2 * DEAD);
+      assert.equal(x.link.peerStatus, 'alive');
+      assert.ok(!x.statuses.some((s) => s.status === 'dead'), 'no dead peer after our own stall');
+      assert.ok(x.link.status().stalls >= 1);
+      assert.ok(x.link.status().rejected.stale >= 0);
+      // Real silence afterwards is still detected on time.
+      await y.link.close();
+      const t0 = Date.now();
+      assert.ok(await eventually(async () => x.link.peerStatus === 'dead', 2000, 5));
+      assert.ok(Date.now() - t0 < DEAD + 100, `dead after ${Date.now() - t0} ms`);
+    } finally {
+      await x.link.close();
+      await y.link.close();
+    }
+  });
+});
