@@ -273,8 +273,37 @@ describe('HA workflows end to end (SIPp through the VIP)', { skip: NEEDS_ROOT },
       const a = await pair.status('a');
       assert.equal(a?.role, 'backup', 'the old primary rejoins as backup');
       assert.equal(a?.term, 6, 'and took the higher term');
-      assert.equal(a?.timelines.at(-1)?.cause, 'higher-term');
+      const demote = a?.timelines.at(-1);
+      assert.equal(demote?.cause, 'higher-term');
+      assert.ok(demote?.vipRemovedAt);
+      process.stdout.write(
+        `# SIGCONT: higher term seen ${demote.detectedAt - contAt} ms after waking, VIP removed after ${demote.vipRemovedAt - contAt} ms\n`,
+      );
+      assert.ok(demote.detectedAt - contAt < 500, 'the higher term is noticed at once');
       assert.ok(r.successful >= RATE * 5 - 5, `SIPp: ${r.successful} ok, ${r.failed} failed: ${r.errors}`);
+      await served();
+    },
+  );
+
+  step(
+    'frozen backup (SIGSTOP, then SIGCONT): on waking it does not take the VIP from a healthy primary',
+    async () => {
+      assert.equal((await pair.status('b'))?.role, 'primary');
+      const before = (await pair.status('b'))?.term;
+      process.kill(nodePid('a'), 'SIGSTOP');
+      try {
+        await sleep(1000);
+      } finally {
+        process.kill(nodePid('a'), 'SIGCONT');
+      }
+      await sleep(1000);
+      const a = await pair.status('a');
+      const b = await pair.status('b');
+      assert.equal(b?.role, 'primary');
+      assert.equal(b?.term, before, 'no new term: no takeover');
+      assert.equal(a?.role, 'backup');
+      assert.ok((a?.peer.link.stalls ?? 0) >= 1, 'the stall was noticed as ours');
+      await exactlyOneHolder('b');
       await served();
     },
   );
