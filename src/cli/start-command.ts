@@ -23,7 +23,16 @@ export async function runStart(args: string[]): Promise<number> {
   if (loaded.config.ha !== undefined) {
     // The HA node supervisor is loaded only in HA mode.
     const { startHaNode } = await import('../ha/start-ha.js');
-    await startHaNode(loaded);
+    try {
+      await startHaNode(loaded);
+    } catch (err) {
+      // The HA key and token files are checked when the node starts: the same "config error" as the YAML.
+      if (err instanceof ConfigError) {
+        process.stderr.write(`sipha: config error: ${err.message}\n`);
+        return 2;
+      }
+      throw err;
+    }
     return 0;
   }
   const log = createLogger(loaded.config.log.level);

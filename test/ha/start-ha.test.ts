@@ -49,7 +49,8 @@ describe('sipha start in HA mode: key file checks', () => {
         }),
       );
       const r = await start(config);
-      assert.notEqual(r.code, 0);
+      assert.equal(r.code, 2, 'a config error exits with status 2');
+      assert.match(r.stderr, /config error/);
       assert.match(r.stderr, problem);
     });
   }

@@ -2,6 +2,8 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 
+const UDP_BUFFER_BYTES = 4 * 1024 * 1024;
+
 export type DatagramHandler = (bytes: Buffer, remote: RemoteInfo, listener: UdpListener) => void;
 
 export class UdpListener {
@@ -24,7 +26,14 @@ export class UdpListener {
   }
 
   start(): Promise<void> {
-    const socket = createSocket({ type: this.family === 6 ? 'udp6' : 'udp4', reuseAddr: false });
+    // Large kernel buffers absorb bursts (a takeover brings every client's retransmissions at once); the kernel caps
+    // them at net.core.rmem_max / wmem_max.
+    const socket = createSocket({
+      type: this.family === 6 ? 'udp6' : 'udp4',
+      reuseAddr: false,
+      recvBufferSize: UDP_BUFFER_BYTES,
+      sendBufferSize: UDP_BUFFER_BYTES,
+    });
     this.socket = socket;
     return new Promise((resolve, reject) => {
       const onStartError = (err: Error) => reject(err);
