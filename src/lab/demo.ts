@@ -77,6 +77,26 @@ export async function runDemo(out: NodeJS.WriteStream = process.stdout): Promise
       users,
       `SEQUENTIAL\n${Array.from({ length: USERS }, (_, i) => `user${i};5999`).join('\n')}\n`,
     );
+    /** One SIPp transaction per registered user, through the VIP, from C. */
+    const forEveryUser = (scenario: string, localPort: string) =>
+      sipp(
+        [
+          vip,
+          '-sf',
+          join(SCENARIOS, scenario),
+          '-i',
+          c,
+          '-p',
+          localPort,
+          '-inf',
+          users,
+          '-m',
+          String(USERS),
+          '-r',
+          '200',
+        ],
+        inC,
+      ).result;
     const callee = join(p.dir, 'callee.csv');
     await writeFile(callee, 'SEQUENTIAL\nbob;5070\n');
 
@@ -89,24 +109,7 @@ export async function runDemo(out: NodeJS.WriteStream = process.stdout): Promise
       [vip, '-sf', join(SCENARIOS, 'register.xml'), '-i', c, '-p', '5061', '-inf', callee, '-m', '1'],
       inC,
     ).result;
-    const regs = await sipp(
-      [
-        vip,
-        '-sf',
-        join(SCENARIOS, 'register.xml'),
-        '-i',
-        c,
-        '-p',
-        '5062',
-        '-inf',
-        users,
-        '-m',
-        String(USERS),
-        '-r',
-        '200',
-      ],
-      inC,
-    ).result;
+    const regs = await forEveryUser('register.xml', '5062');
     if (regBob.successful !== 1 || regs.successful !== USERS)
       throw new Error('registration through the VIP failed');
     say(`registered bob (a SIPp phone on C:5070) and ${USERS} users through the VIP`);
@@ -168,24 +171,7 @@ export async function runDemo(out: NodeJS.WriteStream = process.stdout): Promise
     const callResult = await calls.result;
     running = false;
     await statusLoop;
-    const query = await sipp(
-      [
-        vip,
-        '-sf',
-        join(SCENARIOS, 'register-query.xml'),
-        '-i',
-        c,
-        '-p',
-        '5063',
-        '-inf',
-        users,
-        '-m',
-        String(USERS),
-        '-r',
-        '200',
-      ],
-      inC,
-    ).result;
+    const query = await forEveryUser('register-query.xml', '5063');
     uas.kill();
     await uas.result;
 
