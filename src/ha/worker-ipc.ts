@@ -37,6 +37,10 @@ export type WorkerToNode =
       lagP99Ms: number | null;
       bindings: number;
       dialogs: number;
+      /** Backup: ms since its replica was last synced (0 now, null never); primary: null. */
+      lastSyncedAgoMs: number | null;
+      /** Primary: whether it was synced when promoted, for the takeover's timeline (null: started primary). */
+      promotedSynced: boolean | null;
     }
   /** Answer to `drain`: ok when the backup acknowledged `lastSeq`, the last change made before the answer. */
   | { type: 'drained'; ok: boolean; lastSeq: number; ackedSeq: number; detail: string };

@@ -37,6 +37,8 @@ export class BackupClient {
   private lastRx = 0;
   private wasConnected = false;
   private wasSynced = false;
+  /** Date.now() when this replica was last seen synced (also at the moment its link was lost). */
+  private lastSyncedAt: number | undefined;
   /** Snapshots received in this process (tests, status). */
   snapshots = 0;
   /** The path index of the current connection. */
@@ -50,6 +52,15 @@ export class BackupClient {
 
   get synced(): boolean {
     return this.phase === 'streaming' && this.o.applier.synced;
+  }
+
+  /**
+   * 0 while synced; else ms since it last was (a replica that was synced when its primary died or demoted itself
+   * shows a small number here, one never synced shows null). What a promotion's timeline needs.
+   */
+  get lastSyncedAgoMs(): number | null {
+    if (this.synced) return 0;
+    return this.lastSyncedAt === undefined ? null : Date.now() - this.lastSyncedAt;
   }
 
   start(): void {
@@ -193,6 +204,7 @@ export class BackupClient {
     });
     socket.on('close', () => {
       clearInterval(this.idleTimer);
+      if (this.synced) this.lastSyncedAt = Date.now();
       if (this.socket === socket) this.socket = undefined;
       this.phase = 'closed';
       this.connectedPath = undefined;
@@ -202,7 +214,7 @@ export class BackupClient {
       if (!this.running) return;
       // A peer that answered but does not serve (not primary yet) is retried on the same path after a pause;
       // a broken path gives way to the next one at once, and a full round of failures waits.
-      let delay = this.o.retryMs ?? 500;
+      let delay = this.o.retryMs ?? 200;
       if (!refused) {
         this.path = i + 1;
         if (established) {
@@ -221,6 +233,7 @@ export class BackupClient {
   private changed(): void {
     const c = this.connected;
     const s = this.synced;
+    if (s) this.lastSyncedAt = Date.now();
     if (c === this.wasConnected && s === this.wasSynced) return;
     this.wasConnected = c;
     this.wasSynced = s;

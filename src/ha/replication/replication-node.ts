@@ -39,7 +39,14 @@ export interface ReplicationStatus {
   lagP99Ms: number | null;
   bindings: number;
   dialogs: number;
+  /** Backup: ms since its replica was last synced (0 now, null never). Primary: null. */
+  lastSyncedAgoMs: number | null;
+  /** Primary: whether its replica was synced when it was promoted (null: never promoted, started primary). */
+  promotedSynced: boolean | null;
 }
+
+/** A replica synced this recently before its promotion counts as synced (the link dies just before it). */
+const PROMOTION_SYNCED_WITHIN_MS = 5000;
 
 export interface DrainResult {
   ok: boolean;
@@ -56,6 +63,8 @@ export class ReplicationNode {
   readonly client: BackupClient;
   private drainWaiters: Array<() => boolean> = [];
   private wasSynced = false;
+  /** Whether the last promotion found the replica synced (null: never promoted). */
+  private promotedSynced: boolean | null = null;
   private wasConnected = false;
 
   constructor(private readonly o: ReplicationNodeOptions) {
@@ -127,16 +136,20 @@ export class ReplicationNode {
     if (role === this.role) return;
     this.role = role;
     if (role === 'primary') {
-      const synced = this.client.synced;
+      // The link to the old primary is usually gone by now (it died, or it stepped down first): what counts is
+      // whether the replica was synced when it was lost.
+      const ago = this.client.lastSyncedAgoMs;
+      this.promotedSynced = ago !== null && ago <= PROMOTION_SYNCED_WITHIN_MS;
       this.client.stop();
       this.o.log.info(
         {
-          synced,
+          synced: this.promotedSynced,
+          lastSyncedAgoMs: ago,
           appliedSeq: this.applier.appliedSeq,
           bindings: this.o.location.size,
           dialogs: this.o.dialogs.size,
         },
-        synced ? 'replica promoted' : 'replica promoted while NOT synced',
+        this.promotedSynced ? 'replica promoted' : 'replica promoted while NOT synced',
       );
     } else {
       this.server.dropSessions('demoted to backup');
@@ -159,6 +172,8 @@ export class ReplicationNode {
       lagP99Ms: lag.p99,
       bindings: this.o.location.size,
       dialogs: this.o.dialogs.size,
+      lastSyncedAgoMs: primary ? null : this.client.lastSyncedAgoMs,
+      promotedSynced: primary ? this.promotedSynced : null,
     };
   }
 

@@ -154,6 +154,8 @@ describe('replication between two SIP servers on loopback', { timeout: 60_000 },
   it('a backup that connects gets the snapshot (over the second path when the first is dead), then is synced', async () => {
     await register(peer, portA, 'alice');
     assert.equal(ra.status().synced, false, 'no backup yet');
+    assert.equal(ra.status().promotedSynced, false, 'promoted without ever being synced');
+    assert.equal(rb.status().lastSyncedAgoMs, null);
     const d = await ra.drain(50);
     assert.equal(d.ok, false);
     assert.match(d.detail, /no backup/);
@@ -234,6 +236,8 @@ describe('replication between two SIP servers on loopback', { timeout: 60_000 },
     a.acting = false;
     rb.setRole('primary');
     b.acting = true;
+    // The link went down as A stepped down, just before the promotion: B still counts as synced then.
+    assert.equal(rb.status().promotedSynced, true);
     await until(() => ra.status().synced && rb.status().synced, 3000, 'old primary synced as backup');
     assert.equal(b.dialogs.get('call-2;ft;tt')?.state, 'confirmed');
     // The call goes on: its BYE through the new primary ends it on both.
