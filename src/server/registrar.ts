@@ -98,12 +98,19 @@ export function handleRegister(
   }
 
   // Step 7: Call-ID / CSeq ordering per binding, checked for all before changing any.
+  // The same Call-ID and CSeq again is the same request again: after a takeover its first copy may have been
+  // applied by the old primary (and replicated) while the 200 was lost. Answer it as the first copy was answered
+  // instead of failing it; only an older CSeq is out of order.
+  let repeat = true;
   for (const u of updates) {
     const existing = location.find(aor, u.contact);
-    if (existing !== undefined && existing.callId === callId && cseq <= existing.cseq) {
+    if (existing !== undefined && existing.callId === callId && cseq < existing.cseq) {
       return { ...reply(500, 'Out Of Order CSeq'), aor };
     }
+    if (existing === undefined ? u.expires !== 0 : existing.callId !== callId || existing.cseq !== cseq)
+      repeat = false;
   }
+  if (repeat && updates.length > 0) return { response: okWithBindings(request, location, aor, now), aor };
   const path = request.headers.values('path');
   for (const u of updates) {
     if (u.expires === 0) {

@@ -8,6 +8,7 @@ import type { ReplicationNode } from '../ha/replication/replication-node.js';
 import { startWorkerReplication } from '../ha/replication/worker-replication.js';
 import { isNodeToWorker, type NodeToWorker, type WorkerRole, type WorkerToNode } from '../ha/worker-ipc.js';
 import { createLogger } from '../log/logger.js';
+import { createVipDriver } from '../vip/driver.js';
 import { SipServer } from './sip-server.js';
 
 function send(message: WorkerToNode): void {
@@ -34,6 +35,25 @@ async function main(): Promise<void> {
   });
   let role: WorkerRole = 'backup';
   let awaitingFirstServed = false;
+  // Now that the config is known: a primary worker orphaned by its node (kill -9) removes the VIP before it exits,
+  // so the host does not keep answering ARP for an address nobody serves (defence in depth: systemd's
+  // ExecStopPost and the next start's safe start release it too).
+  const vip = loaded.config.vip;
+  process.removeAllListeners('disconnect');
+  process.on('disconnect', () => {
+    if (role !== 'primary' || vip === undefined) process.exit(0);
+    log.warn('node gone while primary: releasing the VIP');
+    const release = createVipDriver({
+      ...vip,
+      retries: 0,
+      timeout_ms: Math.min(vip.timeout_ms, 1000),
+    }).disable();
+    release.then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+    setTimeout(() => process.exit(1), 1500).unref();
+  });
   let replication: ReplicationNode | undefined;
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();

@@ -187,6 +187,42 @@ describe('registrar (RFC 3261 §10.3)', () => {
     assert.equal(loc.size, 0);
   });
 
+  it('answers the same REGISTER again (same Call-ID and CSeq) with 200 and changes nothing', () => {
+    const loc = new LocationService();
+    const first = handleRegister(
+      register({ contacts: ['<sip:a@203.0.113.5>'], expires: 600, cseq: 7 }),
+      source,
+      loc,
+      myself,
+      policy,
+      0,
+    );
+    assert.equal(first.response.status, 200);
+    const again = handleRegister(
+      register({ contacts: ['<sip:a@203.0.113.5>'], expires: 600, cseq: 7 }),
+      source,
+      loc,
+      myself,
+      policy,
+      5000,
+    );
+    assert.equal(again.response.status, 200);
+    assert.equal(
+      loc.find('alice@example.test', 'sip:a@203.0.113.5')?.expiresAt,
+      600_000,
+      'the binding was not refreshed',
+    );
+    const unregisterAgain = handleRegister(
+      register({ contacts: ['<sip:b@203.0.113.5>'], expires: 0, cseq: 8 }),
+      source,
+      loc,
+      myself,
+      policy,
+      0,
+    );
+    assert.equal(unregisterAgain.response.status, 200);
+  });
+
   it('expires bindings on time', () => {
     const loc = new LocationService();
     handleRegister(
