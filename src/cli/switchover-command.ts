@@ -1,16 +1,22 @@
-// `sipha switchover --config FILE [--json] [--url URL]`: manual switchover through either node's management API.
+// `sipha switchover --config FILE [--json] [--url URL] [--force]`: manual switchover through either node's
+// management API. --force switches even to a backup whose replica is not synced (an emergency).
 import { parseArgs } from 'node:util';
 import type { SwitchoverReply } from '../ha/node.js';
 import { callApi, targetFromConfig } from '../mgmt/client.js';
 
-const USAGE = 'usage: sipha switchover --config FILE [--json] [--url http://HOST:PORT]\n';
+const USAGE = 'usage: sipha switchover --config FILE [--json] [--url http://HOST:PORT] [--force]\n';
 
 export async function runSwitchoverCommand(args: string[]): Promise<number> {
-  let values: { config?: string; json?: boolean; url?: string };
+  let values: { config?: string; json?: boolean; url?: string; force?: boolean };
   try {
     ({ values } = parseArgs({
       args,
-      options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, url: { type: 'string' } },
+      options: {
+        config: { type: 'string', short: 'c' },
+        json: { type: 'boolean' },
+        url: { type: 'string' },
+        force: { type: 'boolean' },
+      },
     }));
   } catch (err) {
     process.stderr.write(`sipha switchover: ${(err as Error).message}\n${USAGE}`);
@@ -21,7 +27,8 @@ export async function runSwitchoverCommand(args: string[]): Promise<number> {
     return 2;
   }
   const target = await targetFromConfig(values.config, values.url);
-  const { status, body } = await callApi(target, 'POST', '/api/v1/switchover', 15_000);
+  const path = values.force === true ? '/api/v1/switchover?force=1' : '/api/v1/switchover';
+  const { status, body } = await callApi(target, 'POST', path, 15_000);
   if (values.json === true) process.stdout.write(`${JSON.stringify(body)}\n`);
   if (status === 401) {
     process.stderr.write('sipha switchover: the node refused the token\n');

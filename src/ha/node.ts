@@ -29,6 +29,9 @@ import { type Timeline, TimelineLog } from './timeline.js';
 import type { PeerMessage } from './wire.js';
 import { isWorkerToNode, type NodeToWorker, type WorkerToNode } from './worker-ipc.js';
 
+type ReplicationReport = Extract<WorkerToNode, { type: 'replication' }>;
+type DrainedReport = Extract<WorkerToNode, { type: 'drained' }>;
+
 export interface WorkerSpec {
   /** The worker's module (fork()ed) and its argv, e.g. dist/src/server/worker-main.js --config FILE. */
   modulePath: string;
@@ -71,6 +74,8 @@ export interface HaStatus {
     lastPongAgoMs: number | null;
     loopLagMs: number | null;
   };
+  /** The SIP worker's replication report (issue 6): synced, lag, bindings and dialogs held; null until one came. */
+  replication: (Omit<ReplicationReport, 'type'> & { ageMs: number }) | null;
   timelines: Timeline[];
   alarms: Alarm[];
 }
@@ -85,6 +90,12 @@ export interface SwitchoverReply {
 }
 
 const SWITCHOVER_WAIT_MS = 5000;
+/** A replication report older than this says nothing about now. */
+const REPORT_FRESH_MS = 1000;
+/** How long a manual switchover waits for the backup to acknowledge everything before giving up. */
+const DRAIN_MS = 2000;
+/** The last drain, between removing the VIP and resigning: the few requests served in between. */
+const FINAL_DRAIN_MS = 300;
 const TIMELINE_CLOSE_MS = 10_000;
 const WORKER_START_TIMEOUT_MS = 15_000;
 
@@ -113,6 +124,9 @@ export class HaNode {
   private lastPingRun = 0;
   private stopping = false;
   private pendingReply: ((r: { ok: boolean; detail: string }) => void) | undefined;
+  /** The worker's latest replication report, with when it came. */
+  private replication: (ReplicationReport & { receivedAt: number }) | undefined;
+  private drainWaiters: Array<(m: DrainedReport) => void> = [];
   /** vipRemovedAt from the peer's last resign, for our promotion's timeline. */
   private peerRemovedAt: number | null = null;
   private timelineCloser: NodeJS.Timeout | undefined;
@@ -245,17 +259,51 @@ export class HaNode {
         lastPongAgoMs: this.lastPong === null ? null : Date.now() - this.lastPong,
         loopLagMs: this.loopLagMs,
       },
+      replication: this.replicationStatus(),
       timelines: this.timelines.list(),
       alarms: [...this.alarms],
     };
+  }
+
+  private replicationStatus(): HaStatus['replication'] {
+    const r = this.replication;
+    if (r === undefined) return null;
+    const { type: _type, receivedAt, ...rest } = r;
+    return { ...rest, ageMs: Date.now() - receivedAt };
   }
 
   /**
    * Manual switchover, on either node: the primary resigns explicitly, the backup asks its primary peer to.
    * Resolves once the other node is seen as primary in a higher term (or with the refusal).
    */
-  async switchover(): Promise<SwitchoverReply> {
+  async switchover(force = false): Promise<SwitchoverReply> {
     const before = { role: this.state.role, term: this.state.term };
+    const refuse = (detail: string): SwitchoverReply => ({
+      ok: false,
+      detail,
+      primary: this.currentPrimary(),
+      term: this.state.term,
+    });
+    // Issue 6: only a synced backup is a safe target (on the primary, "synced" means its backup keeps up).
+    if (!force && (before.role === 'primary' || before.role === 'backup')) {
+      const r = this.replication;
+      if (r === undefined || Date.now() - r.receivedAt > REPORT_FRESH_MS) {
+        return refuse(
+          'backup not synced (no replication report from the SIP worker); use --force to switch anyway',
+        );
+      }
+      if (!r.synced) {
+        return refuse(
+          `backup not synced (acknowledged ${r.ackedSeq} of ${r.lastSeq}); use --force to switch anyway`,
+        );
+      }
+    }
+    // Lossless handover: the backup acknowledges everything before the primary lets go of the VIP.
+    if (before.role === 'primary' && !force) {
+      const drained = await this.drain(DRAIN_MS);
+      if (!drained.ok)
+        return refuse(`replication did not drain: ${drained.detail}; use --force to switch anyway`);
+    }
     const reply = await new Promise<{ ok: boolean; detail: string }>((resolve) => {
       this.pendingReply = resolve;
       this.dispatch({ type: 'switchover-requested' });
@@ -420,13 +468,17 @@ export class HaNode {
       case 'send-heartbeat':
         this.link.sendHeartbeat();
         return;
-      case 'send-resign':
+      case 'send-resign': {
+        // The VIP is gone: catch the changes of the last requests it served before the backup takes over.
+        const drained = await this.drain(FINAL_DRAIN_MS);
+        if (!drained.ok) this.log.warn({ detail: drained.detail }, 'final replication drain incomplete');
         this.link.send({
           type: 'resign',
           term: a.term,
           vipRemovedAt: this.timelines.current?.vipRemovedAt ?? Date.now(),
         });
         return;
+      }
       case 'request-resign':
         this.link.send({ type: 'resign-request', reason: a.reason });
         return;
@@ -486,6 +538,14 @@ export class HaNode {
         return;
       case 'served':
         if (this.state.role === 'primary') this.timelines.stamp('firstServedAt', m.atEpochMs);
+        return;
+      case 'replication':
+        this.replication = { ...m, receivedAt: Date.now() };
+        // The takeover's timeline says whether the new primary had a synced replica (issue 6).
+        if (m.role === 'primary' && m.promotedSynced !== null) this.timelines.markSynced(m.promotedSynced);
+        return;
+      case 'drained':
+        for (const w of this.drainWaiters.splice(0)) w(m);
         return;
       case 'fatal':
         this.log.error({ message: m.message }, 'SIP worker reports a fatal error');
@@ -568,6 +628,24 @@ export class HaNode {
     if (this.state.role === 'primary') return this.state.config.id;
     if (this.state.peer.status === 'alive' && this.state.peer.role === 'primary') return this.state.peer.id;
     return null;
+  }
+
+  /** Asks the worker to wait until the backup has acknowledged every change (or `timeoutMs`). */
+  private drain(timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
+    if (this.worker === undefined || !this.workerReady)
+      return Promise.resolve({ ok: false, detail: 'no SIP worker' });
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.drainWaiters = this.drainWaiters.filter((w) => w !== done);
+        resolve({ ok: false, detail: `no answer within ${timeoutMs} ms` });
+      }, timeoutMs + 200);
+      const done = (m: DrainedReport) => {
+        clearTimeout(timer);
+        resolve({ ok: m.ok, detail: m.detail });
+      };
+      this.drainWaiters.push(done);
+      this.sendWorker({ type: 'drain', timeoutMs });
+    });
   }
 
   private async waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {

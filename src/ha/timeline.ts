@@ -21,6 +21,8 @@ export interface Timeline {
   firstServedAt: number | null;
   /** Detection → first request served on this node (promote), or detection → VIP removed (demote). */
   durationMs: number | null;
+  /** Promotions: whether this node's replica was synced when it took over (issue 6); null when unknown. */
+  synced: boolean | null;
   done: boolean;
 }
 
@@ -47,6 +49,7 @@ export class TimelineLog {
       announcedAt: null,
       firstServedAt: null,
       durationMs: null,
+      synced: null,
       done: false,
     };
     this.items.push(item);
@@ -69,6 +72,12 @@ export class TimelineLog {
     if (t.done) return;
     if (t.kind === 'demote' && phase === 'vipRemovedAt') this.finish(t);
     if (t.kind === 'promote' && phase === 'firstServedAt') this.finish(t);
+  }
+
+  /** Records whether the latest promotion had a synced replica (first report wins). */
+  markSynced(synced: boolean): void {
+    const t = this.current;
+    if (t !== undefined && t.kind === 'promote' && t.synced === null) t.synced = synced;
   }
 
   /** Closes the open timeline without waiting for the missing phases (e.g. no SIP traffic after a takeover). */

@@ -11,7 +11,7 @@ import { bearerMatches } from './token.js';
 
 export interface ManagedNode {
   status(): HaStatus;
-  switchover(): Promise<SwitchoverReply>;
+  switchover(force?: boolean): Promise<SwitchoverReply>;
 }
 
 export interface ManagementServerOptions {
@@ -66,7 +66,9 @@ export class ManagementServer {
     if (path === '/api/v1/switchover') {
       if (req.method !== 'POST') return void send(res, 405, { error: 'use POST' });
       // One at a time: a second request while one runs gets the same outcome.
-      this.switching ??= this.o.node.switchover().finally(() => {
+      // ?force=1 switches even to a backup that is not synced (an emergency: changes not yet replicated are lost).
+      const force = /[?&]force=(1|true)\b/.test(req.url ?? '');
+      this.switching ??= this.o.node.switchover(force).finally(() => {
         this.switching = undefined;
       });
       const reply = await this.switching;

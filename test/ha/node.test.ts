@@ -66,6 +66,8 @@ describe('two HA node supervisors on loopback', () => {
   const relays: UdpRelay[] = [];
   const witnessOk: Record<string, boolean> = { a: true, b: true };
   const nodes: Record<string, HaNode> = {};
+  /** Each worker's environment, read at every (re)start: a test can change how the next worker behaves. */
+  const workerEnv: Record<string, NodeJS.ProcessEnv> = { a: { ...process.env }, b: { ...process.env } };
   let dir: string;
 
   const cut = (yes: boolean) => {
@@ -103,7 +105,7 @@ describe('two HA node supervisors on loopback', () => {
         vip: fakeVip(world, id),
         terms: new TermStore(join(dir, id), id),
         log: pino({ level: process.env.HA_TEST_LOG ?? 'silent', base: { node: id } }),
-        worker: { modulePath: workerPath, args: [] },
+        worker: { modulePath: workerPath, args: [], env: workerEnv[id] },
         probe: async () => witnessOk[id] ?? false,
       });
     };
@@ -233,5 +235,31 @@ describe('two HA node supervisors on loopback', () => {
     cut(false);
     await new Promise((r) => setTimeout(r, 3 * HB));
     assert.ok(await eventually(async () => world.holders.size === 1 && primaries().length === 1, 2000));
+  });
+  it('refuses a switchover to a backup whose replica is not synced, unless forced', async () => {
+    const backup = nodes.a?.role === 'backup' ? 'a' : 'b';
+    const node = nodes[backup] as HaNode;
+    workerEnv[backup]!.FAKE_WORKER_SYNCED = '0';
+    const pid = node.status().worker.pid;
+    assert.ok(pid !== null);
+    process.kill(pid, 'SIGKILL');
+    assert.ok(
+      await eventually(
+        async () => node.status().worker.ready && node.status().replication?.synced === false,
+        5000,
+      ),
+      'the restarted worker reports an unsynced replica',
+    );
+    const holders = [...world.holders];
+    const refused = await node.switchover();
+    assert.equal(refused.ok, false);
+    assert.match(refused.detail, /not synced.*--force/);
+    assert.deepEqual([...world.holders], holders, 'nothing moved');
+    world.resetMax();
+    const forced = await node.switchover(true);
+    assert.equal(forced.ok, true, forced.detail);
+    assert.ok(await eventually(async () => world.holders.has(backup), 1000, 1));
+    assert.equal(world.maxHolders, 1);
+    delete workerEnv[backup]!.FAKE_WORKER_SYNCED;
   });
 });
