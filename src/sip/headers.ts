@@ -108,10 +108,17 @@ for (const spelling of [
   ]);
 }
 
-/** The canonical lower-case key for a header name as written on the wire. */
-export function headerKey(name: string): string {
+/** The key of a header name written in one of its usual spellings, else undefined. */
+export function commonHeaderKey(name: string): string | undefined {
   const bucket = COMMON[name.length];
   if (bucket !== undefined) for (const [spelling, key] of bucket) if (spelling === name) return key;
+  return undefined;
+}
+
+/** The canonical lower-case key for a header name as written on the wire. */
+export function headerKey(name: string): string {
+  const common = commonHeaderKey(name);
+  if (common !== undefined) return common;
   const cached = keyCache.get(name);
   if (cached !== undefined) return cached;
   const lower = name.toLowerCase();

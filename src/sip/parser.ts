@@ -2,7 +2,7 @@
 // structured error. Only the headers every SIP element needs are validated here (Via, From, To, Call-ID,
 // CSeq, Content-Length, Max-Forwards); the rest are parsed lazily by whoever reads them.
 import { isToken, isWord, parseUnsigned } from './grammar.js';
-import { type HeaderField, Headers, headerDisplayName, headerKey } from './headers.js';
+import { commonHeaderKey, type HeaderField, Headers, headerDisplayName, headerKey } from './headers.js';
 import { DEFAULT_LIMITS, type ParseLimits } from './limits.js';
 import { type AnySipMessage, SIP_VERSION, SipRequest, SipResponse } from './message.js';
 import { type ParseErrorCode, SipParseError } from './parse-error.js';
@@ -125,32 +125,51 @@ export function parseMessage(
   while (pos < head.length) {
     let nl = head.indexOf('\n', pos);
     if (nl === -1) nl = head.length;
-    let line = head.charCodeAt(nl - 1) === 13 ? head.slice(pos, nl - 1) : head.slice(pos, nl);
+    // The line is src[s, e): the head itself when not folded (no copy), else the unfolded text.
+    let src = head;
+    let s = pos;
+    let e = head.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
     pos = nl + 1;
     // Folded continuation: the next line starts with SP or HTAB.
-    while (pos < head.length && (head.charCodeAt(pos) === 32 || head.charCodeAt(pos) === 9)) {
-      let nl2 = head.indexOf('\n', pos);
-      if (nl2 === -1) nl2 = head.length;
-      const cont = head.charCodeAt(nl2 - 1) === 13 ? head.slice(pos, nl2 - 1) : head.slice(pos, nl2);
-      line = `${line.trimEnd()} ${cont.trim()}`;
-      pos = nl2 + 1;
-      if (line.length > limits.maxLineLength) break;
+    if (pos < head.length && (head.charCodeAt(pos) === 32 || head.charCodeAt(pos) === 9)) {
+      let line = head.slice(s, e);
+      while (pos < head.length && (head.charCodeAt(pos) === 32 || head.charCodeAt(pos) === 9)) {
+        let nl2 = head.indexOf('\n', pos);
+        if (nl2 === -1) nl2 = head.length;
+        const cont = head.charCodeAt(nl2 - 1) === 13 ? head.slice(pos, nl2 - 1) : head.slice(pos, nl2);
+        line = `${line.trimEnd()} ${cont.trim()}`;
+        pos = nl2 + 1;
+        if (line.length > limits.maxLineLength) break;
+      }
+      src = line;
+      s = 0;
+      e = line.length;
     }
-    if (line.length > limits.maxLineLength) {
+    if (e - s > limits.maxLineLength) {
       return failure('line-too-long', 'Header Line Too Long', kind, method, headers);
     }
-    if (line.length === 0) continue;
-    const colon = line.indexOf(':');
-    if (colon <= 0) return failure('bad-header-line', 'Malformed Header Line', kind, method, headers);
+    if (e === s) continue;
+    const colon = src.indexOf(':', s);
+    if (colon <= s || colon >= e)
+      return failure('bad-header-line', 'Malformed Header Line', kind, method, headers);
     let nameEnd = colon;
-    while (nameEnd > 0 && (line.charCodeAt(nameEnd - 1) === 32 || line.charCodeAt(nameEnd - 1) === 9))
+    while (nameEnd > s && (src.charCodeAt(nameEnd - 1) === 32 || src.charCodeAt(nameEnd - 1) === 9))
       nameEnd--;
-    const name = line.slice(0, nameEnd);
-    if (!isToken(name)) return failure('bad-header-line', 'Malformed Header Name', kind, method, headers);
+    const name = src.slice(s, nameEnd);
     if (fields.length >= limits.maxHeaders) {
       return failure('too-many-headers', 'Too Many Headers', kind, method, headers);
     }
-    const key = headerKey(name);
+    // A usual spelling is a token by construction; anything else is checked.
+    let key = commonHeaderKey(name);
+    if (key === undefined) {
+      if (!isToken(name)) return failure('bad-header-line', 'Malformed Header Name', kind, method, headers);
+      key = headerKey(name);
+    }
+    let vs = colon + 1;
+    while (vs < e && (src.charCodeAt(vs) === 32 || src.charCodeAt(vs) === 9)) vs++;
+    let ve = e;
+    while (ve > vs && (src.charCodeAt(ve - 1) === 32 || src.charCodeAt(ve - 1) === 9)) ve--;
+    const value = src.slice(vs, ve);
     switch (key) {
       case 'via':
         counts[VIA]!++;
@@ -171,7 +190,7 @@ export function parseMessage(
         counts[CONTENT_LENGTH]!++;
         break;
     }
-    fields.push({ name, key, value: line.slice(colon + 1).trim() });
+    fields.push({ name, key, value });
   }
 
   if (request !== undefined && request.version !== SIP_VERSION) {
