@@ -80,6 +80,14 @@ export interface HaStatus {
   alarms: Alarm[];
 }
 
+/** What the management layer hears from the node (issue 8): in order, as it happens. */
+export type NodeEvent =
+  | { type: 'role'; from: Role; to: Role; term: number; cause: string; at: number }
+  | { type: 'alarm'; alarm: Alarm }
+  | { type: 'timeline'; timeline: Timeline }
+  /** Every message of the SIP worker (calls, registrations, query answers, replication reports). */
+  | { type: 'worker'; message: WorkerToNode };
+
 export interface SwitchoverReply {
   ok: boolean;
   detail: string;
@@ -132,6 +140,7 @@ export class HaNode {
   private timelineCloser: NodeJS.Timeout | undefined;
   private readonly ha: NonNullable<SiphaConfig['ha']>;
   private readonly log: Logger;
+  private readonly listeners = new Set<(e: NodeEvent) => void>();
 
   constructor(private readonly o: HaNodeOptions) {
     const ha = o.config.ha;
@@ -146,9 +155,10 @@ export class HaNode {
       0,
       ha.witnesses.length > 0,
     );
-    this.timelines = new TimelineLog(node.id, 50, (t) =>
-      this.log.info({ timeline: t }, 'switchover timeline'),
-    );
+    this.timelines = new TimelineLog(node.id, 50, (t) => {
+      this.log.info({ timeline: t }, 'switchover timeline');
+      this.emit({ type: 'timeline', timeline: t });
+    });
     this.link = new PeerLink({
       id: node.id,
       paths: ha.listen.map((listen, i) => ({ listen, peer: ha.peer[i] as string })),
@@ -185,6 +195,29 @@ export class HaNode {
         this.dispatch({ type: 'witnesses', reachable });
       },
     });
+  }
+
+  /** Subscribes to the node's events (management API); returns the unsubscribe function. */
+  onEvent(fn: (e: NodeEvent) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Sends a message to the SIP worker (management queries); false when there is no worker to send to. */
+  toWorker(m: NodeToWorker): boolean {
+    if (this.worker?.connected !== true) return false;
+    this.sendWorker(m);
+    return true;
+  }
+
+  private emit(e: NodeEvent): void {
+    for (const fn of this.listeners) {
+      try {
+        fn(e);
+      } catch (err) {
+        this.log.error({ err }, 'node event listener failed');
+      }
+    }
   }
 
   get role(): Role {
@@ -342,11 +375,20 @@ export class HaNode {
     const before = this.state;
     const { state, actions } = step(before, event);
     this.state = state;
-    if (state.role !== before.role)
+    if (state.role !== before.role) {
       this.log.info(
         { from: before.role, to: state.role, term: state.term, event: event.type },
         'role change',
       );
+      this.emit({
+        type: 'role',
+        from: before.role,
+        to: state.role,
+        term: state.term,
+        cause: event.type,
+        at: Date.now(),
+      });
+    }
     if (before.role === 'primary' && actions.some((a) => a.type === 'disable-vip')) {
       this.releasing++;
       this.heldTerm = before.term;
@@ -485,6 +527,7 @@ export class HaNode {
       case 'raise-alarm':
         this.alarms.push({ at: Date.now(), alarm: a.alarm, detail: a.detail });
         if (this.alarms.length > 100) this.alarms.shift();
+        this.emit({ type: 'alarm', alarm: { at: Date.now(), alarm: a.alarm, detail: a.detail } });
         this.log.warn({ alarm: a.alarm, detail: a.detail }, 'alarm');
         return;
       case 'switchover-result':
@@ -508,7 +551,9 @@ export class HaNode {
     this.lastPong = Date.now();
     this.log.info({ pid: child.pid }, 'SIP worker started');
     child.on('message', (m: unknown) => {
-      if (child === this.worker && isWorkerToNode(m)) this.onWorkerMessage(m);
+      if (child !== this.worker || !isWorkerToNode(m)) return;
+      this.onWorkerMessage(m);
+      this.emit({ type: 'worker', message: m });
     });
     child.on('exit', (code, signal) => {
       if (child !== this.worker) return;

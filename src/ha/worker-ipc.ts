@@ -11,7 +11,9 @@ export type NodeToWorker =
   /** Graceful stop: stop accepting, finish in-flight work for at most `graceMs`, exit 0. */
   | { type: 'stop'; graceMs: number }
   /** Lossless handover: answer `drained` once the backup has acknowledged every change so far (or on timeout). */
-  | { type: 'drain'; timeoutMs: number };
+  | { type: 'drain'; timeoutMs: number }
+  /** Management API (issue 8): the worker answers with `answer` carrying the same id. */
+  | { type: 'query'; id: number; what: WorkerQuery; limit: number };
 
 export type WorkerToNode =
   /** Heartbeat answer; `loopLagMs` is the worker's worst event-loop delay since the last ping. */
@@ -43,7 +45,67 @@ export type WorkerToNode =
       promotedSynced: boolean | null;
     }
   /** Answer to `drain`: ok when the backup acknowledged `lastSeq`, the last change made before the answer. */
-  | { type: 'drained'; ok: boolean; lastSeq: number; ackedSeq: number; detail: string };
+  | { type: 'drained'; ok: boolean; lastSeq: number; ackedSeq: number; detail: string }
+  /** Answer to `query` (only the asked-for field is set). */
+  | {
+      type: 'answer';
+      id: number;
+      registrations?: RegistrationView[];
+      calls?: CallView[];
+      counters?: SipCounters;
+      /** How many there are in all (the lists stop at the query's limit). */
+      total?: number;
+    }
+  /** A registration added or removed on a primary worker (a backup's replicated changes are not reported). */
+  | {
+      type: 'registration';
+      change: 'added' | 'removed';
+      aor: string;
+      contact: string;
+      reason: string;
+      at: number;
+    }
+  /** A call (dialog) change on a primary worker: the source of the CTI stream. */
+  | { type: 'call'; change: 'created' | 'confirmed' | 'terminated'; call: CallView; at: number };
+
+export type WorkerQuery = 'registrations' | 'calls' | 'counters';
+
+/** A binding as the management API lists it: lifetime left, not a clock time. */
+export interface RegistrationView {
+  aor: string;
+  contact: string;
+  q: number;
+  expiresInS: number;
+  received: string | null;
+}
+
+/** A call (INVITE dialog) as the management API and the CTI stream show it. */
+export interface CallView {
+  /** Call-ID;from-tag;to-tag */
+  id: string;
+  callId: string;
+  caller: string;
+  callee: string;
+  state: 'early' | 'confirmed' | 'terminated';
+  createdAt: number;
+  confirmedAt: number | null;
+  endedAt: number | null;
+  endReason: string | null;
+}
+
+/** The SIP counters behind /metrics, since the worker started. */
+export interface SipCounters {
+  requestsByMethod: Record<string, number>;
+  responsesByStatus: Record<string, number>;
+  parseErrors: Record<string, number>;
+  messagesIn: number;
+  messagesOut: number;
+  transactionTimeouts: number;
+  retransmissionsAbsorbed: number;
+  activeTransactions: number;
+  bindings: number;
+  dialogs: number;
+}
 
 export function isWorkerToNode(m: unknown): m is WorkerToNode {
   return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string';

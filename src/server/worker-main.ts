@@ -2,7 +2,7 @@
 // Started with `fork(worker-main.js, ['--config', FILE])`. It binds its sockets at once (the backup's to the VIP
 // that is not there yet, via ip_nonlocal_bind), answers the node's IPC heartbeats, acts on timers only while
 // primary, reports the first request it serves after a promotion, and exits when the node goes away.
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { loadConfig } from '../config/load.js';
 import type { ReplicationNode } from '../ha/replication/replication-node.js';
 import { startWorkerReplication } from '../ha/replication/worker-replication.js';
@@ -10,6 +10,7 @@ import { isNodeToWorker, type NodeToWorker, type WorkerRole, type WorkerToNode }
 import { createLogger } from '../log/logger.js';
 import { createVipDriver } from '../vip/driver.js';
 import { SipServer } from './sip-server.js';
+import { callView, registrationView, sipCounters } from './worker-views.js';
 
 function send(message: WorkerToNode): void {
   if (process.connected) process.send?.(message);
@@ -86,6 +87,9 @@ async function main(): Promise<void> {
           });
         else replication.drain(m.timeoutMs).then((r) => send({ type: 'drained', ...r }));
         break;
+      case 'query':
+        answerQuery(m.id, m.what, m.limit);
+        break;
       case 'stop':
         void replication?.stop();
         server.stop(m.graceMs).then(
@@ -95,6 +99,46 @@ async function main(): Promise<void> {
         break;
     }
   });
+
+  // The management API's listings and event feed. Only a primary reports changes: a backup's come from
+  // replication, and reporting them would send every CTI event twice (once from each node).
+  const answerQuery = (id: number, what: 'registrations' | 'calls' | 'counters', limit: number) => {
+    if (what === 'counters') return send({ type: 'answer', id, counters: sipCounters(server) });
+    if (what === 'calls') {
+      const all = server.dialogs.active();
+      return send({ type: 'answer', id, calls: all.slice(0, limit).map(callView), total: all.length });
+    }
+    const all = server.location.all();
+    const now = performance.now();
+    send({
+      type: 'answer',
+      id,
+      registrations: all.slice(0, limit).map((b) => registrationView(b, now)),
+      total: all.length,
+    });
+  };
+  const prevLoc = server.location.onChange;
+  server.location.onChange = (c) => {
+    prevLoc(c);
+    if (role !== 'primary') return;
+    const at = Date.now();
+    if (c.kind === 'removed')
+      send({ type: 'registration', change: 'removed', aor: c.aor, contact: c.contact, reason: c.reason, at });
+    else if (c.kind === 'added')
+      send({
+        type: 'registration',
+        change: 'added',
+        aor: c.binding.aor,
+        contact: c.binding.contact,
+        reason: '',
+        at,
+      });
+  };
+  const prevDlg = server.dialogs.onChange;
+  server.dialogs.onChange = (c) => {
+    prevDlg(c);
+    if (role === 'primary') send({ type: 'call', change: c.kind, call: callView(c.dialog), at: Date.now() });
+  };
 
   await server.start();
   // Replication binds its port before `ready`, so a port already taken fails the worker at once.
