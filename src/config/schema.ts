@@ -111,14 +111,52 @@ export const managementSchema = z
 
 export const monitoringSchema = z
   .object({
+    /** SIP traffic monitoring (Genesys `sip-pass-check`): is this node's SIP path working? See README. */
     sip_traffic: z
       .object({
         enabled: z.boolean().default(true),
+        /** The VIP holder probes actively after this long without receiving any SIP. */
         idle_ms: z.number().int().min(50).max(600_000).default(1000),
         probe_timeout_ms: z.number().int().min(10).max(60_000).default(300),
+        /** Probe round period: the backup's cross-probe of the VIP, and the idle primary's probes. */
+        cross_probe_ms: z.number().int().min(20).max(60_000).default(200),
+        /** Consecutive failed rounds before a probe counts as failed (one answer is enough to pass). */
+        fail_rounds: z.number().int().min(1).max(100).default(2),
+        /** OPTIONS targets outside the pair (gateway, SBC), ADDRESS:PORT; none: the ICMP ha.witnesses stand in. */
+        probe_targets: z.array(hostPort).default([]),
+        /** This node's unique SIP address (the probes' source); default: the ha.listen address in the VIP's subnet. */
+        local_address: z.string().min(1).optional(),
+        /** The peer's unique SIP address; default: the ha.peer address in the VIP's subnet. */
+        peer_address: z.string().min(1).optional(),
+        /** UDP port of the OPTIONS responder on the unique SIP address (the peer probes it). */
+        probe_port: z.number().int().min(1).max(65_535).default(5060),
       })
       .strict()
-      .default({ enabled: true, idle_ms: 1000, probe_timeout_ms: 300 }),
+      .default({
+        enabled: true,
+        idle_ms: 1000,
+        probe_timeout_ms: 300,
+        cross_probe_ms: 200,
+        fail_rounds: 2,
+        probe_targets: [],
+        probe_port: 5060,
+      }),
+    /** Carrier/operstate of the SIP NIC (default: vip.interface), from /sys/class/net. */
+    nic: z
+      .object({
+        enabled: z.boolean().default(true),
+        interface: z.string().min(1).optional(),
+        interval_ms: z.number().int().min(10).max(60_000).default(100),
+      })
+      .strict()
+      .default({ enabled: true, interval_ms: 100 }),
+    /** SIP worker event-loop stalls (the IPC silence limit is ha.worker_dead_after_ms). */
+    worker: z
+      .object({
+        stall_ms: z.number().int().min(10).max(60_000).default(500),
+      })
+      .strict()
+      .default({ stall_ms: 500 }),
   })
   .strict();
 

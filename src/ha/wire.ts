@@ -3,6 +3,7 @@
 // The header carries the sender's id, its incarnation (epoch ms of its start: a restarted sender begins a new
 // sequence), a sequence number (one counter for all paths), and its clock (epoch ms) for the staleness check.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { SipPathReport } from '../monitor/health-decision.js';
 import type { Role } from './role-machine.js';
 
 export const MAGIC = Buffer.from('SPH1', 'latin1');
@@ -17,6 +18,8 @@ export type PeerBody =
       priority: number;
       ready: boolean;
       yielding: boolean;
+      /** What this node sees of its own SIP path (issue 7): the peer's input to the SIP-path decision table. */
+      sip?: SipPathReport;
     }
   /** The primary resigns: it has removed the VIP (at vipRemovedAt, epoch ms) and hands over to the peer now. */
   | { type: 'resign'; term: number; vipRemovedAt: number | null }
@@ -93,6 +96,9 @@ function asMessage(raw: unknown): PeerMessage | undefined {
       ready: b.ready,
       yielding: b.yielding,
     };
+    // An unreadable report is dropped, not the heartbeat: liveness must not depend on the monitoring's shape.
+    const sip = asSipReport(b.sip);
+    if (sip !== undefined) body.sip = sip;
   } else if (b.type === 'resign') {
     if (!isUint(b.term) || !(b.vipRemovedAt === null || isUint(b.vipRemovedAt))) return undefined;
     body = { type: 'resign', term: b.term, vipRemovedAt: b.vipRemovedAt };
@@ -101,6 +107,31 @@ function asMessage(raw: unknown): PeerMessage | undefined {
     body = { type: 'resign-request', reason: b.reason };
   } else return undefined;
   return { from: m.from, inc: m.inc, seq: m.seq, ts: m.ts, path: m.path, body };
+}
+
+const CARRIER: readonly string[] = ['up', 'down', 'unknown'];
+const TRAFFIC: readonly string[] = ['active', 'idle', 'unknown'];
+const TRI: readonly string[] = ['ok', 'fail', 'unknown'];
+
+function asSipReport(raw: unknown): SipPathReport | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const r = raw as Record<string, unknown>;
+  const is = (v: unknown, allowed: readonly string[]) => typeof v === 'string' && allowed.includes(v);
+  if (
+    !is(r.carrier, CARRIER) ||
+    !is(r.traffic, TRAFFIC) ||
+    !is(r.gateway, TRI) ||
+    !is(r.peer, TRI) ||
+    !is(r.vip, TRI)
+  )
+    return undefined;
+  return {
+    carrier: r.carrier as SipPathReport['carrier'],
+    traffic: r.traffic as SipPathReport['traffic'],
+    gateway: r.gateway as SipPathReport['gateway'],
+    peer: r.peer as SipPathReport['peer'],
+    vip: r.vip as SipPathReport['vip'],
+  };
 }
 
 /**

@@ -16,8 +16,11 @@ export type NodeToWorker =
   | { type: 'query'; id: number; what: WorkerQuery; limit: number };
 
 export type WorkerToNode =
-  /** Heartbeat answer; `loopLagMs` is the worker's worst event-loop delay since the last ping. */
-  | { type: 'pong'; seq: number; loopLagMs: number }
+  /**
+   * Heartbeat answer; `loopLagMs` is the worker's worst event-loop delay since the last ping; `sipIn` the SIP
+   * messages received since the worker started (the node's SIP traffic watch on the VIP, issue 7).
+   */
+  | { type: 'pong'; seq: number; loopLagMs: number; sipIn?: number }
   /** Sockets are bound (the backup's are bound to the VIP already, via ip_nonlocal_bind). */
   | { type: 'ready'; listening: Array<{ transport: 'udp' | 'tcp'; address: string; port: number }> }
   /** The first SIP request answered after becoming primary, epoch ms (closes the switchover timeline). */

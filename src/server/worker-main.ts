@@ -64,7 +64,12 @@ async function main(): Promise<void> {
     const m: NodeToWorker = raw;
     switch (m.type) {
       case 'ping':
-        send({ type: 'pong', seq: m.seq, loopLagMs: lag.max / 1e6 });
+        send({
+          type: 'pong',
+          seq: m.seq,
+          loopLagMs: lag.max / 1e6,
+          sipIn: server.transport.counters.messagesIn,
+        });
         lag.reset();
         break;
       case 'role':
