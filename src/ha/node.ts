@@ -5,6 +5,9 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import type { Logger } from 'pino';
 import type { SiphaConfig } from '../config/schema.js';
+import { sipMonitorFromConfig } from '../monitor/from-config.js';
+import type { Decision } from '../monitor/health-decision.js';
+import type { SipMonitor, SipMonitorStatus } from '../monitor/sip-monitor.js';
 import {
   commandProbe,
   type Probe,
@@ -12,6 +15,7 @@ import {
   WitnessMonitor,
   type WitnessStatus,
 } from '../monitor/witness.js';
+import { NEW_STALL_STATE, observeLag, type StallState } from '../monitor/worker-stall.js';
 import type { VipDriver } from '../vip/driver.js';
 import { PeerLink, type PeerLinkStatus } from './peer-link.js';
 import {
@@ -51,11 +55,28 @@ export interface HaNodeOptions {
   probe?: Probe;
 }
 
+export type AlarmSeverity = 'info' | 'warning' | 'critical';
+
+/** A health change (issue 7): raised with a severity and a plain message, and cleared again (an event too). */
 export interface Alarm {
   at: number;
   alarm: string;
   detail: string;
+  severity: AlarmSeverity;
+  state: 'raised' | 'cleared';
 }
+
+/** Severity of the role machine's alarms. */
+const ROLE_ALARM_SEVERITY: Record<string, AlarmSeverity> = {
+  'local-fault': 'critical',
+  'dual-primary': 'critical',
+  isolated: 'critical',
+  'vip-enable-failed': 'critical',
+  'vip-release-failed': 'critical',
+  'witnesses-lost': 'warning',
+};
+/** Pongs under the stall threshold before a worker-stall alarm clears (1 s at the default heartbeat). */
+const STALL_QUIET_PONGS = 20;
 
 export interface HaStatus {
   node: { id: string; priority: number; pid: number };
@@ -77,7 +98,14 @@ export interface HaStatus {
   /** The SIP worker's replication report (issue 6): synced, lag, bindings and dialogs held; null until one came. */
   replication: (Omit<ReplicationReport, 'type'> & { ageMs: number }) | null;
   timelines: Timeline[];
+  /** Alarm events, raised and cleared, oldest first (the last 100). */
   alarms: Alarm[];
+  /** The alarms raised and not cleared. */
+  activeAlarms: Alarm[];
+  /** SIP traffic monitoring (issue 7); null when monitoring.sip_traffic.enabled is false. */
+  monitoring:
+    | (SipMonitorStatus & { health: Record<'worker' | 'sip', { ok: boolean; reason: string }> })
+    | null;
 }
 
 /** What the management layer hears from the node (issue 8): in order, as it happens. */
@@ -113,6 +141,15 @@ export class HaNode {
   private readonly witnesses: WitnessMonitor;
   private readonly timelines: TimelineLog;
   private readonly alarms: Alarm[] = [];
+  private readonly activeAlarms = new Map<string, Alarm>();
+  /** Local health is the worker's and the SIP path's together; the role machine hears the combination. */
+  private readonly health = {
+    worker: { ok: false, reason: 'worker not ready' },
+    sip: { ok: true, reason: 'SIP path healthy' },
+  };
+  private readonly sip: SipMonitor | undefined;
+  private sipAlarm: string | undefined;
+  private stall: StallState = NEW_STALL_STATE;
   private queue: Promise<void> = Promise.resolve();
   private tickTimer: NodeJS.Timeout | undefined;
   private worker: ChildProcess | undefined;
@@ -176,11 +213,15 @@ export class HaNode {
         priority: node.priority,
         ready: this.releasing === 0 && isReady(this.state),
         yielding: this.releasing === 0 && this.state.hold > 0,
+        sip: this.sip?.report(),
       }),
       onMessage: (m) => this.onPeerMessage(m),
       onPeerStatus: (s) => {
         this.log.warn({ peer: s }, `peer is ${s}`);
-        if (s === 'dead') this.dispatch({ type: 'peer-dead' });
+        if (s === 'dead') {
+          this.sip?.setPeer(undefined);
+          this.dispatch({ type: 'peer-dead' });
+        }
       },
       onReject: (reason, detail, path) => this.log.warn({ reason, detail, path }, 'peer message rejected'),
     });
@@ -194,6 +235,12 @@ export class HaNode {
         this.log.warn({ reachable }, `witnesses ${reachable ? 'reachable' : 'unreachable'}`);
         this.dispatch({ type: 'witnesses', reachable });
       },
+    });
+    this.sip = sipMonitorFromConfig(o.config, {
+      witnesses: ha.witnesses.length > 0 ? () => this.witnesses.current : undefined,
+      serving: () => this.state.role === 'primary' || this.releasing > 0,
+      onDecision: (d) => this.onSipDecision(d),
+      log: this.log,
     });
   }
 
@@ -245,6 +292,7 @@ export class HaNode {
       this.dispatch({ type: 'vip-result', op: 'disable', ok: false, reason: 'safe start release failed' });
     await this.link.start();
     this.witnesses.start();
+    await this.sip?.start();
     this.tickTimer = setInterval(() => this.dispatch({ type: 'tick' }), this.ha.heartbeat_ms);
     this.startWorker();
     this.dispatch({ type: 'started' });
@@ -260,6 +308,7 @@ export class HaNode {
     clearTimeout(this.restartTimer);
     clearTimeout(this.timelineCloser);
     this.witnesses.stop();
+    this.sip?.stop();
     this.vipWanted = false;
     try {
       await this.o.vip.disable();
@@ -295,6 +344,14 @@ export class HaNode {
       replication: this.replicationStatus(),
       timelines: this.timelines.list(),
       alarms: [...this.alarms],
+      activeAlarms: [...this.activeAlarms.values()],
+      monitoring:
+        this.sip === undefined
+          ? null
+          : {
+              ...this.sip.status(),
+              health: { worker: { ...this.health.worker }, sip: { ...this.health.sip } },
+            },
     };
   }
 
@@ -420,6 +477,7 @@ export class HaNode {
           ready: b.ready,
           yielding: b.yielding,
         });
+        this.sip?.setPeer(b.sip === undefined ? undefined : { serving: b.role === 'primary', report: b.sip });
         return;
       case 'resign':
         this.log.info({ term: b.term }, 'peer resigned');
@@ -525,10 +583,7 @@ export class HaNode {
         this.link.send({ type: 'resign-request', reason: a.reason });
         return;
       case 'raise-alarm':
-        this.alarms.push({ at: Date.now(), alarm: a.alarm, detail: a.detail });
-        if (this.alarms.length > 100) this.alarms.shift();
-        this.emit({ type: 'alarm', alarm: { at: Date.now(), alarm: a.alarm, detail: a.detail } });
-        this.log.warn({ alarm: a.alarm, detail: a.detail }, 'alarm');
+        this.raiseAlarm(a.alarm, ROLE_ALARM_SEVERITY[a.alarm] ?? 'warning', a.detail);
         return;
       case 'switchover-result':
         this.reply(a.ok, a.detail);
@@ -571,6 +626,8 @@ export class HaNode {
       case 'pong':
         this.lastPong = Date.now();
         this.loopLagMs = m.loopLagMs;
+        if (m.sipIn !== undefined) this.sip?.onSipIn(m.sipIn);
+        this.watchStall(m.loopLagMs);
         return;
       case 'ready':
         this.workerReady = true;
@@ -579,7 +636,7 @@ export class HaNode {
         this.log.info({ listening: m.listening }, 'SIP worker ready');
         // The worker starts as a backup; tell it what it is now.
         this.sendWorker({ type: 'role', role: this.state.role === 'primary' ? 'primary' : 'backup' });
-        this.dispatch({ type: 'local-health', ok: true, reason: 'worker ready' });
+        this.setHealth('worker', true, 'worker ready');
         return;
       case 'served':
         if (this.state.role === 'primary') this.timelines.stamp('firstServedAt', m.atEpochMs);
@@ -636,7 +693,7 @@ export class HaNode {
   private workerFailed(reason: string): void {
     this.workerReady = false;
     this.log.error({ reason }, 'SIP worker failed');
-    this.dispatch({ type: 'local-health', ok: false, reason });
+    this.setHealth('worker', false, reason);
     if (this.stopping) return;
     this.workerRestarts++;
     const delay = this.restartDelay;
@@ -665,6 +722,68 @@ export class HaNode {
     const timer = setTimeout(() => w.kill('SIGKILL'), 2000);
     await exited;
     clearTimeout(timer);
+  }
+
+  // ---- health and alarms (issue 7) ----
+
+  /** One part of local health changed: the role machine hears the combination, SIP path first in the reason. */
+  private setHealth(part: 'worker' | 'sip', ok: boolean, reason: string): void {
+    const changed = this.health[part].ok !== ok;
+    this.health[part] = { ok, reason };
+    // The worker's reports always went to the machine; a SIP verdict only when it flips.
+    if (part === 'sip' && !changed) return;
+    const bad = (['sip', 'worker'] as const).find((p) => !this.health[p].ok);
+    const healthy = bad === undefined;
+    this.dispatch({ type: 'local-health', ok: healthy, reason: healthy ? reason : this.health[bad].reason });
+    if (healthy) this.clearAlarm('local-fault', `healthy again: ${reason}`);
+  }
+
+  private onSipDecision(d: Decision): void {
+    this.log.warn({ rule: d.rule, fault: d.fault, severity: d.severity }, `SIP path: ${d.message}`);
+    const name = `sip-${d.rule}`;
+    if (this.sipAlarm !== undefined && this.sipAlarm !== name)
+      this.clearAlarm(this.sipAlarm, d.severity === null ? 'SIP path healthy again' : `now: ${d.message}`);
+    this.sipAlarm = d.severity === null ? undefined : name;
+    if (d.severity !== null) this.raiseAlarm(name, d.severity, d.message);
+    this.setHealth('sip', !d.fault, d.message);
+  }
+
+  private watchStall(lagMs: number): void {
+    const stallMs = this.o.config.monitoring?.worker.stall_ms ?? 500;
+    const { state, change } = observeLag(this.stall, lagMs, stallMs, STALL_QUIET_PONGS);
+    this.stall = state;
+    if (change?.type === 'raise')
+      this.raiseAlarm(
+        'worker-stall',
+        'warning',
+        `SIP worker event loop stalled for ${Math.round(change.lagMs)} ms`,
+      );
+    else if (change?.type === 'clear')
+      this.clearAlarm(
+        'worker-stall',
+        `SIP worker event loop responsive again (worst stall ${Math.round(change.worstMs)} ms)`,
+      );
+  }
+
+  private raiseAlarm(alarm: string, severity: AlarmSeverity, detail: string): void {
+    const a: Alarm = { at: Date.now(), alarm, detail, severity, state: 'raised' };
+    this.activeAlarms.set(alarm, a);
+    this.recordAlarm(a);
+  }
+
+  /** Clearing is an event too, for an alarm that is raised. */
+  private clearAlarm(alarm: string, detail: string): void {
+    if (!this.activeAlarms.delete(alarm)) return;
+    this.recordAlarm({ at: Date.now(), alarm, detail, severity: 'info', state: 'cleared' });
+  }
+
+  private recordAlarm(a: Alarm): void {
+    this.alarms.push(a);
+    if (this.alarms.length > 100) this.alarms.shift();
+    this.emit({ type: 'alarm', alarm: a });
+    if (a.state === 'raised')
+      this.log.warn({ alarm: a.alarm, severity: a.severity, detail: a.detail }, 'alarm');
+    else this.log.info({ alarm: a.alarm, detail: a.detail }, 'alarm cleared');
   }
 
   // ---- helpers ----
