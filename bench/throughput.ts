@@ -27,7 +27,10 @@ const sipha: Subject = {
   name: 'sipha',
   async start(port) {
     const cfg = join(tmp, 'sipha.yaml');
-    writeFileSync(cfg, `sip:\n  listen: [udp://127.0.0.1:${port}]\n  domain: example.test\nlog: { level: warn }\n`);
+    writeFileSync(
+      cfg,
+      `sip:\n  listen: [udp://127.0.0.1:${port}]\n  domain: example.test\nlog: { level: warn }\n`,
+    );
     return spawnServer(process.execPath, [CLI, 'start', '--config', cfg], port);
   },
 };
@@ -37,7 +40,26 @@ const kamailio: Subject = {
   async start(port) {
     const dir = mkdtempSync(join(tmp, 'kam-'));
     const cfg = join(process.cwd(), 'bench', 'kamailio', 'kamailio.cfg');
-    return spawnServer('kamailio', ['-DD', '-E', '-f', cfg, '-l', `udp:127.0.0.1:${port}`, '-w', dir, '-P', join(dir, 'pid'), '-m', '256', '-M', '32'], port);
+    return spawnServer(
+      'kamailio',
+      [
+        '-DD',
+        '-E',
+        '-f',
+        cfg,
+        '-l',
+        `udp:127.0.0.1:${port}`,
+        '-w',
+        dir,
+        '-P',
+        join(dir, 'pid'),
+        '-m',
+        '256',
+        '-M',
+        '32',
+      ],
+      port,
+    );
   },
 };
 
@@ -102,7 +124,27 @@ async function step(target: number, scenario: string, rate: number, extra: strin
   const total = rate * STEP_S;
   const started = performance.now();
   const r = await sipp(
-    [`127.0.0.1:${target}`, '-sf', scenario, '-r', String(rate), '-m', String(total), '-l', String(Math.max(100, rate * 2)), '-p', String(port()), '-timeout', String(STEP_S * 3 + 10), '-timeout_error', '-max_recv_loops', '10000', '-max_sched_loops', '10000', ...extra],
+    [
+      `127.0.0.1:${target}`,
+      '-sf',
+      scenario,
+      '-r',
+      String(rate),
+      '-m',
+      String(total),
+      '-l',
+      String(Math.max(100, rate * 2)),
+      '-p',
+      String(port()),
+      '-timeout',
+      String(STEP_S * 3 + 10),
+      '-timeout_error',
+      '-max_recv_loops',
+      '10000',
+      '-max_sched_loops',
+      '10000',
+      ...extra,
+    ],
     { timeoutMs: (STEP_S * 3 + 20) * 1000 },
   ).result;
   const seconds = (performance.now() - started) / 1000;
@@ -114,13 +156,20 @@ async function step(target: number, scenario: string, rate: number, extra: strin
 }
 
 /** Raises the rate until a step fails; the result is the best sustained achieved rate. */
-async function ramp(target: number, scenario: string, rates: number[], extra: string[] = []): Promise<{ best: number; steps: Step[] }> {
+async function ramp(
+  target: number,
+  scenario: string,
+  rates: number[],
+  extra: string[] = [],
+): Promise<{ best: number; steps: Step[] }> {
   const steps: Step[] = [];
   let best = 0;
   for (const rate of rates) {
     const s = await step(target, scenario, rate, extra);
     steps.push(s);
-    process.stderr.write(`    ${rate}/s → ${s.achieved}/s, ${s.failed} failed, ${s.seconds.toFixed(1)} s ${s.ok ? 'ok' : 'FAIL'}\n`);
+    process.stderr.write(
+      `    ${rate}/s → ${s.achieved}/s, ${s.failed} failed, ${s.seconds.toFixed(1)} s ${s.ok ? 'ok' : 'FAIL'}\n`,
+    );
     if (!s.ok) break;
     best = Math.max(best, Math.min(s.achieved, rate));
   }
@@ -133,12 +182,20 @@ function scenarioCopy(name: string, edit: (s: string) => string): string {
   return file;
 }
 
-const BENCHES: Record<string, { rates: number[]; run(subject: Subject, server: Running): Promise<{ best: number; steps: Step[] } | undefined> }> = {
+const BENCHES: Record<
+  string,
+  {
+    rates: number[];
+    run(subject: Subject, server: Running): Promise<{ best: number; steps: Step[] } | undefined>;
+  }
+> = {
   options_stateless: {
     rates: [2000, 4000, 8000, 12000, 16000, 20000, 24000, 28000, 32000],
     async run(subject, server) {
       if (subject.name === 'sipha') return undefined; // sipha always answers OPTIONS in a transaction
-      const sc = scenarioCopy('options-sl.xml', (s) => s.replace('OPTIONS sip:[remote_ip]', 'OPTIONS sip:sl@[remote_ip]'));
+      const sc = scenarioCopy('options-sl.xml', (s) =>
+        s.replace('OPTIONS sip:[remote_ip]', 'OPTIONS sip:sl@[remote_ip]'),
+      );
       return ramp(server.port, sc, this.rates);
     },
   },
@@ -161,13 +218,40 @@ const BENCHES: Record<string, { rates: number[]; run(subject: Subject, server: R
     rates: [250, 500, 1000, 1500, 2000, 2500, 3000, 3500],
     async run(_subject, server) {
       const uasPort = port();
-      const uas = sipp(['-sf', join(SCENARIOS, 'uas-call.xml'), '-p', String(uasPort), '-timeout', '600', '-max_recv_loops', '10000'], { timeoutMs: 600_000 });
+      const uas = sipp(
+        [
+          '-sf',
+          join(SCENARIOS, 'uas-call.xml'),
+          '-p',
+          String(uasPort),
+          '-timeout',
+          '600',
+          '-max_recv_loops',
+          '10000',
+        ],
+        { timeoutMs: 600_000 },
+      );
       const users = join(tmp, 'callee.csv');
       writeFileSync(users, `SEQUENTIAL\nbench;${uasPort}\n`);
-      const reg = await sipp([`127.0.0.1:${server.port}`, '-sf', join(SCENARIOS, 'register.xml'), '-inf', users, '-m', '1', '-p', String(port())]).result;
+      const reg = await sipp([
+        `127.0.0.1:${server.port}`,
+        '-sf',
+        join(SCENARIOS, 'register.xml'),
+        '-inf',
+        users,
+        '-m',
+        '1',
+        '-p',
+        String(port()),
+      ]).result;
       if (reg.successful !== 1) throw new Error('could not register the callee');
       try {
-        return await ramp(server.port, join(SCENARIOS, 'uac-call.xml'), this.rates, ['-s', 'bench', '-d', '0']);
+        return await ramp(server.port, join(SCENARIOS, 'uac-call.xml'), this.rates, [
+          '-s',
+          'bench',
+          '-d',
+          '0',
+        ]);
       } finally {
         uas.kill();
         await uas.result;
@@ -192,7 +276,9 @@ async function main(): Promise<void> {
     }
   }
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  console.log(`Throughput at < 1 % failures (SIPp on the same machine: ${cpus().length} × ${cpu}, node ${process.version})`);
+  console.log(
+    `Throughput at < 1 % failures (SIPp on the same machine: ${cpus().length} × ${cpu}, node ${process.version})`,
+  );
   console.log('| load | sipha | Kamailio 5.6 | sipha / Kamailio |');
   console.log('|---|---:|---:|---:|');
   for (const [bench, r] of Object.entries(results)) {
@@ -203,7 +289,14 @@ async function main(): Promise<void> {
     console.log(`| ${bench.replace('_', ' ')} | ${fmt(s)} | ${fmt(k)} | ${ratio} |`);
   }
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/throughput.json', JSON.stringify({ date: new Date().toISOString(), cpu, cores: cpus().length, stepSeconds: STEP_S, results }, null, 2));
+  writeFileSync(
+    'bench/results/throughput.json',
+    JSON.stringify(
+      { date: new Date().toISOString(), cpu, cores: cpus().length, stepSeconds: STEP_S, results },
+      null,
+      2,
+    ),
+  );
 }
 
 main()

@@ -5,10 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { SCENARIOS, type SippResult, sipp } from '../../src/lab/sipp.js';
 import { freePort } from '../helpers/ports.js';
 import { request, TcpPeer, UdpPeer } from '../helpers/sip-peer.js';
 import { type SiphaProcess, startSipha } from '../helpers/sipha-process.js';
-import { SCENARIOS, type SippResult, sipp } from '../../src/lab/sipp.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sipha-it-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
