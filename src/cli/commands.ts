@@ -26,12 +26,17 @@ export const commands: Record<string, CliCommand> = {
     },
   },
   status: {
-    summary: "--config FILE [--json]: this HA node's role, term, peer, last switchover",
+    summary:
+      '--config FILE [--json] [--url URL]...: both nodes side by side (role, VIP, health, sync, counters)',
     run: async (a) => (await import('./status-command.js')).runStatusCommand(a),
   },
   switchover: {
     summary: '--config FILE [--json]: hand the VIP to the other node (on either node)',
     run: async (a) => (await import('./switchover-command.js')).runSwitchoverCommand(a),
+  },
+  events: {
+    summary: '--config FILE [--follow] [--json]: role changes, alarms, switchovers, calls',
+    run: async (a) => (await import('./events-command.js')).runEventsCommand(a),
   },
   lab: {
     summary: 'up|down: the network-namespace lab (hosts A, B, client C, gateway G)',

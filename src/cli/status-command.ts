@@ -1,16 +1,24 @@
-// `sipha status --config FILE [--json] [--url URL]`: the node's role, term, peer and last switchover.
+// `sipha status --config FILE [--json] [--url URL]... `: both nodes side by side. With one address (the
+// config's management.listen, or one --url) the second column is the peer as this node sees it; with two --url
+// (the two management addresses) each node answers for itself. --json prints the node's status object (with
+// two addresses: {"nodes": [...]}).
 import { parseArgs } from 'node:util';
-import type { HaStatus } from '../ha/node.js';
 import { callApi, targetFromConfig } from '../mgmt/client.js';
+import type { ManagementStatus } from '../mgmt/hub.js';
+import { formatTable, type NodeAnswer, statusRows } from '../mgmt/status-table.js';
 
-const USAGE = 'usage: sipha status --config FILE [--json] [--url http://HOST:PORT]\n';
+const USAGE = 'usage: sipha status --config FILE [--json] [--url http://HOST:PORT]...\n';
 
 export async function runStatusCommand(args: string[]): Promise<number> {
-  let values: { config?: string; json?: boolean; url?: string };
+  let values: { config?: string; json?: boolean; url?: string[] };
   try {
     ({ values } = parseArgs({
       args,
-      options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, url: { type: 'string' } },
+      options: {
+        config: { type: 'string', short: 'c' },
+        json: { type: 'boolean' },
+        url: { type: 'string', multiple: true },
+      },
     }));
   } catch (err) {
     process.stderr.write(`sipha status: ${(err as Error).message}\n${USAGE}`);
@@ -20,29 +28,29 @@ export async function runStatusCommand(args: string[]): Promise<number> {
     process.stderr.write(`sipha status: --config FILE is required\n${USAGE}`);
     return 2;
   }
-  const target = await targetFromConfig(values.config, values.url);
-  const { status, body } = await callApi(target, 'GET', '/api/v1/status');
-  if (status !== 200) {
-    process.stderr.write(`sipha status: ${status} ${JSON.stringify(body)}\n`);
+  const config = values.config;
+  const urls = values.url === undefined || values.url.length === 0 ? [undefined] : values.url;
+  const answers: NodeAnswer[] = await Promise.all(
+    urls.map(async (u): Promise<NodeAnswer> => {
+      const target = await targetFromConfig(config, u);
+      try {
+        const { status, body } = await callApi(target, 'GET', '/api/v1/status', 5000);
+        if (status !== 200) return { url: target.url, status: null, error: `HTTP ${status}` };
+        return { url: target.url, status: body as ManagementStatus, error: null };
+      } catch (err) {
+        return { url: target.url, status: null, error: (err as Error).message };
+      }
+    }),
+  );
+  if (answers.every((a) => a.status === null)) {
+    process.stderr.write(`sipha status: ${answers.map((a) => `${a.url}: ${a.error}`).join('; ')}\n`);
     return 1;
   }
   if (values.json === true) {
-    process.stdout.write(`${JSON.stringify(body)}\n`);
+    const out = answers.length === 1 ? answers[0]?.status : { nodes: answers.map((a) => a.status) };
+    process.stdout.write(`${JSON.stringify(out)}\n`);
     return 0;
   }
-  const s = body as HaStatus;
-  const paths = s.peer.link.paths.map((p) => `${p.peer} ${p.alive ? 'up' : 'down'}`).join(', ');
-  const last = s.timelines.at(-1);
-  process.stdout.write(
-    [
-      `node ${s.node.id}: ${s.role} in term ${s.term}${s.healthy ? '' : ` (${s.healthReason})`}`,
-      `peer ${s.peer.id || '?'}: ${s.peer.status}${s.peer.role ? ` ${s.peer.role}` : ''} [${paths}]`,
-      `witnesses: ${s.witnesses.state}`,
-      `worker: ${s.worker.ready ? 'ready' : 'not ready'}, ${s.worker.restarts} restart(s)`,
-      last === undefined
-        ? 'no switchover yet'
-        : `last switchover: ${last.kind} (${last.cause}) term ${last.oldTerm} → ${last.newTerm}, ${last.durationMs ?? '?'} ms`,
-    ].join('\n') + '\n',
-  );
-  return 0;
+  process.stdout.write(formatTable(statusRows(answers)));
+  return answers.some((a) => a.status === null) ? 1 : 0;
 }

@@ -3,6 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { ConfigError, type LoadedConfig } from '../config/load.js';
 import { createLogger } from '../log/logger.js';
+import { Metrics } from '../mgmt/metrics.js';
 import { ManagementServer } from '../mgmt/server.js';
 import { readTokenFile } from '../mgmt/token.js';
 import { createVipDriver } from '../vip/driver.js';
@@ -31,12 +32,15 @@ export async function startHaNode(loaded: LoadedConfig): Promise<void> {
           announce:
             vipConfig.script.announce === undefined ? undefined : resolvePath(vipConfig.script.announce),
         };
+  const metrics = new Metrics();
   const vip = createVipDriver(
     { ...vipConfig, script },
     {
       onEvent: (e) => {
-        if (e.type === 'command') log.debug({ vip: e }, 'vip command');
-        else log.warn({ err: e.error }, 'vip announcement failed');
+        if (e.type === 'command') {
+          log.debug({ vip: e }, 'vip command');
+          metrics.vipCommand(e.operation, e.ok, e.durationMs, vipConfig.announce.count);
+        } else log.warn({ err: e.error }, 'vip announcement failed');
       },
     },
   );
@@ -55,7 +59,7 @@ export async function startHaNode(loaded: LoadedConfig): Promise<void> {
   const mgmt =
     config.management === undefined || token === undefined
       ? undefined
-      : new ManagementServer({ listen: config.management.listen, token, node, log });
+      : new ManagementServer({ listen: config.management.listen, token, node, log, metrics });
   await mgmt?.start();
 
   await new Promise<void>((resolve) => {

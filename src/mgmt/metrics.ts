@@ -1,0 +1,214 @@
+// GET /metrics (Prometheus, via prom-client): the node's role and health, its transitions and switchovers, VIP
+// command durations and announcements, and the SIP worker's counters and replication. Gauges read the latest
+// status at scrape time; the worker's counters are fetched once per scrape (see ManagementServer).
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { HaStatus } from '../ha/node.js';
+import type { Timeline } from '../ha/timeline.js';
+import type { SipCounters } from '../ha/worker-ipc.js';
+
+const ROLES = ['starting', 'backup', 'primary', 'fault'] as const;
+
+export class Metrics {
+  readonly registry = new Registry();
+  private status: HaStatus | undefined;
+  private sip: SipCounters | undefined;
+  private readonly transitions: Counter<'from' | 'to'>;
+  private readonly alarms: Counter<'alarm'>;
+  private readonly announcements: Counter;
+  private readonly vipCommands: Histogram<'operation' | 'ok'>;
+  private readonly switchovers: Histogram<'kind' | 'cause'>;
+
+  constructor() {
+    const r = this.registry;
+    const registers = [r];
+    collectDefaultMetrics({ register: r });
+    const gauge = (name: string, help: string, get: (s: HaStatus) => number | null | undefined) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect: function (this: Gauge) {
+          const s = self.status;
+          const v = s === undefined ? undefined : get(s);
+          if (v === null || v === undefined) this.reset();
+          else this.set(v);
+        },
+      });
+    const self = this;
+    new Gauge({
+      name: 'sipha_role',
+      help: 'This node’s role: 1 for the current one',
+      labelNames: ['role'],
+      registers,
+      collect: function (this: Gauge<'role'>) {
+        for (const role of ROLES) this.set({ role }, self.status?.role === role ? 1 : 0);
+      },
+    });
+    gauge('sipha_term', 'Current term (every move to primary takes a new one)', (s) => s.term);
+    gauge('sipha_healthy', '1 when local health checks pass (worker, SIP path, VIP commands)', (s) =>
+      s.healthy ? 1 : 0,
+    );
+    gauge('sipha_ready', '1 when this node could take over', (s) => (s.ready ? 1 : 0));
+    gauge('sipha_vip_held', '1 while this node wants the VIP on its host', (s) => (s.vip.wanted ? 1 : 0));
+    gauge('sipha_peer_alive', '1 while the peer is heard on some path', (s) =>
+      s.peer.status === 'alive' ? 1 : 0,
+    );
+    gauge(
+      'sipha_peer_paths_alive',
+      'HA link paths on which the peer is heard',
+      (s) => s.peer.link.paths.filter((p) => p.alive).length,
+    );
+    gauge('sipha_witnesses_reachable', '1 while the witnesses answer (or none are configured)', (s) =>
+      s.witnesses.state === 'unreachable' ? 0 : 1,
+    );
+    gauge('sipha_worker_up', '1 while the SIP worker is ready', (s) => (s.worker.ready ? 1 : 0));
+    gauge('sipha_worker_restarts', 'SIP worker restarts since the node started', (s) => s.worker.restarts);
+    gauge('sipha_worker_loop_lag_seconds', 'Worst event-loop delay of the SIP worker between pings', (s) =>
+      s.worker.loopLagMs === null ? null : s.worker.loopLagMs / 1000,
+    );
+    gauge('sipha_replication_synced', '1 when the replica is in sync (primary: its backup keeps up)', (s) =>
+      s.replication === null ? null : s.replication.synced ? 1 : 0,
+    );
+    gauge('sipha_replication_connected', '1 while the replication connection is up', (s) =>
+      s.replication === null ? null : s.replication.connected ? 1 : 0,
+    );
+    gauge('sipha_replication_pending_changes', 'Changes not yet acknowledged by the backup', (s) =>
+      s.replication === null ? null : s.replication.lastSeq - s.replication.ackedSeq,
+    );
+    new Gauge({
+      name: 'sipha_replication_lag_seconds',
+      help: 'Replication lag (acknowledgement − change time on the primary), by quantile',
+      labelNames: ['quantile'],
+      registers,
+      collect: function (this: Gauge<'quantile'>) {
+        this.reset();
+        const rep = self.status?.replication;
+        if (rep?.lagP50Ms != null) this.set({ quantile: '0.5' }, rep.lagP50Ms / 1000);
+        if (rep?.lagP99Ms != null) this.set({ quantile: '0.99' }, rep.lagP99Ms / 1000);
+      },
+    });
+    const sipGauge = (name: string, help: string, get: (c: SipCounters) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect: function (this: Gauge) {
+          if (self.sip === undefined) this.reset();
+          else this.set(get(self.sip));
+        },
+      });
+    sipGauge('sipha_registrations', 'Bindings held by the SIP worker', (c) => c.bindings);
+    sipGauge('sipha_calls', 'Dialogs (calls) held by the SIP worker', (c) => c.dialogs);
+    sipGauge('sipha_sip_transactions_active', 'SIP transactions alive', (c) => c.activeTransactions);
+    // The worker's counters restart from 0 with the worker; Prometheus treats that as a counter reset.
+    const sipCounter = (
+      name: string,
+      help: string,
+      label: string,
+      get: (c: SipCounters) => Record<string, number>,
+    ) =>
+      new Counter({
+        name,
+        help,
+        labelNames: [label],
+        registers,
+        collect: function (this: Counter<string>) {
+          this.reset();
+          if (self.sip === undefined) return;
+          for (const [k, v] of Object.entries(get(self.sip))) this.inc({ [label]: k }, v);
+        },
+      });
+    sipCounter(
+      'sipha_sip_requests_total',
+      'SIP requests received, by method',
+      'method',
+      (c) => c.requestsByMethod,
+    );
+    sipCounter(
+      'sipha_sip_responses_total',
+      'SIP responses sent by sipha, by status code',
+      'code',
+      (c) => c.responsesByStatus,
+    );
+    sipCounter(
+      'sipha_sip_parse_errors_total',
+      'SIP messages that failed to parse, by reason',
+      'reason',
+      (c) => c.parseErrors,
+    );
+    sipCounter('sipha_sip_messages_total', 'SIP messages by direction', 'direction', (c) => ({
+      in: c.messagesIn,
+      out: c.messagesOut,
+    }));
+    sipCounter(
+      'sipha_sip_transaction_timeouts_total',
+      'SIP transactions that timed out (timers B, F, H)',
+      'kind',
+      (c) => ({
+        all: c.transactionTimeouts,
+      }),
+    );
+    this.transitions = new Counter({
+      name: 'sipha_role_transitions_total',
+      help: 'Role changes of this node',
+      labelNames: ['from', 'to'],
+      registers,
+    });
+    this.alarms = new Counter({
+      name: 'sipha_alarms_total',
+      help: 'Alarms raised',
+      labelNames: ['alarm'],
+      registers,
+    });
+    this.announcements = new Counter({
+      name: 'sipha_vip_announcements_sent_total',
+      help: 'Gratuitous ARP / unsolicited NA announcements sent for the VIP',
+      registers,
+    });
+    this.vipCommands = new Histogram({
+      name: 'sipha_vip_command_duration_seconds',
+      help: 'VIP commands (enable, disable, status, announce) by outcome',
+      labelNames: ['operation', 'ok'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.switchovers = new Histogram({
+      name: 'sipha_switchover_duration_seconds',
+      help: 'Decision to service (promote) or to VIP removed (demote), per switchover timeline',
+      labelNames: ['kind', 'cause'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+      registers,
+    });
+  }
+
+  setStatus(s: HaStatus): void {
+    this.status = s;
+  }
+
+  setSip(c: SipCounters | undefined): void {
+    this.sip = c;
+  }
+
+  roleChanged(from: string, to: string): void {
+    this.transitions.inc({ from, to });
+  }
+
+  alarm(alarm: string): void {
+    this.alarms.inc({ alarm });
+  }
+
+  timelineDone(t: Timeline): void {
+    if (t.durationMs !== null)
+      this.switchovers.observe({ kind: t.kind, cause: t.cause }, t.durationMs / 1000);
+  }
+
+  /** From the VIP driver's command events; a successful announce burst sent `burstCount` announcements. */
+  vipCommand(operation: string, ok: boolean, durationMs: number, burstCount: number): void {
+    this.vipCommands.observe({ operation, ok: String(ok) }, durationMs / 1000);
+    if (operation === 'announce' && ok) this.announcements.inc(burstCount);
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

@@ -1,0 +1,163 @@
+// `sipha status`: both nodes side by side as a table (pure formatting; the command fetches).
+import type { ManagementStatus } from './hub.js';
+
+export interface NodeAnswer {
+  url: string;
+  status: ManagementStatus | null;
+  error: string | null;
+}
+
+type Row = [string, ...string[]];
+
+function ms(v: number | null | undefined): string {
+  return v == null ? '—' : `${Math.round(v)} ms`;
+}
+
+function top(counts: Record<string, number>, n = 4): string {
+  const e = Object.entries(counts).sort((a, b) => b[1] - a[1]);
+  return e.length === 0
+    ? '—'
+    : e
+        .slice(0, n)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
+}
+
+/** One column per node; with a single answer, the second column is its peer as seen from it. */
+export function statusRows(answers: readonly NodeAnswer[]): Row[] {
+  const cols = answers.map((a) => column(a));
+  const first = answers[0]?.status;
+  if (answers.length === 1 && first != null) {
+    const p = first.peer;
+    cols.push({
+      head: `${p.id || 'peer'} (seen from ${first.node.id})`,
+      role: p.status === 'alive' ? (p.role ?? '?') : `${p.status}`,
+      term: String(p.term),
+      vip: p.status === 'alive' && p.role === 'primary' ? 'held' : '—',
+      healthy: '?',
+      ready: p.ready ? 'yes' : 'no',
+      peer: '',
+      witnesses: '?',
+      worker: '?',
+      sync: '?',
+      lag: '?',
+      registrations: '?',
+      calls: '?',
+      requests: '?',
+      alarms: '?',
+      last: '?',
+    });
+  }
+  const vip = first?.vip.address.split('/')[0] ?? answers.find((a) => a.status)?.status?.vip.address ?? '';
+  const keys: Array<[keyof Column, string]> = [
+    ['role', 'role'],
+    ['term', 'term'],
+    ['vip', `VIP ${vip}`],
+    ['healthy', 'healthy'],
+    ['ready', 'ready'],
+    ['peer', 'peer link'],
+    ['witnesses', 'witnesses'],
+    ['worker', 'SIP worker'],
+    ['sync', 'replication'],
+    ['lag', 'lag p50/p99'],
+    ['registrations', 'registrations'],
+    ['calls', 'calls'],
+    ['requests', 'SIP requests'],
+    ['alarms', 'alarms'],
+    ['last', 'last switchover'],
+  ];
+  return [
+    ['', ...cols.map((c) => c.head)],
+    ...keys.map(([k, label]): Row => [label, ...cols.map((c) => c[k])]),
+  ];
+}
+
+interface Column {
+  head: string;
+  role: string;
+  term: string;
+  vip: string;
+  healthy: string;
+  ready: string;
+  peer: string;
+  witnesses: string;
+  worker: string;
+  sync: string;
+  lag: string;
+  registrations: string;
+  calls: string;
+  requests: string;
+  alarms: string;
+  last: string;
+}
+
+function column(a: NodeAnswer): Column {
+  const s = a.status;
+  if (s === null) {
+    const dash = '—';
+    return {
+      head: `? (${a.url})`,
+      role: `unreachable: ${a.error ?? '?'}`,
+      term: dash,
+      vip: dash,
+      healthy: dash,
+      ready: dash,
+      peer: dash,
+      witnesses: dash,
+      worker: dash,
+      sync: dash,
+      lag: dash,
+      registrations: dash,
+      calls: dash,
+      requests: dash,
+      alarms: dash,
+      last: dash,
+    };
+  }
+  const paths = s.peer.link.paths;
+  const r = s.replication;
+  const last = s.timelines.at(-1);
+  const lastAlarm = s.alarms.at(-1);
+  return {
+    head: `${s.node.id} (${a.url.replace(/^https?:\/\//, '')})`,
+    role: s.role,
+    term: String(s.term),
+    vip: s.role === 'primary' && s.vip.wanted ? 'held' : '—',
+    healthy: s.healthy ? 'yes' : `no: ${s.healthReason}`,
+    ready: s.ready ? 'yes' : 'no',
+    peer: `${s.peer.id || '?'} ${s.peer.status} (${paths.filter((p) => p.alive).length}/${paths.length} paths)`,
+    witnesses: s.witnesses.state,
+    worker: `${s.worker.ready ? 'ready' : 'not ready'}, ${s.worker.restarts} restart(s)`,
+    sync:
+      r === null
+        ? 'no report'
+        : `${r.synced ? 'synced' : 'NOT synced'}${r.connected ? '' : ', disconnected'}`,
+    lag: r === null ? '—' : `${ms(r.lagP50Ms)} / ${ms(r.lagP99Ms)}`,
+    registrations: s.sip === null ? '?' : String(s.sip.bindings),
+    calls: s.sip === null ? '?' : String(s.sip.dialogs),
+    requests: s.sip === null ? '?' : top(s.sip.requestsByMethod),
+    alarms: lastAlarm === undefined ? 'none' : `${s.alarms.length}, last ${lastAlarm.alarm}`,
+    last:
+      last === undefined
+        ? 'none'
+        : `${last.kind} (${last.cause}) ${last.oldTerm}→${last.newTerm}, ${last.durationMs ?? '?'} ms`,
+  };
+}
+
+export function formatTable(rows: readonly Row[]): string {
+  const widths: number[] = [];
+  for (const r of rows)
+    r.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, c.length);
+    });
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i] ?? 0))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
+}
