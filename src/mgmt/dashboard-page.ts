@@ -137,7 +137,7 @@ function connect() {
 function describe(t, d) {
   switch (t) {
     case "role": return "node " + d.node + ": " + d.from + " → " + d.to + " (term " + d.term + ", " + d.cause + ")";
-    case "alarm": return "ALARM " + d.alarm + ": " + d.detail;
+    case "alarm": return (d.state === "cleared" ? "alarm cleared " : "ALARM (" + d.severity + ") ") + d.alarm + ": " + d.detail;
     case "timeline": return "switchover timeline: " + d.node + " " + d.kind + " (" + d.cause + ") term " + d.oldTerm + " → " + d.newTerm + ", " + (d.durationMs == null ? "?" : d.durationMs + " ms");
     case "switchover": return d.phase === "requested" ? "switchover requested on " + d.node : "switchover " + (d.ok ? "done: " + d.primary + " primary in term " + d.term : "refused: " + d.detail);
     case "registration": return "registration " + d.change + ": " + d.aor + " → " + d.contact;
@@ -148,7 +148,7 @@ function describe(t, d) {
 function logEvent(t, d) {
   var div = document.createElement("div");
   div.innerHTML = '<span class="t">' + clock(d.at) + "</span> " + esc(describe(t, d));
-  if (t === "alarm") div.className = "bad";
+  if (t === "alarm" && d.state !== "cleared") div.className = "bad";
   $("events").prepend(div);
   while ($("events").children.length > 200) $("events").lastChild.remove();
 }
@@ -183,7 +183,7 @@ function render(s) {
     "<dt>replication</dt><dd class=" + (rep && rep.synced ? "ok" : "warn") + ">" + (rep ? (rep.synced ? "synced" : "not synced") + (rep.connected ? "" : ", disconnected") : "no report") + "</dd>" +
     "<dt>lag p50 / p99</dt><dd>" + (rep ? ago(rep.lagP50Ms) + " / " + ago(rep.lagP99Ms) : "—") + "</dd>" +
     "<dt>acknowledged</dt><dd>" + (rep ? rep.ackedSeq + " of " + rep.lastSeq : "—") + "</dd>" +
-    "<dt>alarms</dt><dd class=" + (s.alarms.length ? "warn" : "ok") + ">" + (s.alarms.length ? esc(s.alarms[s.alarms.length - 1].alarm + ": " + s.alarms[s.alarms.length - 1].detail) + " (" + s.alarms.length + ")" : "none") + "</dd>";
+    "<dt>alarms</dt><dd class=" + (s.activeAlarms.length ? "warn" : "ok") + ">" + (s.activeAlarms.length ? s.activeAlarms.map(function (a) { return esc(a.alarm + " (" + a.severity + "): " + a.detail); }).join("<br>") : "none active") + "</dd>";
   var c = s.sip;
   $("bigcounters").innerHTML = c ?
     "<div><span>registrations</span><b class=big>" + c.bindings + "</b></div>" +

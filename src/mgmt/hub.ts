@@ -60,8 +60,18 @@ export class ManagementHub {
         this.events.push('role', { node, from: e.from, to: e.to, term: e.term, cause: e.cause }, e.at);
         return;
       case 'alarm':
-        this.metrics.alarm(e.alarm.alarm);
-        this.events.push('alarm', { node, alarm: e.alarm.alarm, detail: e.alarm.detail }, e.alarm.at);
+        if (e.alarm.state === 'raised') this.metrics.alarm(e.alarm.alarm, e.alarm.severity);
+        this.events.push(
+          'alarm',
+          {
+            node,
+            alarm: e.alarm.alarm,
+            detail: e.alarm.detail,
+            severity: e.alarm.severity,
+            state: e.alarm.state,
+          },
+          e.alarm.at,
+        );
         return;
       case 'timeline':
         this.metrics.timelineDone(e.timeline);

@@ -13,7 +13,7 @@ export class Metrics {
   private status: HaStatus | undefined;
   private sip: SipCounters | undefined;
   private readonly transitions: Counter<'from' | 'to'>;
-  private readonly alarms: Counter<'alarm'>;
+  private readonly alarms: Counter<'alarm' | 'severity'>;
   private readonly announcements: Counter;
   private readonly vipCommands: Histogram<'operation' | 'ok'>;
   private readonly switchovers: Histogram<'kind' | 'cause'>;
@@ -157,9 +157,10 @@ export class Metrics {
     this.alarms = new Counter({
       name: 'sipha_alarms_total',
       help: 'Alarms raised',
-      labelNames: ['alarm'],
+      labelNames: ['alarm', 'severity'],
       registers,
     });
+    gauge('sipha_alarms_active', 'Alarms raised and not cleared', (s) => s.activeAlarms.length);
     this.announcements = new Counter({
       name: 'sipha_vip_announcements_sent_total',
       help: 'Gratuitous ARP / unsolicited NA announcements sent for the VIP',
@@ -193,8 +194,8 @@ export class Metrics {
     this.transitions.inc({ from, to });
   }
 
-  alarm(alarm: string): void {
-    this.alarms.inc({ alarm });
+  alarm(alarm: string, severity: string): void {
+    this.alarms.inc({ alarm, severity });
   }
 
   timelineDone(t: Timeline): void {

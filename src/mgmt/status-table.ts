@@ -117,7 +117,7 @@ function column(a: NodeAnswer): Column {
   const paths = s.peer.link.paths;
   const r = s.replication;
   const last = s.timelines.at(-1);
-  const lastAlarm = s.alarms.at(-1);
+  const active = s.activeAlarms;
   return {
     head: `${s.node.id} (${a.url.replace(/^https?:\/\//, '')})`,
     role: s.role,
@@ -136,7 +136,7 @@ function column(a: NodeAnswer): Column {
     registrations: s.sip === null ? '?' : String(s.sip.bindings),
     calls: s.sip === null ? '?' : String(s.sip.dialogs),
     requests: s.sip === null ? '?' : top(s.sip.requestsByMethod),
-    alarms: lastAlarm === undefined ? 'none' : `${s.alarms.length}, last ${lastAlarm.alarm}`,
+    alarms: active.length === 0 ? 'none' : active.map((x) => `${x.alarm} (${x.severity})`).join(', '),
     last:
       last === undefined
         ? 'none'

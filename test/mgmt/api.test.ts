@@ -1,0 +1,263 @@
+// The management API with a scripted node (no root, no network namespaces): authentication, the endpoints,
+// metrics, the event stream with resume, the session cookie the dashboard uses, and the CLI's table.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pino from 'pino';
+import WebSocket from 'ws';
+import { eventLine } from '../../src/cli/events-command.js';
+import type { ManagementStatus } from '../../src/mgmt/hub.js';
+import { ManagementServer } from '../../src/mgmt/server.js';
+import { followEvents, parseSse, type SseMessage } from '../../src/mgmt/sse-client.js';
+import { formatTable, statusRows } from '../../src/mgmt/status-table.js';
+import { freePort } from '../helpers/ports.js';
+import { FakeNode } from './fake-node.js';
+
+const TOKEN = 'unit-token-0123456789abcdef';
+const log = pino({ level: 'silent' });
+
+describe('management API', () => {
+  let node: FakeNode;
+  let server: ManagementServer;
+  let base: string;
+
+  before(async () => {
+    node = new FakeNode('a', 'primary', 3, 'b');
+    server = new ManagementServer({ listen: `127.0.0.1:${await freePort()}`, token: TOKEN, node, log });
+    await server.start();
+    base = `http://127.0.0.1:${server.port}`;
+  });
+  after(() => server.close());
+
+  const get = (path: string, headers: Record<string, string> = {}) => fetch(`${base}${path}`, { headers });
+  const auth = { authorization: `Bearer ${TOKEN}` };
+
+  const PROTECTED = [
+    ['GET', '/api/v1/status'],
+    ['POST', '/api/v1/switchover'],
+    ['GET', '/api/v1/events'],
+    ['GET', '/api/v1/registrations'],
+    ['GET', '/api/v1/calls'],
+    ['GET', '/metrics'],
+  ] as const;
+
+  it('refuses every endpoint without a token and with a wrong one (401, WWW-Authenticate: Bearer)', async () => {
+    for (const [method, path] of PROTECTED) {
+      for (const headers of [
+        {} as Record<string, string>,
+        { authorization: 'Bearer wrong-token-0123456789abcdef' },
+        { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` },
+        { authorization: `Bearer ${TOKEN}x` },
+      ]) {
+        const r = await fetch(`${base}${path}`, { method, headers });
+        assert.equal(r.status, 401, `${method} ${path} with ${JSON.stringify(headers)}`);
+        assert.equal(r.headers.get('www-authenticate'), 'Bearer');
+        await r.body?.cancel();
+      }
+    }
+    assert.equal(node.switchovers, 0, 'no switchover without the token');
+  });
+
+  it('refuses the CTI WebSocket without the right token', async () => {
+    for (const headers of [{}, { authorization: 'Bearer nope-nope-nope-nope-nope' }]) {
+      const code = await new Promise<number>((resolve) => {
+        const ws = new WebSocket(`${base.replace('http', 'ws')}/api/v1/cti`, { headers });
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('open', () => resolve(101));
+        ws.on('error', () => {});
+      });
+      assert.equal(code, 401);
+    }
+  });
+
+  it('answers with the right token: status with peer, replication and SIP counters', async () => {
+    const r = await get('/api/v1/status', auth);
+    assert.equal(r.status, 200);
+    const s = (await r.json()) as ManagementStatus;
+    assert.equal(s.role, 'primary');
+    assert.equal(s.term, 3);
+    assert.equal(s.peer.id, 'b');
+    assert.equal(s.replication?.synced, true);
+    assert.equal(s.sip?.requestsByMethod.REGISTER, 7);
+    assert.match(s.cti.stream, /^a\.\d+$/);
+  });
+
+  it('lists registrations and calls from the SIP worker; 503 when it does not answer', async () => {
+    const regs = (await (await get('/api/v1/registrations', auth)).json()) as {
+      total: number;
+      registrations: Array<{ aor: string }>;
+    };
+    assert.equal(regs.total, 1);
+    assert.equal(regs.registrations[0]?.aor, 'sip:bob@example.test');
+    const calls = (await (await get('/api/v1/calls', auth)).json()) as { total: number; calls: unknown[] };
+    assert.deepEqual(calls, { total: 0, calls: [] });
+    node.workerUp = false;
+    try {
+      assert.equal((await get('/api/v1/calls', auth)).status, 503);
+      // Status still answers (the node is what matters), without the worker's counters.
+      const s = (await (await get('/api/v1/status', auth)).json()) as ManagementStatus;
+      assert.equal(s.sip, null);
+    } finally {
+      node.workerUp = true;
+    }
+  });
+
+  it('serves Prometheus metrics: role, term, transitions, VIP commands, announcements, SIP, replication', async () => {
+    node.setRole('backup', 3);
+    node.setRole('primary', 4);
+    node.emit({
+      type: 'alarm',
+      alarm: { at: Date.now(), alarm: 'dual-primary', detail: 'test', severity: 'critical', state: 'raised' },
+    });
+    server.hub.metrics.vipCommand('enable', true, 12, 3);
+    server.hub.metrics.vipCommand('announce', true, 160, 3);
+    const r = await get('/metrics', auth);
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') ?? '', /text\/plain/);
+    const text = await r.text();
+    for (const re of [
+      /^sipha_role\{role="primary"\} 1$/m,
+      /^sipha_role\{role="backup"\} 0$/m,
+      /^sipha_term 4$/m,
+      /^sipha_role_transitions_total\{from="primary",to="backup"\} 1$/m,
+      /^sipha_role_transitions_total\{from="backup",to="primary"\} 1$/m,
+      /^sipha_vip_announcements_sent_total 3$/m,
+      /^sipha_vip_command_duration_seconds_count\{operation="enable",ok="true"\} 1$/m,
+      /^sipha_sip_requests_total\{method="REGISTER"\} 7$/m,
+      /^sipha_sip_responses_total\{code="404"\} 1$/m,
+      /^sipha_sip_parse_errors_total\{reason="bad-start-line"\} 1$/m,
+      /^sipha_replication_lag_seconds\{quantile="0.99"\} 0.004$/m,
+      /^sipha_replication_synced 1$/m,
+      /^sipha_alarms_total\{alarm="dual-primary",severity="critical"\} 1$/m,
+      /^sipha_healthy 1$/m,
+      /^sipha_peer_alive 1$/m,
+      /^process_cpu_seconds_total /m,
+    ])
+      assert.match(text, re);
+  });
+
+  it('streams events (SSE) in order and resumes after Last-Event-ID', async () => {
+    const got: SseMessage[] = [];
+    const f = followEvents({ url: base, token: TOKEN }, { onMessage: (m) => got.push(m) });
+    await sleep(200);
+    node.setRole('backup', 5);
+    node.worker({
+      type: 'registration',
+      change: 'added',
+      aor: 'sip:c@x',
+      contact: 'sip:c@1.2.3.4',
+      reason: '',
+      at: 1,
+    });
+    node.call('created', 'call-1;f;t');
+    await waitFor(() => got.length >= 3);
+    f.close();
+    assert.deepEqual(
+      got.map((m) => m.event),
+      ['role', 'registration', 'call'],
+    );
+    const role = JSON.parse(got[0]?.data ?? '{}') as { to: string; term: number };
+    assert.deepEqual([role.to, role.term], ['backup', 5]);
+    assert.match(eventLine(got[0] as SseMessage), /role +node a: primary → backup in term 5/);
+    // What happened while disconnected comes on reconnect, nothing twice.
+    const lastId = got[2]?.id ?? 0;
+    node.setRole('primary', 6);
+    const later: SseMessage[] = [];
+    const g = followEvents({ url: base, token: TOKEN }, { since: lastId, onMessage: (m) => later.push(m) });
+    await waitFor(() => later.length >= 1);
+    await sleep(100);
+    g.close();
+    assert.deepEqual(
+      later.map((m) => [m.event, m.id]),
+      [['role', lastId + 1]],
+    );
+  });
+
+  it('parses SSE split anywhere, comments and multi-line data', () => {
+    const out: SseMessage[] = [];
+    let rest = parseSse(': keep-alive\n\nid: 7\nevent: call\ndata: {"a":', (m) => out.push(m));
+    rest = parseSse(`${rest}1}\n\n`, (m) => out.push(m));
+    assert.equal(rest, '');
+    assert.deepEqual(out, [{ id: 7, event: 'call', data: '{"a":1}' }]);
+  });
+
+  it('dashboard: the page is public but holds no data; a session cookie from the token opens the API', async () => {
+    const page = await get('/');
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    assert.match(html, /<title>sipha/);
+    assert.doesNotMatch(html, /198\.51\.100\.10/);
+    const bad = await fetch(`${base}/api/v1/session`, {
+      method: 'POST',
+      body: JSON.stringify({ token: 'nope' }),
+    });
+    assert.equal(bad.status, 401);
+    const ok = await fetch(`${base}/api/v1/session`, {
+      method: 'POST',
+      body: JSON.stringify({ token: TOKEN }),
+    });
+    assert.equal(ok.status, 200);
+    const cookie = ok.headers.get('set-cookie') ?? '';
+    assert.match(cookie, /^sipha_session=[0-9a-f]{64}; HttpOnly; SameSite=Strict; Path=\//);
+    const session = cookie.split(';')[0] as string;
+    assert.equal((await get('/api/v1/status', { cookie: session })).status, 200);
+    assert.equal((await get('/api/v1/status', { cookie: 'sipha_session=forged' })).status, 401);
+    // A state change with the cookie from another origin is refused.
+    const cross = await fetch(`${base}/api/v1/switchover`, {
+      method: 'POST',
+      headers: { cookie: session, origin: 'http://evil.example' },
+    });
+    assert.equal(cross.status, 401);
+    const before = node.switchovers;
+    const same = await fetch(`${base}/api/v1/switchover`, {
+      method: 'POST',
+      headers: { cookie: session, origin: base },
+    });
+    assert.equal(same.status, 200);
+    assert.equal(node.switchovers, before + 1);
+    await fetch(`${base}/api/v1/session`, { method: 'DELETE', headers: { cookie: session } });
+    assert.equal((await get('/api/v1/status', { cookie: session })).status, 401, 'logged out');
+  });
+
+  it('sipha status table: both nodes side by side', async () => {
+    const a = (await (await get('/api/v1/status', auth)).json()) as ManagementStatus;
+    const b: ManagementStatus = {
+      ...structuredClone(a),
+      node: { id: 'b', priority: 100, pid: 9 },
+      role: 'backup',
+      vip: { ...a.vip, wanted: false },
+    };
+    const table = formatTable(
+      statusRows([
+        {
+          url: 'http://203.0.113.11:8080',
+          status: { ...a, role: 'primary', vip: { ...a.vip, wanted: true } },
+          error: null,
+        },
+        { url: 'http://203.0.113.12:8080', status: b, error: null },
+      ]),
+    );
+    const lines = table.split('\n');
+    assert.match(lines[0] ?? '', /^\s+a \(203\.0\.113\.11:8080\)\s+b \(203\.0\.113\.12:8080\)$/);
+    assert.match(table, /^role\s+primary\s+backup$/m);
+    assert.match(table, /^VIP 198\.51\.100\.10\s+held\s+—$/m);
+    assert.match(table, /^replication\s+synced\s+synced$/m);
+    assert.match(table, /^SIP requests\s+REGISTER 7, INVITE 2, BYE 1/m);
+    // One node down: its column says so, the other still shows.
+    const down = formatTable(
+      statusRows([
+        { url: 'http://203.0.113.11:8080', status: a, error: null },
+        { url: 'http://203.0.113.12:8080', status: null, error: 'connect ECONNREFUSED' },
+      ]),
+    );
+    assert.match(down, /^role\s+\S+\s+unreachable: connect ECONNREFUSED$/m);
+  });
+});
+
+async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await sleep(10);
+  }
+}
