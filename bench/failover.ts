@@ -272,7 +272,7 @@ async function settle(pair: Pair, timeoutMs = 30_000): Promise<Settled | undefin
       const [ps, bs] = primary === 'a' ? [a, b] : [b, a];
       if (bs.role !== 'backup' || !ps.peer.ready || !ps.worker.ready || !bs.worker.ready) return false;
       // Replication (issue 6): the primary reports its backup synced; switchover is refused until then.
-      if (ps.replication !== null && !ps.replication.synced) return false;
+      if (ps.replication != null && !ps.replication.synced) return false;
       if ((await pair.holders()).join() !== primary) return false;
       found = { primary, backup: other(primary), p: ps, b: bs };
       return true;
@@ -423,8 +423,10 @@ async function runSipha(lab: Lab, rows: Row[]): Promise<void> {
   try {
     pair.start('a');
     pair.start('b');
-    if ((await settle(pair)) === undefined)
+    if ((await settle(pair)) === undefined) {
+      failed = true;
       throw new Error(`the sipha pair did not settle; logs in ${pair.dir}`);
+    }
     for (const sc of wanted) {
       const row: Row = { key: sc.key, name: sc.name, measure: sc.measure, trials: [], failures: [] };
       rows.push(row);
