@@ -56,6 +56,7 @@ async function main(): Promise<void> {
     setTimeout(() => process.exit(1), 1500).unref();
   });
   let replication: ReplicationNode | undefined;
+  let started = false;
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
 
@@ -93,7 +94,8 @@ async function main(): Promise<void> {
         else replication.drain(m.timeoutMs).then((r) => send({ type: 'drained', ...r }));
         break;
       case 'query':
-        answerQuery(m.id, m.what, m.limit);
+        // Before the server has started there is nothing to list (and no proxy yet): the asker times out.
+        if (started) answerQuery(m.id, m.what, m.limit);
         break;
       case 'stop':
         void replication?.stop();
@@ -146,6 +148,7 @@ async function main(): Promise<void> {
   };
 
   await server.start();
+  started = true;
   // Replication binds its port before `ready`, so a port already taken fails the worker at once.
   replication = await startWorkerReplication(server, loaded, log, send);
   replication?.setRole(role);
