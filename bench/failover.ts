@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { HaStatus } from '../src/ha/node.js';
 import { eventually } from '../src/lab/eventually.js';
 import { Lab } from '../src/lab/lab.js';
-import { CLI, type Host, Pair } from '../src/lab/pair.js';
+import { CLI, type Host, Pair, TOKEN } from '../src/lab/pair.js';
 import { type SippResult, sipp } from '../src/lab/sipp.js';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 20);
@@ -32,6 +32,30 @@ const RESULTS = join(process.cwd(), 'bench', 'results', 'failover.json');
 const mono = () => Number(process.hrtime.bigint()) / 1e6;
 const other = (h: Host): Host => (h === 'a' ? 'b' : 'a');
 const log = (s: string) => process.stderr.write(`${s}\n`);
+
+/**
+ * A node's status from its management API with curl inside the host: a few ms of CPU, where `sipha status` (Pair's
+ * way) starts a Node process per poll, enough on a loaded 2-core machine to delay the very takeover it watches.
+ */
+async function status(pair: Pair, h: Host): Promise<HaStatus | undefined> {
+  const lab = pair.lab;
+  const addr = lab.topology.twoNic ? lab.nic(h, 'mgmt').ipv4 : lab.nic(h).ipv4;
+  const out = await lab.exec(
+    h,
+    ['curl', '-s', '-m', '2', '-H', `Authorization: Bearer ${TOKEN}`, `http://${addr}:8080/api/v1/status`],
+    { allowFailure: true },
+  );
+  if (out.exitCode !== 0) return undefined;
+  try {
+    return JSON.parse(out.stdout) as HaStatus;
+  } catch {
+    return undefined;
+  }
+}
+
+function waitRole(pair: Pair, h: Host, role: string, timeoutMs: number): Promise<boolean> {
+  return eventually(async () => (await status(pair, h))?.role === role, timeoutMs, 50);
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Probe
@@ -264,8 +288,8 @@ async function settle(pair: Pair, timeoutMs = 30_000): Promise<Settled | undefin
   let found: Settled | undefined;
   await eventually(
     async () => {
-      const a = await pair.status('a');
-      const b = await pair.status('b');
+      const a = await status(pair, 'a');
+      const b = await status(pair, 'b');
       if (a === undefined || b === undefined) return false;
       const primary: Host | undefined = a.role === 'primary' ? 'a' : b.role === 'primary' ? 'b' : undefined;
       if (primary === undefined) return false;
@@ -278,7 +302,7 @@ async function settle(pair: Pair, timeoutMs = 30_000): Promise<Settled | undefin
       return true;
     },
     timeoutMs,
-    100,
+    200,
   );
   return found;
 }
@@ -344,7 +368,7 @@ async function siphaTrial(lab: Lab, pair: Pair, fault: SiphaFault, n: number): P
       });
       break;
   }
-  const tookOver = await pair.waitRole(Q, 'primary', fault === 'nicdown' ? 6000 : 10_000);
+  const tookOver = await waitRole(pair, Q, 'primary', fault === 'nicdown' ? 6000 : 10_000);
   // Undo the fault, as an operator (or the host coming back) would.
   if (fault === 'sigstop') {
     await sleep(1000);
@@ -391,8 +415,8 @@ async function siphaTrial(lab: Lab, pair: Pair, fault: SiphaFault, n: number): P
   };
   if (note !== undefined) t.note = note;
   const tls = [
-    ...((await pair.status('a'))?.timelines ?? []),
-    ...((await pair.status('b'))?.timelines ?? []),
+    ...((await status(pair, 'a'))?.timelines ?? []),
+    ...((await status(pair, 'b'))?.timelines ?? []),
   ];
   t.promotions = tls
     .filter((x) => x.kind === 'promote' && x.detectedAt >= faultEpoch - 100)
@@ -492,8 +516,8 @@ async function runSoak(lab: Lab, pair: Pair): Promise<Soak> {
   const r = await run;
   done = true;
   await watch;
-  const after = (await pair.status(last)) ?? s.p;
-  const termAfter = Math.max(after.term, (await pair.status(other(last)))?.term ?? 0);
+  const after = (await status(pair, last)) ?? s.p;
+  const termAfter = Math.max(after.term, (await status(pair, other(last)))?.term ?? 0);
   return {
     seconds: SOAK_S,
     rate: SOAK_RATE,
