@@ -67,10 +67,17 @@ export class OptionsProber {
     const started = performance.now();
     let lastError = '';
     return new Promise<ProbeResult>((resolve) => {
-      const send = () =>
-        socket.send(bytes, target.port, target.host, (err) => {
-          if (err !== null && err !== undefined) lastError = err.message;
-        });
+      // The socket may be closed under a probe in flight (close() at stop or role change): dgram then throws
+      // synchronously, from a timer — that must end this probe, never the process.
+      const send = () => {
+        try {
+          socket.send(bytes, target.port, target.host, (err) => {
+            if (err !== null && err !== undefined) lastError = err.message;
+          });
+        } catch (err) {
+          lastError = (err as Error).message;
+        }
+      };
       const every = Math.max(20, Math.floor(timeoutMs / 3));
       const resend = setInterval(send, every);
       const finish = (r: ProbeResult) => {
