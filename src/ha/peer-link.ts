@@ -132,9 +132,14 @@ export class PeerLink {
       };
       const buf = encode(msg, this.opts.key);
       p.sent++;
-      p.socket.send(buf, p.peer.port, p.peer.host, (err) => {
-        if (err) p.sendErrors++;
-      });
+      try {
+        p.socket.send(buf, p.peer.port, p.peer.host, (err) => {
+          if (err) p.sendErrors++;
+        });
+      } catch {
+        // A socket closed at stop: a lost heartbeat, not a crash.
+        p.sendErrors++;
+      }
     });
   }
 
