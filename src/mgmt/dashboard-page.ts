@@ -79,6 +79,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   <section class="card wide">
     <h2>Switchovers (phases to scale)</h2>
     <div class="legend">
+      <span><i style="background:#8a97a6"></i>VIP removed by the old primary → decision</span>
       <span><i style="background:#d29922"></i>decision → VIP removed</span>
       <span><i style="background:#58a6ff"></i>→ VIP added</span>
       <span><i style="background:#a371f7"></i>→ announced</span>
@@ -97,7 +98,7 @@ var $ = function (id) { return document.getElementById(id); };
 var state = { status: null, source: null };
 function esc(s) { return String(s).replace(/[&<>"']/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; }); }
 function cls(ok) { return ok ? "ok" : "bad"; }
-function ago(ms) { return ms == null ? "—" : ms < 1000 ? ms + " ms" : (ms / 1000).toFixed(1) + " s"; }
+function ago(ms) { return ms == null ? "—" : ms < 1000 ? Math.round(ms) + " ms" : (ms / 1000).toFixed(1) + " s"; }
 function clock(t) { return new Date(t).toLocaleTimeString([], { hour12: false }); }
 
 function showLogin(msg) { $("app").hidden = true; $("switchover").hidden = true; $("login").hidden = false; $("loginerr").textContent = msg || ""; }
