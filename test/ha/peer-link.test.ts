@@ -164,7 +164,7 @@ describe('peer link over loopback UDP', () => {
     assert.ok(dead !== undefined);
     const took = dead.at - cutAt;
     // The last message heard may have been up to one heartbeat before the cut.
-    assert.ok(took >= DEAD - HB - 5 && took <= DEAD + 60, `declared dead after ${took} ms`);
+    assert.ok(took >= DEAD - HB - 5 && took <= DEAD + 300, `declared dead after ${took} ms`);
     r0.ab.cut = false;
     r0.ba.cut = false;
     assert.ok(await eventually(async () => a.link.peerStatus === 'alive', 1000, 5));
@@ -183,7 +183,7 @@ describe('peer link with a silent peer from the start', () => {
       assert.equal(s.link.peerStatus, 'unknown');
       assert.ok(await eventually(async () => s.link.peerStatus === 'dead', 1000, 5));
       const took = (s.statuses[0]?.at ?? 0) - started;
-      assert.ok(took >= DEAD - 5 && took < DEAD + 60, `dead after ${took} ms`);
+      assert.ok(took >= DEAD - 5 && took < DEAD + 300, `dead after ${took} ms`);
     } finally {
       await s.link.close();
     }
@@ -212,7 +212,7 @@ describe('peer link when this process itself stalls', () => {
       await y.link.close();
       const t0 = Date.now();
       assert.ok(await eventually(async () => x.link.peerStatus === 'dead', 2000, 5));
-      assert.ok(Date.now() - t0 < DEAD + 100, `dead after ${Date.now() - t0} ms`);
+      assert.ok(Date.now() - t0 < DEAD + 300, `dead after ${Date.now() - t0} ms`);
     } finally {
       await x.link.close();
       await y.link.close();
