@@ -130,8 +130,8 @@ const SWITCHOVER_WAIT_MS = 5000;
 const REPORT_FRESH_MS = 1000;
 /** How long a manual switchover waits for the backup to acknowledge everything before giving up. */
 const DRAIN_MS = 2000;
-/** The last drain, between removing the VIP and resigning: the few requests served in between. */
-const FINAL_DRAIN_MS = 300;
+/** The last drain, between removing the VIP and resigning: it lengthens the gap, so it is short. */
+const FINAL_DRAIN_MS = 50;
 const TIMELINE_CLOSE_MS = 10_000;
 const WORKER_START_TIMEOUT_MS = 15_000;
 
