@@ -31,22 +31,7 @@ export type WorkerToNode =
    * snapshot and acknowledges the stream; on a backup, that this replica has applied the snapshot and caught up.
    * Lag is acknowledgement time − change time on the primary (null on a backup or before any sample).
    */
-  | {
-      type: 'replication';
-      role: WorkerRole;
-      synced: boolean;
-      connected: boolean;
-      lastSeq: number;
-      ackedSeq: number;
-      lagP50Ms: number | null;
-      lagP99Ms: number | null;
-      bindings: number;
-      dialogs: number;
-      /** Backup: ms since its replica was last synced (0 now, null never); primary: null. */
-      lastSyncedAgoMs: number | null;
-      /** Primary: whether it was synced when promoted, for the takeover's timeline (null: started primary). */
-      promotedSynced: boolean | null;
-    }
+  | ({ type: 'replication' } & ReplicationStatus)
   /** Answer to `drain`: ok when the backup acknowledged `lastSeq`, the last change made before the answer. */
   | { type: 'drained'; ok: boolean; lastSeq: number; ackedSeq: number; detail: string }
   /** Answer to `query` (only the asked-for field is set). */
@@ -116,4 +101,21 @@ export function isWorkerToNode(m: unknown): m is WorkerToNode {
 
 export function isNodeToWorker(m: unknown): m is NodeToWorker {
   return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string';
+}
+
+/** The worker's replication state, as reported to its node (issue 6). */
+export interface ReplicationStatus {
+  role: WorkerRole;
+  synced: boolean;
+  connected: boolean;
+  lastSeq: number;
+  ackedSeq: number;
+  lagP50Ms: number | null;
+  lagP99Ms: number | null;
+  bindings: number;
+  dialogs: number;
+  /** Backup: ms since its replica was last synced (0 now, null never). Primary: null. */
+  lastSyncedAgoMs: number | null;
+  /** Primary: whether its replica was synced when it was promoted (null: never promoted, started primary). */
+  promotedSynced: boolean | null;
 }

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { DialogChange, DialogStore } from '../../server/dialogs.js';
 import type { BindingChange, LocationService } from '../../server/location-service.js';
 import type { HostPort } from '../host-port.js';
-import type { WorkerRole } from '../worker-ipc.js';
+import type { ReplicationStatus, WorkerRole } from '../worker-ipc.js';
 import { ReplicaApplier } from './applier.js';
 import { BackupClient } from './backup-client.js';
 import { PrimaryServer } from './primary-server.js';
@@ -27,22 +27,6 @@ export interface ReplicationNodeOptions {
   idleTimeoutMs?: number;
   retryMs?: number;
   syncedLagMs?: number;
-}
-
-export interface ReplicationStatus {
-  role: WorkerRole;
-  synced: boolean;
-  connected: boolean;
-  lastSeq: number;
-  ackedSeq: number;
-  lagP50Ms: number | null;
-  lagP99Ms: number | null;
-  bindings: number;
-  dialogs: number;
-  /** Backup: ms since its replica was last synced (0 now, null never). Primary: null. */
-  lastSyncedAgoMs: number | null;
-  /** Primary: whether its replica was synced when it was promoted (null: never promoted, started primary). */
-  promotedSynced: boolean | null;
 }
 
 /** A replica synced this recently before its promotion counts as synced (the link dies just before it). */
