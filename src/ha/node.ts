@@ -453,6 +453,10 @@ export class HaNode {
     for (const a of actions) {
       // The reply to an operator is not an effect on the world: it goes out now, not behind the VIP commands.
       if (a.type === 'switchover-result') this.reply(a.ok, a.detail);
+      // Heartbeats never wait behind VIP commands (an `ip` command on a busy host can take longer than
+      // dead_after_ms, and the peer would declare this node dead). Their content is read from the state at send
+      // time, which already says "primary" until a release is done.
+      else if (a.type === 'send-heartbeat') this.link.sendHeartbeat();
       else this.enqueue(a);
     }
   }
