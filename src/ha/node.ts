@@ -446,6 +446,9 @@ export class HaNode {
         at: Date.now(),
       });
     }
+    // The role machine forgot a stale 'dead' verdict on leaving fault; the link starts a fresh window to match.
+    if (before.role === 'fault' && state.role === 'backup' && state.peer.status === 'unknown')
+      this.link.forgetDeadPeer();
     if (before.role === 'primary' && actions.some((a) => a.type === 'disable-vip')) {
       this.releasing++;
       this.heldTerm = before.term;

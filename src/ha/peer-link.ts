@@ -162,6 +162,17 @@ export class PeerLink {
     };
   }
 
+  /**
+   * Forgets a 'dead' verdict reached while this node's own link was down: the peer is unknown again and is declared
+   * dead only after a fresh dead_after_ms of silence (or alive on its next message).
+   */
+  forgetDeadPeer(): void {
+    if (this.closed || this.state !== 'dead') return;
+    this.state = 'unknown';
+    clearTimeout(this.deadTimer);
+    this.deadTimer = setTimeout(() => this.declareDead(), this.opts.deadAfterMs);
+  }
+
   get peerStatus(): 'unknown' | 'alive' | 'dead' {
     return this.state;
   }

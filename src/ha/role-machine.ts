@@ -451,7 +451,14 @@ export function step(state: RoleState, event: RoleEvent): StepResult {
     (r) => r.from.includes(s.role) && r.on.includes(event.type) && GUARDS[r.when](s, event),
   );
   if (row === undefined) return { state: s, actions: [] };
-  return expand(s, row, event);
+  const out = expand(s, row, event);
+  // Leaving fault (e.g. a SIP link back up): a peer we called dead while our own link was down may be alive and
+  // primary. Its silence was ours; it is unknown until heard again or silent for a fresh dead_after window (the
+  // node restarts the link's window), so this node cannot promote on that stale verdict.
+  if (s.role === 'fault' && out.state.role === 'backup' && out.state.peer.status === 'dead') {
+    return { ...out, state: { ...out.state, peer: { ...out.state.peer, status: 'unknown' } } };
+  }
+  return out;
 }
 
 /** The matching row, for tests and logs. */

@@ -566,3 +566,24 @@ describe('role machine: invariants over random event sequences', () => {
     );
   });
 });
+
+describe('leaving fault with a stale "peer dead" verdict', () => {
+  it('forgets it: back to backup with the peer unknown, and no promotion on the next tick', () => {
+    // A's SIP link was down: it went to fault and called the peer dead meanwhile (the silence was its own).
+    const s = st(
+      'fault',
+      { healthy: false, releasePending: false },
+      { status: 'dead', role: 'backup', term: 5 },
+    );
+    const back = step(s, { type: 'local-health', ok: true, reason: 'SIP path healthy' });
+    assert.equal(back.state.role, 'backup');
+    assert.equal(back.state.peer.status, 'unknown');
+    const tick = step(back.state, { type: 'tick' });
+    assert.equal(tick.state.role, 'backup', 'an unknown peer is not a dead one');
+    assert.ok(!tick.actions.some((a) => a.type === 'enable-vip'));
+    // A fresh window of silence (the link declares it again) lets it promote as usual.
+    const dead = step(tick.state, { type: 'peer-dead' });
+    const promoted = step(dead.state, { type: 'tick' });
+    assert.equal(promoted.state.role, 'primary');
+  });
+});
