@@ -172,6 +172,8 @@ export class HaNode {
   /** The worker's latest replication report, with when it came. */
   private replication: (ReplicationReport & { receivedAt: number }) | undefined;
   private drainWaiters: Array<(m: DrainedReport) => void> = [];
+  /** Resign messages queued behind VIP commands; heartbeats wait behind them meanwhile. */
+  private resignsQueued = 0;
   /** vipRemovedAt from the peer's last resign, for our promotion's timeline. */
   private peerRemovedAt: number | null = null;
   private timelineCloser: NodeJS.Timeout | undefined;
@@ -453,13 +455,15 @@ export class HaNode {
       this.releasing++;
       this.heldTerm = before.term;
     }
+    if (actions.some((a) => a.type === 'send-resign')) this.resignsQueued++;
     for (const a of actions) {
       // The reply to an operator is not an effect on the world: it goes out now, not behind the VIP commands.
       if (a.type === 'switchover-result') this.reply(a.ok, a.detail);
       // Heartbeats never wait behind VIP commands (an `ip` command on a busy host can take longer than
       // dead_after_ms, and the peer would declare this node dead). Their content is read from the state at send
       // time, which already says "primary" until a release is done.
-      else if (a.type === 'send-heartbeat') this.link.sendHeartbeat();
+      // Except while a resign is queued: the peer must hear "resigned" before a heartbeat that says "backup".
+      else if (a.type === 'send-heartbeat' && this.resignsQueued === 0) this.link.sendHeartbeat();
       else this.enqueue(a);
     }
   }
@@ -584,6 +588,7 @@ export class HaNode {
           term: a.term,
           vipRemovedAt: this.timelines.current?.vipRemovedAt ?? Date.now(),
         });
+        this.resignsQueued = Math.max(0, this.resignsQueued - 1);
         return;
       }
       case 'request-resign':
