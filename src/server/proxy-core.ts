@@ -17,7 +17,7 @@ import { bestResponseIndex, forwardableStatus } from './best-response.js';
 import { forwardBranch, loopHash } from './branch.js';
 import type { DialogStore } from './dialogs.js';
 import type { DigestAuthenticator } from './digest-auth.js';
-import type { LocationService } from './location-service.js';
+import type { Binding, LocationService } from './location-service.js';
 import type { Myself } from './myself.js';
 import { nextHop } from './next-hop.js';
 import { handleRegister, type RegistrarPolicy } from './registrar.js';
@@ -226,10 +226,7 @@ export class ProxyCore {
         const groups: Target[][] = [];
         let lastQ = -1;
         for (const b of bindings) {
-          const to =
-            b.path.length > 0
-              ? nextHop(pathUri(b.path[0]!))
-              : (nextHop(b.contact) ?? receivedHop(b.received));
+          const to = bindingHop(b);
           if (to === undefined) continue;
           if (b.q !== lastQ) groups.push([]);
           lastQ = b.q;
@@ -576,8 +573,7 @@ export class ProxyCore {
     } else if (this.o.myself.isMyUri(fwd.requestUri)) {
       const aor = aorKey(fwd.requestUri, this.o.myself);
       for (const b of aor === undefined ? [] : this.o.location.lookup(aor, this.o.now())) {
-        const to =
-          b.path.length > 0 ? nextHop(pathUri(b.path[0]!)) : (nextHop(b.contact) ?? receivedHop(b.received));
+        const to = bindingHop(b);
         if (to !== undefined) targets.push({ uri: b.contact, to, routes: b.path });
       }
       const gw = targets.length === 0 ? staticRouteFor(this.o.routes, fwd.requestUri) : undefined;
@@ -702,6 +698,11 @@ function buildCancel(invite: SipRequest): SipRequest {
   cancel.headers.append('CSeq', `${invite.cseq?.seq ?? 1} CANCEL`);
   cancel.body = Buffer.alloc(0);
   return cancel;
+}
+
+/** Where a request for a binding goes: its first Path hop (RFC 3327), else its contact, else where it registered from. */
+function bindingHop(b: Binding): Endpoint | undefined {
+  return b.path.length > 0 ? nextHop(pathUri(b.path[0]!)) : (nextHop(b.contact) ?? receivedHop(b.received));
 }
 
 function pathUri(path: string): string {
