@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { targetFromConfig } from '../mgmt/client.js';
 import { followEvents, type SseMessage } from '../mgmt/sse-client.js';
+import { errorMessage } from '../net/errors.js';
 
 const USAGE = 'usage: sipha events --config FILE [--url http://HOST:PORT] [--follow] [--json] [--since ID]\n';
 
@@ -60,7 +61,7 @@ export async function runEventsCommand(args: string[]): Promise<number> {
       },
     }));
   } catch (err) {
-    process.stderr.write(`sipha events: ${(err as Error).message}\n${USAGE}`);
+    process.stderr.write(`sipha events: ${errorMessage(err)}\n${USAGE}`);
     return 2;
   }
   if (values.config === undefined) {

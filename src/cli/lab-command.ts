@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { Lab } from '../lab/lab.js';
 import { LAB_HOSTS, type LabTopology } from '../lab/topology.js';
+import { errorMessage } from '../net/errors.js';
 
 const USAGE = 'usage: sipha lab up [--two-nic] [--no-ipv6] | sipha lab down [PREFIX] | sipha lab demo\n';
 
@@ -15,7 +16,7 @@ export async function runLabCommand(args: string[]): Promise<number> {
       options: { 'two-nic': { type: 'boolean' }, 'no-ipv6': { type: 'boolean' } },
     }));
   } catch (err) {
-    process.stderr.write(`sipha lab: ${(err as Error).message}\n${USAGE}`);
+    process.stderr.write(`sipha lab: ${errorMessage(err)}\n${USAGE}`);
     return 2;
   }
   const [action, prefix, ...extra] = positionals;

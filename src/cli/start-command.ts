@@ -1,6 +1,7 @@
 // `sipha start --config FILE`: a standalone SIP server when the config has no `ha` section, else an HA node.
 import { ConfigError, loadConfig } from '../config/load.js';
 import { createLogger } from '../log/logger.js';
+import { errorMessage } from '../net/errors.js';
 import { SipServer } from '../server/sip-server.js';
 
 export async function runStart(args: string[]): Promise<number> {
@@ -44,7 +45,7 @@ export async function runStart(args: string[]): Promise<number> {
       process.stderr.write(`sipha: config error: ${err.message}\n`);
       return 2;
     }
-    process.stderr.write(`sipha: cannot start: ${(err as Error).message}\n`);
+    process.stderr.write(`sipha: cannot start: ${errorMessage(err)}\n`);
     return 1;
   }
   return new Promise<number>((resolve) => {

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { callApi, targetFromConfig } from '../mgmt/client.js';
 import type { ManagementStatus } from '../mgmt/hub.js';
 import { formatTable, type NodeAnswer, statusRows } from '../mgmt/status-table.js';
+import { errorMessage } from '../net/errors.js';
 
 const USAGE = 'usage: sipha status --config FILE [--json] [--url http://HOST:PORT]...\n';
 
@@ -21,7 +22,7 @@ export async function runStatusCommand(args: string[]): Promise<number> {
       },
     }));
   } catch (err) {
-    process.stderr.write(`sipha status: ${(err as Error).message}\n${USAGE}`);
+    process.stderr.write(`sipha status: ${errorMessage(err)}\n${USAGE}`);
     return 2;
   }
   if (values.config === undefined) {
@@ -38,7 +39,7 @@ export async function runStatusCommand(args: string[]): Promise<number> {
         if (status !== 200) return { url: target.url, status: null, error: `HTTP ${status}` };
         return { url: target.url, status: body as ManagementStatus, error: null };
       } catch (err) {
-        return { url: target.url, status: null, error: (err as Error).message };
+        return { url: target.url, status: null, error: errorMessage(err) };
       }
     }),
   );

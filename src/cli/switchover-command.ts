@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import type { SwitchoverReply } from '../ha/node.js';
 import { callApi, targetFromConfig } from '../mgmt/client.js';
+import { errorMessage } from '../net/errors.js';
 
 const USAGE = 'usage: sipha switchover --config FILE [--json] [--url http://HOST:PORT] [--force]\n';
 
@@ -19,7 +20,7 @@ export async function runSwitchoverCommand(args: string[]): Promise<number> {
       },
     }));
   } catch (err) {
-    process.stderr.write(`sipha switchover: ${(err as Error).message}\n${USAGE}`);
+    process.stderr.write(`sipha switchover: ${errorMessage(err)}\n${USAGE}`);
     return 2;
   }
   if (values.config === undefined) {

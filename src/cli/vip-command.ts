@@ -2,6 +2,7 @@
 // release is the safe start: nodes do it before anything else, and systemd runs it as ExecStopPost.
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
+import { errorMessage } from '../net/errors.js';
 import type { VipConfig } from '../vip/config.js';
 import { createVipDriver } from '../vip/driver.js';
 import { VipCommandError } from '../vip/errors.js';
@@ -13,7 +14,7 @@ export async function runVipCommand(args: string[]): Promise<number> {
   try {
     parsed = parse(args);
   } catch (err) {
-    process.stderr.write(`sipha vip: ${(err as Error).message}\n${USAGE}`);
+    process.stderr.write(`sipha vip: ${errorMessage(err)}\n${USAGE}`);
     return 2;
   }
   const { action, file, json } = parsed;

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
+import { errorMessage } from '../net/errors.js';
 import { configSchema, type SiphaConfig } from './schema.js';
 
 export class ConfigError extends Error {
@@ -45,7 +46,7 @@ export function parseConfigText(text: string, file = '<config>'): SiphaConfig {
     raw = parseYaml(text);
   } catch (err) {
     const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}` : '';
-    throw new ConfigError(file, '', `not valid YAML${where}: ${(err as Error).message.split('\n')[0]}`);
+    throw new ConfigError(file, '', `not valid YAML${where}: ${errorMessage(err).split('\n')[0]}`);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(file, '', 'must be a YAML mapping with at least a sip section');

@@ -16,6 +16,7 @@ import {
   type WitnessStatus,
 } from '../monitor/witness.js';
 import { NEW_STALL_STATE, observeLag, type StallState } from '../monitor/worker-stall.js';
+import { errorMessage } from '../net/errors.js';
 import type { VipDriver } from '../vip/driver.js';
 import { PeerLink, type PeerLinkStatus } from './peer-link.js';
 import {
@@ -542,7 +543,7 @@ export class HaNode {
           this.dispatch({ type: 'vip-result', op: 'enable', ok: true });
         } catch (err) {
           this.log.error({ err }, 'VIP enable failed');
-          this.dispatch({ type: 'vip-result', op: 'enable', ok: false, reason: (err as Error).message });
+          this.dispatch({ type: 'vip-result', op: 'enable', ok: false, reason: errorMessage(err) });
         }
         return;
       }
@@ -557,7 +558,7 @@ export class HaNode {
         } catch (err) {
           // Still (maybe) held: keep saying so; the role machine retries the release from fault.
           this.log.error({ err }, 'VIP disable failed');
-          this.dispatch({ type: 'vip-result', op: 'disable', ok: false, reason: (err as Error).message });
+          this.dispatch({ type: 'vip-result', op: 'disable', ok: false, reason: errorMessage(err) });
         }
         return;
       }

@@ -4,7 +4,7 @@
 // the master down after 3 × advert interval + skew; here dead_after_ms is that number, configured directly).
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
-import { formatHostPort, type HostPort, parseHostPort } from './host-port.js';
+import { formatHostPort, type HostPort, parseHostPort } from '../net/address.js';
 import {
   checkFresh,
   decode,

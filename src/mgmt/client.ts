@@ -1,7 +1,7 @@
 // The CLI's side of the management API: the address and token come from the same config file as the node's.
 import { request } from 'node:http';
 import { loadConfig } from '../config/load.js';
-import { formatHostPort, parseHostPort } from '../ha/host-port.js';
+import { formatHostPort, parseHostPort } from '../net/address.js';
 import { readTokenFile } from './token.js';
 
 export interface ApiTarget {

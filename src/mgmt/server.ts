@@ -15,8 +15,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import { parseHostPort } from '../ha/host-port.js';
 import type { SwitchoverReply } from '../ha/node.js';
+import { parseHostPort } from '../net/address.js';
 import { DASHBOARD_HTML } from './dashboard-page.js';
 import type { FeedEvent } from './event-feed.js';
 import { type ManagedNode, ManagementHub } from './hub.js';

@@ -1,7 +1,7 @@
 // The monitoring section of the config → a SipMonitor for an HA node (undefined when SIP traffic monitoring is
 // off). An absent section means the defaults: monitoring is on unless switched off.
 import { monitoringSchema, type SiphaConfig } from '../config/schema.js';
-import { parseHostPort } from '../ha/host-port.js';
+import { familyOf, isIpv6, parseHostPort } from '../net/address.js';
 import { parseListenUri } from '../sip/transport/listen-uri.js';
 import { sipAddresses } from './sip-addresses.js';
 import { SipMonitor, type SipMonitorOptions } from './sip-monitor.js';
@@ -41,13 +41,13 @@ export function sipMonitorFromConfig(
       },
     },
     addresses: sipAddresses({
-      vipCidr: vip.address.includes('/') ? vip.address : `${vip.address}/${vipHost.includes(':') ? 64 : 24}`,
+      vipCidr: vip.address.includes('/') ? vip.address : `${vip.address}/${isIpv6(vipHost) ? 64 : 24}`,
       haListen: ha.listen,
       haPeer: ha.peer,
       local: t.local_address,
       peer: t.peer_address,
     }),
-    vip: { host: vipHost, port: served?.port ?? 5060, family: vipHost.includes(':') ? 6 : 4 },
+    vip: { host: vipHost, port: served?.port ?? 5060, family: familyOf(vipHost) },
     ...deps,
   });
 }

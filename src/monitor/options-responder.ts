@@ -2,6 +2,7 @@
 // can check the SIP path between the two hosts through the SIP network (the SIP worker listens on the VIP only,
 // and must not serve real traffic on the unique address). Everything else is dropped.
 import { createSocket, type Socket } from 'node:dgram';
+import { udpType } from '../net/address.js';
 import { createResponse } from '../sip/build.js';
 import { parseMessage } from '../sip/parser.js';
 import { serializeMessage } from '../sip/serializer.js';
@@ -16,7 +17,7 @@ export class OptionsResponder {
   ) {}
 
   start(): Promise<void> {
-    const s = createSocket({ type: this.address.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
+    const s = createSocket({ type: udpType(this.address), reuseAddr: false });
     return new Promise((resolve, reject) => {
       s.once('error', reject);
       s.bind(this.port, this.address, () => {

@@ -2,7 +2,7 @@
 // responder) and the peer's. By default they are the ha.listen / ha.peer addresses that lie in the VIP's subnet
 // (the HA link runs over the SIP network too, one path per network, DESIGN.md); the config may name them.
 import { BlockList, isIP } from 'node:net';
-import { parseHostPort } from '../ha/host-port.js';
+import { parseHostPort } from '../net/address.js';
 
 export interface SipAddresses {
   local: string | undefined;

@@ -2,7 +2,7 @@
 // probes into this node's SipPathReport, takes the peer's report from the heartbeats, and runs the decision
 // table (health-decision.ts) on every change. The node turns a verdict into local health and alarms.
 import type { Logger } from 'pino';
-import type { HostPort } from '../ha/host-port.js';
+import { familyOf, type HostPort } from '../net/address.js';
 import {
   type Carrier,
   type Decision,
@@ -209,10 +209,7 @@ export class SipMonitor {
     };
     const peer = this.o.addresses.peer;
     run('gateway', s.probeTargets);
-    run(
-      'peer',
-      peer === undefined ? [] : [{ host: peer, port: s.probePort, family: peer.includes(':') ? 6 : 4 }],
-    );
+    run('peer', peer === undefined ? [] : [{ host: peer, port: s.probePort, family: familyOf(peer) }]);
     run('vip', [this.o.vip]);
     await Promise.all(jobs);
     this.rounds++;

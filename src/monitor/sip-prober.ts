@@ -4,7 +4,8 @@
 // retransmitted a few times (same branch), so one lost datagram does not fail a probe.
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
-import { formatHostPort, type HostPort } from '../ha/host-port.js';
+import { formatHostPort, type HostPort, udpType } from '../net/address.js';
+import { errorMessage } from '../net/errors.js';
 import { Headers } from '../sip/headers.js';
 import { SipRequest } from '../sip/message.js';
 import { parseMessage } from '../sip/parser.js';
@@ -51,7 +52,7 @@ export class OptionsProber {
         ok: false,
         rttMs: null,
         status: null,
-        detail: `cannot bind ${this.localAddress}: ${(err as Error).message}`,
+        detail: `cannot bind ${this.localAddress}: ${errorMessage(err)}`,
       };
     }
     const addr = socket.address();
@@ -75,7 +76,7 @@ export class OptionsProber {
             if (err !== null && err !== undefined) lastError = err.message;
           });
         } catch (err) {
-          lastError = (err as Error).message;
+          lastError = errorMessage(err);
         }
       };
       const every = Math.max(20, Math.floor(timeoutMs / 3));
@@ -112,7 +113,7 @@ export class OptionsProber {
 
   private bind(): Promise<Socket> {
     if (this.binding !== undefined) return this.binding;
-    const s = createSocket(this.localAddress.includes(':') ? 'udp6' : 'udp4');
+    const s = createSocket(udpType(this.localAddress));
     this.binding = new Promise<Socket>((resolve, reject) => {
       s.once('error', (err) => {
         // A bind that failed (the address is not there yet): try again on the next probe.

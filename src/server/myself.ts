@@ -1,4 +1,6 @@
 // "Our domain" (Kamailio's `myself`): the configured SIP domain plus every address the server listens on.
+
+import { hostRef } from '../net/address.js';
 import type { Uri } from '../sip/uri.js';
 
 export class Myself {
@@ -15,7 +17,7 @@ export class Myself {
     const [first] = this.domains;
     if (first !== undefined) return first;
     const a = this.addresses[0];
-    return a === undefined ? 'localhost' : a.host.includes(':') ? `[${a.host}]` : a.host;
+    return a === undefined ? 'localhost' : hostRef(a.host);
   }
 
   /** Whether host[:port] names us: the domain (any port) or a listen address with its port (5060 when omitted). */

@@ -2,9 +2,10 @@
 // It runs standalone (`sipha start` without `ha`) or as the SIP worker of an HA node.
 import type { Logger } from 'pino';
 import type { SiphaConfig } from '../config/schema.js';
+import { formatHostPort, hostRef } from '../net/address.js';
 import { systemClock } from '../sip/transaction/clock.js';
 import { TransactionLayer } from '../sip/transaction/transaction-layer.js';
-import { formatHostPort, type ListenSpec, parseListenUri } from '../sip/transport/listen-uri.js';
+import { type ListenSpec, parseListenUri } from '../sip/transport/listen-uri.js';
 import { TransportLayer } from '../sip/transport/transport-layer.js';
 import { DialogStore } from './dialogs.js';
 import { DigestAuthenticator } from './digest-auth.js';
@@ -80,7 +81,7 @@ export class SipServer {
     const advertise: Partial<Record<'udp' | 'tcp', AdvertisedAddress>> = {};
     for (const l of bound) {
       advertise[l.transport] ??= {
-        hostRef: sip.advertise ?? (l.address.includes(':') ? `[${l.address}]` : l.address),
+        hostRef: sip.advertise ?? hostRef(l.address),
         port: l.port,
       };
     }
@@ -104,7 +105,7 @@ export class SipServer {
     this.expiryTimer = setInterval(() => this.expire(), EXPIRY_INTERVAL_MS);
     this.expiryTimer.unref();
     log.info(
-      { listen: bound.map((l) => `${l.transport}://${formatHostPort(l.address, l.port)}`) },
+      { listen: bound.map((l) => `${l.transport}://${formatHostPort({ host: l.address, port: l.port })}`) },
       'SIP server listening',
     );
   }

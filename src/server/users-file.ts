@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../config/load.js';
+import { errorMessage } from '../net/errors.js';
 
 export async function loadUsersFile(file: string): Promise<Map<string, string>> {
   let raw: unknown;
@@ -12,7 +13,7 @@ export async function loadUsersFile(file: string): Promise<Map<string, string>> 
     throw new ConfigError(
       file,
       'sip.users_file',
-      `cannot read users file: ${(err as Error).message.split('\n')[0]}`,
+      `cannot read users file: ${errorMessage(err).split('\n')[0]}`,
     );
   }
   const users = new Map<string, string>();

@@ -1,5 +1,6 @@
 // SIP, SIPS and tel URIs (RFC 3261 §19.1, §25.1; RFC 3966), with parameters, headers, %-escapes and IPv6 references.
 import { isIPv4, isIPv6 } from 'node:net';
+import { hostRef } from '../net/address.js';
 import { ALPHANUM, allIn, charClass, formatParams, isToken, type Params } from './grammar.js';
 
 export class SipUri {
@@ -22,7 +23,7 @@ export class SipUri {
 
   /** The host as it appears in a URI or Via: IPv6 in brackets. */
   get hostRef(): string {
-    return this.host.includes(':') ? `[${this.host}]` : this.host;
+    return hostRef(this.host);
   }
 
   /** transport parameter, lower-cased; undefined when absent. */

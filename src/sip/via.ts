@@ -1,5 +1,6 @@
 // Via header values (RFC 3261 §20.42, §18.2.1, RFC 3581 rport).
 import { isIPv6 } from 'node:net';
+import { hostRef } from '../net/address.js';
 import { formatParams, isToken, type Params, parseParams } from './grammar.js';
 import { isHostname } from './uri.js';
 
@@ -34,7 +35,7 @@ export class Via {
   }
   /** sent-by as written, IPv6 bracketed: used for transaction matching (§17.2.3). */
   get sentBy(): string {
-    const h = this.host.includes(':') ? `[${this.host}]` : this.host;
+    const h = hostRef(this.host);
     return this.port === undefined ? h : `${h}:${this.port}`;
   }
 

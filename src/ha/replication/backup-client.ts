@@ -3,7 +3,7 @@
 // what it applied once per batch of received data (and on every tick, which doubles as its heartbeat).
 import { connect, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { formatHostPort, type HostPort } from '../host-port.js';
+import { formatHostPort, type HostPort } from '../../net/address.js';
 import { type ReplicaApplier, ReplicationProtocolError } from './applier.js';
 import { FrameOpener, FrameSealer, FrameSplitter, newNonce, peekPayload, sessionKey } from './frame.js';
 import { asReplMessage, PROTOCOL_VERSION, type ReplMessage } from './messages.js';

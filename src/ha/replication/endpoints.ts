@@ -1,7 +1,7 @@
 // Where the replication stream runs: TCP on the HA path addresses (ha.listen, ha.peer) at ha.replication_port,
 // by default the port of each side's first path + 1 (so two hosts with different HA ports still agree).
 import type { SiphaConfig } from '../../config/schema.js';
-import { type HostPort, parseHostPort } from '../host-port.js';
+import { type HostPort, parseHostPort } from '../../net/address.js';
 
 export interface ReplicationEndpoints {
   /** Addresses this node serves the stream on (one per distinct path address). */

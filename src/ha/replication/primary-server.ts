@@ -3,9 +3,10 @@
 // One backup at a time: a newly authenticated connection replaces the old one (a reconnecting backup).
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { formatHostPort, type HostPort } from '../../net/address.js';
+import { errorMessage } from '../../net/errors.js';
 import type { DialogStore } from '../../server/dialogs.js';
 import type { LocationService } from '../../server/location-service.js';
-import { formatHostPort, type HostPort } from '../host-port.js';
 import { toWireBinding, toWireDialog } from './convert.js';
 import { FrameOpener, FrameSealer, FrameSplitter, newNonce, sessionKey } from './frame.js';
 import { PROTOCOL_VERSION, type ReplMessage, type WireChange } from './messages.js';
@@ -184,7 +185,7 @@ class PrimarySession {
     try {
       frames = this.splitter.push(chunk);
     } catch (err) {
-      this.close((err as Error).message);
+      this.close(errorMessage(err));
       return;
     }
     for (const f of frames) {

@@ -2,9 +2,9 @@
 // serves the stream; the backup mirrors it through the applier, silently, until it is promoted. Status and the
 // lossless-handover drain for the node supervisor live here too.
 import type { Logger } from 'pino';
+import type { HostPort } from '../../net/address.js';
 import type { DialogChange, DialogStore } from '../../server/dialogs.js';
 import type { BindingChange, LocationService } from '../../server/location-service.js';
-import type { HostPort } from '../host-port.js';
 import type { ReplicationStatus, WorkerRole } from '../worker-ipc.js';
 import { ReplicaApplier } from './applier.js';
 import { BackupClient } from './backup-client.js';

@@ -17,7 +17,3 @@ export function parseListenUri(text: string): ListenSpec | undefined {
   if (m[2] !== undefined && isIP(address) !== 6) return undefined;
   return { transport: m[1] as TransportProtocol, address, port };
 }
-
-export function formatHostPort(address: string, port: number): string {
-  return `${address.includes(':') ? `[${address}]` : address}:${port}`;
-}
