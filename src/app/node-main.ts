@@ -2,14 +2,15 @@
 // Resolves when the node has stopped (SIGTERM/SIGINT: hand over if primary, release the VIP, stop the worker).
 import { fileURLToPath } from 'node:url';
 import { ConfigError, type LoadedConfig } from '../config/load.js';
+import { loadHaKey } from '../ha/key-file.js';
+import { HaNode } from '../ha/node.js';
+import { TermStore } from '../ha/term-store.js';
 import { createLogger } from '../log/logger.js';
 import { Metrics } from '../mgmt/metrics.js';
 import { ManagementServer } from '../mgmt/server.js';
 import { readTokenFile } from '../mgmt/token.js';
 import { createVipDriver } from '../vip/driver.js';
-import { loadHaKey } from './key-file.js';
-import { HaNode } from './node.js';
-import { TermStore } from './term-store.js';
+import { stopOnSignal } from './stop-on-signal.js';
 
 export async function startHaNode(loaded: LoadedConfig): Promise<void> {
   const { config, resolvePath, file } = loaded;
@@ -51,7 +52,7 @@ export async function startHaNode(loaded: LoadedConfig): Promise<void> {
     terms: new TermStore(resolvePath(config.node.state_dir), config.node.id),
     log,
     worker: {
-      modulePath: fileURLToPath(new URL('../server/worker-main.js', import.meta.url)),
+      modulePath: fileURLToPath(new URL('./worker-main.js', import.meta.url)),
       args: ['--config', file],
     },
   });
@@ -62,19 +63,5 @@ export async function startHaNode(loaded: LoadedConfig): Promise<void> {
       : new ManagementServer({ listen: config.management.listen, token, node, log, metrics });
   await mgmt?.start();
 
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'stopping the HA node');
-      Promise.allSettled([node.stop(), mgmt?.close()]).then(() => {
-        log.info('stopped');
-        log.flush();
-        resolve();
-      });
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  await stopOnSignal(log, 'the HA node', () => Promise.allSettled([node.stop(), mgmt?.close()]));
 }

@@ -2,9 +2,9 @@
 // Pure mapping; the worker decides when to send (only a primary reports changes).
 
 import type { CallView, RegistrationView, SipCounters } from '../ha/worker-ipc.js';
-import type { Dialog } from './dialogs.js';
-import type { Binding } from './location-service.js';
-import type { SipServer } from './sip-server.js';
+import type { Dialog } from '../server/dialogs.js';
+import type { Binding } from '../server/location-service.js';
+import type { SipServer } from '../server/sip-server.js';
 
 export function registrationView(b: Binding, nowMono: number): RegistrationView {
   return {

@@ -8,8 +8,8 @@ import type { ReplicationNode } from '../ha/replication/replication-node.js';
 import { startWorkerReplication } from '../ha/replication/worker-replication.js';
 import { isNodeToWorker, type NodeToWorker, type WorkerRole, type WorkerToNode } from '../ha/worker-ipc.js';
 import { createLogger } from '../log/logger.js';
+import { SipServer } from '../server/sip-server.js';
 import { createVipDriver } from '../vip/driver.js';
-import { SipServer } from './sip-server.js';
 import { callView, registrationView, sipCounters } from './worker-views.js';
 
 function send(message: WorkerToNode): void {

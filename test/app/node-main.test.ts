@@ -5,7 +5,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CLI } from './pair.js';
+import { CLI } from '../ha/pair.js';
 
 function start(config: string): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
