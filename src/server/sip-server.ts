@@ -3,10 +3,10 @@
 import type { Logger } from 'pino';
 import type { SiphaConfig } from '../config/schema.js';
 import { formatHostPort, hostRef } from '../net/address.js';
-import { systemClock } from '../sip/transaction/clock.js';
 import { TransactionLayer } from '../sip/transaction/transaction-layer.js';
 import { type ListenSpec, parseListenUri } from '../sip/transport/listen-uri.js';
 import { TransportLayer } from '../sip/transport/transport-layer.js';
+import { systemClock } from '../time/clock.js';
 import { DialogStore } from './dialogs.js';
 import { DigestAuthenticator } from './digest-auth.js';
 import { LocationService } from './location-service.js';

@@ -1,7 +1,8 @@
 // What a transaction needs from the layer that owns it (internal to the transaction layer).
+
+import type { Clock } from '../../time/clock.js';
 import type { SipResponse } from '../message.js';
 import type { MessageSender } from '../transport/types.js';
-import type { Clock } from './clock.js';
 import type { ServerInviteTransaction } from './server-invite.js';
 import type { TransactionStats } from './stats.js';
 import type { TransactionBase } from './transaction.js';

@@ -1,11 +1,11 @@
 // The transaction layer's public surface (RFC 3261 §17).
 
+export { type Clock, FakeClock, systemClock, type TimerHandle } from '../../time/clock.js';
 export { createResponse } from '../build.js';
 export { createNon2xxAck } from './ack.js';
 export { newBranch } from './branch.js';
 export { type ClientInviteState, ClientInviteTransaction } from './client-invite.js';
 export { type ClientNonInviteState, ClientNonInviteTransaction } from './client-non-invite.js';
-export { type Clock, FakeClock, systemClock, type TimerHandle } from './clock.js';
 export type { TryingPolicy } from './context.js';
 export * from './keys.js';
 export { type ServerInviteState, ServerInviteTransaction } from './server-invite.js';

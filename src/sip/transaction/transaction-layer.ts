@@ -1,10 +1,11 @@
 // The transaction layer (RFC 3261 §17): creates transactions, indexes them by their matching keys, and routes
 // received messages to them. What no transaction claims goes back to the caller (the proxy core) to decide.
+
+import { type Clock, systemClock } from '../../time/clock.js';
 import type { SipRequest, SipResponse } from '../message.js';
 import { type Endpoint, isReliable, type MessageSender, type Source } from '../transport/types.js';
 import { ClientInviteTransaction } from './client-invite.js';
 import { ClientNonInviteTransaction } from './client-non-invite.js';
-import { type Clock, systemClock } from './clock.js';
 import type { TransactionContext, TryingPolicy } from './context.js';
 import {
   clientKeyForRequest,

@@ -1,6 +1,7 @@
 // What all four transaction state machines share: identity, the two timer slots, and the way they end.
+
+import type { TimerHandle } from '../../time/clock.js';
 import type { SipRequest } from '../message.js';
-import type { TimerHandle } from './clock.js';
 import type { TransactionContext } from './context.js';
 import type { TimerValues } from './timers.js';
 import type { EndCause } from './user.js';

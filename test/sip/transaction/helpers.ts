@@ -4,8 +4,6 @@ import assert from 'node:assert/strict';
 import { createResponse } from '../../../src/sip/build.js';
 import type { SipRequest, SipResponse } from '../../../src/sip/message.js';
 import { parseMessage } from '../../../src/sip/parser.js';
-import type { Clock } from '../../../src/sip/transaction/clock.js';
-import { FakeClock } from '../../../src/sip/transaction/clock.js';
 import {
   TransactionLayer,
   type TransactionLayerOptions,
@@ -17,6 +15,8 @@ import type {
   ServerTransactionUser,
 } from '../../../src/sip/transaction/user.js';
 import type { Endpoint, MessageSender, SendErrorHandler, Source } from '../../../src/sip/transport/types.js';
+import type { Clock } from '../../../src/time/clock.js';
+import { FakeClock } from '../../../src/time/clock.js';
 
 export const UDP_NEXT_HOP: Endpoint = { transport: 'udp', address: '192.0.2.10', port: 5060 };
 export const TCP_NEXT_HOP: Endpoint = { transport: 'tcp', address: '192.0.2.10', port: 5060 };

@@ -1,4 +1,5 @@
-// The time source for transaction timers. Injectable so tests drive timers A–M without waiting (RFC 3261 §17).
+// The time source for timers (SIP transaction timers A–M, the HA node's ticks). Injectable so that tests drive
+// time without waiting (RFC 3261 §17; etcd-io/raft-style ticks for the role machine).
 
 declare const timerHandleBrand: unique symbol;
 /** Opaque handle returned by `Clock.setTimeout`. */

@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FakeClock, systemClock } from '../../../src/sip/transaction/clock.js';
-import {
-  DEFAULT_TIMER_CONFIG,
-  resolveTimerConfig,
-  timerValues,
-} from '../../../src/sip/transaction/timers.js';
+import { DEFAULT_TIMER_CONFIG, resolveTimerConfig, timerValues } from '../../src/sip/transaction/timers.js';
+import { FakeClock, systemClock } from '../../src/time/clock.js';
 
 describe('FakeClock', () => {
   it('fires due timers in time order, each at its own time, and stops at the target', () => {
