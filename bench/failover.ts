@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { HaStatus } from '../src/ha/node.js';
+import type { HaStatus } from '../src/ha/status.js';
 import { eventually } from '../src/lab/eventually.js';
 import { Lab } from '../src/lab/lab.js';
 import { CLI, type Host, Pair, TOKEN } from '../src/lab/pair.js';

@@ -71,10 +71,11 @@ describe('architecture', () => {
     assert.equal(findCycle(graph)?.join(' → '), undefined);
   });
 
-  it('net is a leaf; sip knows nothing of the application or HA', () => {
+  it('net and time are leaves; sip knows nothing of the application or HA', () => {
     const graph = folderGraph();
     assert.deepEqual([...(graph.get('net') ?? [])], []);
-    assert.deepEqual([...(graph.get('sip') ?? [])].sort(), ['net']);
+    assert.deepEqual([...(graph.get('sip') ?? [])].sort(), ['net', 'time']);
+    assert.deepEqual([...(graph.get('time') ?? [])], []);
   });
 
   it('only the CLI imports the composition roots in src/app/, and only src/lab, src/app and src/cli import the lab', () => {

@@ -86,12 +86,13 @@ async function main(): Promise<void> {
         if (replication === undefined)
           send({
             type: 'drained',
+            id: m.id,
             ok: false,
             lastSeq: 0,
             ackedSeq: 0,
             detail: 'no replication (no ha section)',
           });
-        else replication.drain(m.timeoutMs).then((r) => send({ type: 'drained', ...r }));
+        else replication.drain(m.timeoutMs).then((r) => send({ type: 'drained', id: m.id, ...r }));
         break;
       case 'query':
         // Before the server has started there is nothing to list (and no proxy yet): the asker times out.

@@ -1,7 +1,7 @@
 // `sipha switchover --config FILE [--json] [--url URL] [--force]`: manual switchover through either node's
 // management API. --force switches even to a backup whose replica is not synced (an emergency).
 import { parseArgs } from 'node:util';
-import type { SwitchoverReply } from '../ha/node.js';
+import type { SwitchoverReply } from '../ha/status.js';
 import { callApi, targetFromConfig } from '../mgmt/client.js';
 import { errorMessage } from '../net/errors.js';
 

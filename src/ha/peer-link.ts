@@ -1,7 +1,7 @@
 // The HA link to the peer node: one UDP socket per configured path (ha.listen[i] → ha.peer[i], one per NIC),
-// heartbeats every heartbeat_ms on every path, every datagram authenticated (src/ha/wire.ts). The peer is dead
-// after dead_after_ms of silence on *all* paths: losing one NIC is a path alarm, not a failover (VRRP declares
-// the master down after 3 × advert interval + skew; here dead_after_ms is that number, configured directly).
+// every datagram authenticated and checked for replay (src/ha/wire.ts). The link only authenticates, delivers
+// and sends: whether the peer is alive or dead is the role machine's decision (silence counted in ticks, after
+// dead_after_ms on *all* paths — losing one NIC is a path alarm, not a failover, as VRRP's Master_Down_Interval).
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { formatHostPort, type HostPort, parseHostPort } from '../net/address.js';
@@ -20,16 +20,12 @@ export interface PeerLinkOptions {
   /** ha.listen and ha.peer, zipped. */
   paths: ReadonlyArray<{ listen: string; peer: string }>;
   key: Buffer;
-  heartbeatMs: number;
+  /** Only for the per-path status: a path is shown alive when heard within this window. */
   deadAfterMs: number;
   /** Largest accepted difference between the sender's clock and ours (stale messages are rejected). */
   maxSkewMs: number;
-  /** The heartbeat body to send now (role, term…). */
-  heartbeat: () => Extract<PeerBody, { type: 'hb' }>;
   /** Every accepted message, in arrival order. */
   onMessage: (msg: PeerMessage, path: number) => void;
-  /** 'alive' on the first message after silence, 'dead' after dead_after_ms of silence on every path. */
-  onPeerStatus: (status: 'alive' | 'dead') => void;
   onReject?: (reason: RejectReason, detail: string, path: number) => void;
   now?: () => number;
 }
@@ -45,11 +41,24 @@ export interface PathStatus {
   sendErrors: number;
 }
 
-export interface PeerLinkStatus {
-  peer: 'unknown' | 'alive' | 'dead';
+/** The node's view of its link to the peer; a test gives the node a link of its own. */
+export interface PeerChannel {
+  start(): Promise<void>;
+  /** Sends body on every path. */
+  send(body: PeerBody): void;
+  status(): PeerPathsStatus;
+  close(): Promise<void>;
+}
+
+export interface PeerPathsStatus {
   peerId: string | null;
   paths: PathStatus[];
   rejected: Record<RejectReason, number>;
+}
+
+export interface PeerLinkStatus extends PeerPathsStatus {
+  /** The role machine's verdict on the peer. */
+  peer: 'unknown' | 'alive' | 'dead';
   /** Windows added because this process itself had stalled when the peer's silence came due. */
   stalls: number;
 }
@@ -64,7 +73,7 @@ interface Path {
   sendErrors: number;
 }
 
-export class PeerLink {
+export class PeerLink implements PeerChannel {
   private readonly paths: Path[];
   private readonly now: () => number;
   /** Our incarnation: a restart starts a new sequence, which the peer's replay window accepts. */
@@ -72,14 +81,9 @@ export class PeerLink {
   private seq = 0;
   private replay: ReplayState | undefined;
   private peerId: string | null = null;
-  private state: 'unknown' | 'alive' | 'dead' = 'unknown';
-  private deadTimer: NodeJS.Timeout | undefined;
-  private hbTimer: NodeJS.Timeout | undefined;
+  /** When any path last heard the peer. */
+  private lastHeard: number | null = null;
   private closed = false;
-  /** When the dead timer is due (it is refreshed by every accepted message). */
-  private deadDueAt = 0;
-  /** Times the dead timer fired late because this process was stalled (each bought one more window). */
-  stalls = 0;
   readonly rejected: Record<RejectReason, number> = { forged: 0, replayed: 0, stale: 0, malformed: 0 };
 
   constructor(private readonly opts: PeerLinkOptions) {
@@ -106,16 +110,6 @@ export class PeerLink {
         await once(p.socket, 'listening');
       }),
     );
-    // From now on, dead_after_ms of silence means dead, also when nothing was ever heard.
-    this.deadTimer = setTimeout(() => this.declareDead(), this.opts.deadAfterMs);
-    this.deadDueAt = this.now() + this.opts.deadAfterMs;
-    this.hbTimer = setInterval(() => this.sendHeartbeat(), this.opts.heartbeatMs);
-    this.sendHeartbeat();
-  }
-
-  /** Sends a heartbeat now (on a role change the peer must not wait for the next interval). */
-  sendHeartbeat(): void {
-    this.send(this.opts.heartbeat());
   }
 
   /** Sends body on every path; each copy has its own sequence number. */
@@ -143,10 +137,9 @@ export class PeerLink {
     });
   }
 
-  status(): PeerLinkStatus {
+  status(): PeerPathsStatus {
     const now = this.now();
     return {
-      peer: this.state,
       peerId: this.peerId,
       paths: this.paths.map((p) => ({
         listen: formatHostPort(p.listen),
@@ -158,30 +151,12 @@ export class PeerLink {
         sendErrors: p.sendErrors,
       })),
       rejected: { ...this.rejected },
-      stalls: this.stalls,
     };
-  }
-
-  /**
-   * Forgets a 'dead' verdict reached while this node's own link was down: the peer is unknown again and is declared
-   * dead only after a fresh dead_after_ms of silence (or alive on its next message).
-   */
-  forgetDeadPeer(): void {
-    if (this.closed || this.state !== 'dead') return;
-    this.state = 'unknown';
-    clearTimeout(this.deadTimer);
-    this.deadTimer = setTimeout(() => this.declareDead(), this.opts.deadAfterMs);
-  }
-
-  get peerStatus(): 'unknown' | 'alive' | 'dead' {
-    return this.state;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.deadTimer);
-    clearInterval(this.hbTimer);
     await Promise.all(this.paths.map((p) => new Promise<void>((res) => p.socket.close(() => res()))));
   }
 
@@ -198,7 +173,8 @@ export class PeerLink {
       this.reject('forged', 'reflected: sender is this node', pathIndex);
       return;
     }
-    if (this.peerId !== null && msg.from !== this.peerId && this.state === 'alive') {
+    const heardRecently = this.lastHeard !== null && this.now() - this.lastHeard < this.opts.deadAfterMs;
+    if (this.peerId !== null && msg.from !== this.peerId && heardRecently) {
       this.reject('forged', `unexpected sender ${msg.from} while ${this.peerId} is alive`, pathIndex);
       return;
     }
@@ -214,36 +190,12 @@ export class PeerLink {
       path.lastHeard = this.now();
       path.received++;
     }
-    this.armDead();
-    if (this.state !== 'alive') {
-      this.state = 'alive';
-      this.opts.onPeerStatus('alive');
-    }
+    this.lastHeard = this.now();
     this.opts.onMessage(msg, pathIndex);
-  }
-
-  private armDead(): void {
-    this.deadTimer?.refresh();
-    this.deadDueAt = this.now() + this.opts.deadAfterMs;
   }
 
   private reject(reason: RejectReason, detail: string, path: number): void {
     this.rejected[reason]++;
     this.opts.onReject?.(reason, detail, path);
-  }
-
-  private declareDead(): void {
-    if (this.closed || this.state === 'dead') return;
-    // A timer that fires well past its due time means this process did not run (SIGSTOP, a frozen VM, a
-    // stalled loop): the silence is ours, not the peer's, and what waited in the socket is stale by now. A
-    // frozen backup that woke up and took over would depose a healthy primary. Listen for one more window.
-    const late = this.now() - this.deadDueAt;
-    if (late > Math.max(this.opts.heartbeatMs, this.opts.deadAfterMs / 2)) {
-      this.stalls++;
-      this.armDead();
-      return;
-    }
-    this.state = 'dead';
-    this.opts.onPeerStatus('dead');
   }
 }

@@ -11,7 +11,7 @@ export type NodeToWorker =
   /** Graceful stop: stop accepting, finish in-flight work for at most `graceMs`, exit 0. */
   | { type: 'stop'; graceMs: number }
   /** Lossless handover: answer `drained` once the backup has acknowledged every change so far (or on timeout). */
-  | { type: 'drain'; timeoutMs: number }
+  | { type: 'drain'; id: number; timeoutMs: number }
   /** Management API (issue 8): the worker answers with `answer` carrying the same id. */
   | { type: 'query'; id: number; what: WorkerQuery; limit: number };
 
@@ -33,7 +33,7 @@ export type WorkerToNode =
    */
   | ({ type: 'replication' } & ReplicationStatus)
   /** Answer to `drain`: ok when the backup acknowledged `lastSeq`, the last change made before the answer. */
-  | { type: 'drained'; ok: boolean; lastSeq: number; ackedSeq: number; detail: string }
+  | { type: 'drained'; id: number; ok: boolean; lastSeq: number; ackedSeq: number; detail: string }
   /** Answer to `query` (only the asked-for field is set). */
   | {
       type: 'answer';
@@ -103,7 +103,7 @@ export function isNodeToWorker(m: unknown): m is NodeToWorker {
   return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string';
 }
 
-/** The worker's replication state, as reported to its node (issue 6). */
+/** The worker's replication state, as reported to its node. */
 export interface ReplicationStatus {
   role: WorkerRole;
   synced: boolean;

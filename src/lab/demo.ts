@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { HaStatus } from '../ha/node.js';
+import type { HaStatus } from '../ha/status.js';
 import type { Timeline } from '../ha/timeline.js';
 import { eventually } from './eventually.js';
 import { Lab } from './lab.js';

@@ -6,7 +6,7 @@ import { createWriteStream } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { HaStatus, SwitchoverReply } from '../ha/node.js';
+import type { HaStatus, SwitchoverReply } from '../ha/status.js';
 import { eventually } from './eventually.js';
 import type { Lab } from './lab.js';
 

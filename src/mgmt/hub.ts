@@ -1,18 +1,14 @@
 // What the management API serves, fed by the node's events: the event stream, the CTI stream, the metrics and
 // the worker's answers. Separate from the HTTP server so that the wiring is testable without sockets.
-import type { HaStatus, NodeEvent, SwitchoverReply } from '../ha/node.js';
-import type { NodeToWorker, SipCounters } from '../ha/worker-ipc.js';
+import type { HaStatus, NodeEvent, NodeHandle } from '../ha/status.js';
+import type { SipCounters } from '../ha/worker-ipc.js';
 import { CtiFeed } from './cti-feed.js';
 import { EventFeed } from './event-feed.js';
 import { Metrics } from './metrics.js';
 import { WorkerQueries } from './worker-query.js';
 
-export interface ManagedNode {
-  status(): HaStatus;
-  switchover(force?: boolean): Promise<SwitchoverReply>;
-  onEvent(fn: (e: NodeEvent) => void): () => void;
-  toWorker(m: NodeToWorker): boolean;
-}
+/** The node as the management layer drives it (the HA node, or a test's stand-in). */
+export type ManagedNode = NodeHandle;
 
 /** GET /api/v1/status: the node's own status plus the SIP worker's counters (null when it did not answer). */
 export type ManagementStatus = HaStatus & {

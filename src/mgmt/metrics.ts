@@ -2,7 +2,7 @@
 // command durations and announcements, and the SIP worker's counters and replication. Gauges read the latest
 // status at scrape time; the worker's counters are fetched once per scrape (see ManagementServer).
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { HaStatus } from '../ha/node.js';
+import type { HaStatus } from '../ha/status.js';
 import type { Timeline } from '../ha/timeline.js';
 import type { SipCounters } from '../ha/worker-ipc.js';
 

@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import type { SwitchoverReply } from '../ha/node.js';
+import type { SwitchoverReply } from '../ha/status.js';
 import { parseHostPort } from '../net/address.js';
 import { DASHBOARD_HTML } from './dashboard-page.js';
 import type { FeedEvent } from './event-feed.js';

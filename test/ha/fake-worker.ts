@@ -28,7 +28,14 @@ setInterval(() => {
 process.on('message', (m: NodeToWorker) => {
   if (m.type === 'role') role = m.role;
   if (m.type === 'drain')
-    send({ type: 'drained', ok: synced, lastSeq: 0, ackedSeq: 0, detail: synced ? 'drained' : 'not synced' });
+    send({
+      type: 'drained',
+      id: m.id,
+      ok: synced,
+      lastSeq: 0,
+      ackedSeq: 0,
+      detail: synced ? 'drained' : 'not synced',
+    });
   if (m.type === 'ping' && mode !== 'silent') send({ type: 'pong', seq: m.seq, loopLagMs: 0 });
   if (m.type === 'role' && m.role === 'primary')
     setTimeout(() => send({ type: 'served', atEpochMs: Date.now(), method: 'OPTIONS' }), 5);

@@ -1,5 +1,7 @@
 // The HA link over real UDP sockets on loopback: two paths per node through relays that can be cut, and an
-// attacker socket that sends forged, replayed, stale, reflected and malformed datagrams.
+// attacker socket that sends forged, replayed, stale, reflected and malformed datagrams. The link authenticates
+// and delivers; whether the peer is dead is the role machine's verdict (test/ha/role-machine.test.ts, and the
+// node on a fake clock in test/ha/node-fake-clock.test.ts). Here each side sends a heartbeat every HB ms.
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
@@ -14,29 +16,42 @@ const KEY = Buffer.from('0123456789abcdef0123456789abcdef-test-key', 'latin1');
 const HB = 20;
 const DEAD = 120;
 
+const HB_BODY = { type: 'hb', role: 'backup', term: 3, priority: 100, ready: true, yielding: false } as const;
+
 interface Side {
   link: PeerLink;
-  statuses: Array<{ status: 'alive' | 'dead'; at: number }>;
+  timer?: NodeJS.Timeout;
   messages: PeerMessage[];
   rejects: string[];
 }
 
 function side(id: string, paths: Array<{ listen: string; peer: string }>): Side {
-  const s: Side = { link: undefined as unknown as PeerLink, statuses: [], messages: [], rejects: [] };
+  const s: Side = { link: undefined as unknown as PeerLink, messages: [], rejects: [] };
   s.link = new PeerLink({
     id,
     paths,
     key: KEY,
-    heartbeatMs: HB,
     deadAfterMs: DEAD,
     maxSkewMs: 1000,
-    heartbeat: () => ({ type: 'hb', role: 'backup', term: 3, priority: 100, ready: true, yielding: false }),
     onMessage: (m) => s.messages.push(m),
-    onPeerStatus: (status) => s.statuses.push({ status, at: Date.now() }),
     onReject: (reason, detail) => s.rejects.push(`${reason}: ${detail}`),
   });
   return s;
 }
+
+async function startSide(s: Side): Promise<void> {
+  await s.link.start();
+  s.link.send(HB_BODY);
+  s.timer = setInterval(() => s.link.send(HB_BODY), HB);
+}
+
+async function closeSide(s: Side | undefined): Promise<void> {
+  clearInterval(s?.timer);
+  await s?.link.close();
+}
+
+/** Heard within dead_after_ms on some path. */
+const hearsPeer = (s: Side) => s.link.status().paths.some((p) => p.alive);
 
 describe('peer link over loopback UDP', () => {
   let a: Side;
@@ -64,23 +79,21 @@ describe('peer link over loopback UDP', () => {
       { listen: `127.0.0.1:${b0}`, peer: `127.0.0.1:${r0.ba.port}` },
       { listen: `127.0.0.1:${b1}`, peer: `127.0.0.1:${r1.ba.port}` },
     ]);
-    await a.link.start();
-    await b.link.start();
+    await startSide(a);
+    await startSide(b);
   });
 
   after(async () => {
-    await a?.link.close();
-    await b?.link.close();
+    await closeSide(a);
+    await closeSide(b);
     for (const r of relays) {
       await r.ab.close();
       await r.ba.close();
     }
   });
 
-  it('hears the peer on both paths and reports it alive', async () => {
-    assert.ok(
-      await eventually(async () => a.link.peerStatus === 'alive' && b.link.peerStatus === 'alive', 1000),
-    );
+  it('hears the peer on both paths and reports them alive', async () => {
+    assert.ok(await eventually(async () => hearsPeer(a) && hearsPeer(b), 1000));
     await sleep(3 * HB);
     const st = a.link.status();
     assert.equal(st.peerId, 'b');
@@ -145,77 +158,24 @@ describe('peer link over loopback UDP', () => {
     r1.ab.cut = true;
     r1.ba.cut = true;
     await sleep(DEAD * 2);
-    assert.equal(a.link.peerStatus, 'alive');
-    assert.equal(b.link.peerStatus, 'alive');
+    assert.ok(hearsPeer(a));
+    assert.ok(hearsPeer(b));
     assert.deepEqual(
       a.link.status().paths.map((p) => p.alive),
       [true, false],
     );
-    assert.ok(!a.statuses.some((s) => s.status === 'dead'));
   });
 
-  it('all paths cut: dead after dead_after_ms (not before), alive again on the first message', async () => {
+  it('all paths cut: every path reported down after dead_after_ms, up again on the first message', async () => {
     const r0 = relays[0] as { ab: UdpRelay; ba: UdpRelay };
-    const cutAt = Date.now();
     r0.ab.cut = true;
     r0.ba.cut = true;
-    assert.ok(await eventually(async () => a.link.peerStatus === 'dead', 2000, 5));
-    const dead = a.statuses.find((s) => s.status === 'dead');
-    assert.ok(dead !== undefined);
-    const took = dead.at - cutAt;
-    // The last message heard may have been up to one heartbeat before the cut.
-    assert.ok(took >= DEAD - HB - 5 && took <= DEAD + 300, `declared dead after ${took} ms`);
+    const delivered = a.messages.length;
+    assert.ok(await eventually(async () => !hearsPeer(a), 2000, 5));
+    assert.ok(a.messages.length - delivered <= 2, 'nothing is delivered through a cut path');
     r0.ab.cut = false;
     r0.ba.cut = false;
-    assert.ok(await eventually(async () => a.link.peerStatus === 'alive', 1000, 5));
-    assert.equal(a.statuses.at(-1)?.status, 'alive');
+    assert.ok(await eventually(async () => hearsPeer(a), 1000, 5));
     assert.deepEqual(a.link.status().rejected.replayed, 1, 'the restored path brings no false replays');
-  });
-});
-
-describe('peer link with a silent peer from the start', () => {
-  it('declares the peer dead dead_after_ms after start when nothing is ever heard', async () => {
-    const [p, q] = (await freePorts(2)) as [number, number];
-    const s = side('a', [{ listen: `127.0.0.1:${p}`, peer: `127.0.0.1:${q}` }]);
-    const started = Date.now();
-    await s.link.start();
-    try {
-      assert.equal(s.link.peerStatus, 'unknown');
-      assert.ok(await eventually(async () => s.link.peerStatus === 'dead', 1000, 5));
-      const took = (s.statuses[0]?.at ?? 0) - started;
-      assert.ok(took >= DEAD - 5 && took < DEAD + 300, `dead after ${took} ms`);
-    } finally {
-      await s.link.close();
-    }
-  });
-});
-
-describe('peer link when this process itself stalls', () => {
-  it('a stalled event loop (SIGSTOP, frozen VM) is not taken for a dead peer; real silence still is', async () => {
-    const [p, q] = (await freePorts(2)) as [number, number];
-    const x = side('x', [{ listen: `127.0.0.1:${p}`, peer: `127.0.0.1:${q}` }]);
-    const y = side('y', [{ listen: `127.0.0.1:${q}`, peer: `127.0.0.1:${p}` }]);
-    await x.link.start();
-    await y.link.start();
-    try {
-      assert.ok(
-        await eventually(async () => x.link.peerStatus === 'alive' && y.link.peerStatus === 'alive', 1000),
-      );
-      // Block the whole process for 5 × dead_after_ms: both sides' timers come due long after their time.
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5 * DEAD);
-      await sleep(2 * DEAD);
-      assert.equal(x.link.peerStatus, 'alive');
-      assert.ok(!x.statuses.some((s) => s.status === 'dead'), 'no dead peer after our own stall');
-      assert.ok(x.link.status().stalls >= 1);
-      assert.ok(x.link.status().rejected.stale >= 0);
-      // Real silence afterwards is still detected on time.
-      await y.link.close();
-      const t0 = Date.now();
-      assert.ok(await eventually(async () => x.link.peerStatus === 'dead', 2000, 5));
-      assert.ok(Date.now() - t0 < DEAD + 300, `dead after ${Date.now() - t0} ms`);
-    } finally {
-      await x.link.close();
-      await y.link.close();
-    }
   });
 });

@@ -4,6 +4,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
+  advertise,
+  CONDITION_ROWS,
+  EVENT_ROWS,
   initialState,
   matchRow,
   type Role,
@@ -11,10 +14,22 @@ import {
   type RoleEvent,
   type RoleState,
   step,
-  TABLE,
 } from '../../src/ha/role-machine.js';
 
-const CONFIG = { id: 'a', priority: 100, preempt: false, holdTicks: 8 };
+const CONFIG = {
+  id: 'a',
+  priority: 100,
+  preempt: false,
+  holdTicks: 8,
+  heartbeatTicks: 5,
+  deadTicks: 4,
+  retryTicks: 2,
+};
+const TABLE = [...EVENT_ROWS, ...CONDITION_ROWS];
+const TICK: RoleEvent = { type: 'tick' };
+
+/** One tick short of dead_after: the next tick declares the peer dead. */
+const silent = (s: RoleState): RoleState => ({ ...s, peerSilentTicks: s.config.deadTicks - 1 });
 
 /** A node in `role` with term 5, healthy, witnesses reachable, peer b alive as `peerRole` (term 5, priority 100). */
 function st(role: Role, over: Partial<RoleState> = {}, peer: Partial<RoleState['peer']> = {}): RoleState {
@@ -91,8 +106,8 @@ const CASES: Case[] = [
   },
   {
     name: 'backup promotes when the peer is dead: term+1, persisted before the VIP is enabled',
-    state: st('backup'),
-    event: { type: 'peer-dead' },
+    state: silent(st('backup')),
+    event: TICK,
     role: 'primary',
     actions: PROMOTE,
     term: 6,
@@ -109,15 +124,15 @@ const CASES: Case[] = [
   },
   {
     name: 'backup never claims the VIP while its witnesses are unreachable',
-    state: st('backup', { witnesses: 'unreachable' }),
-    event: { type: 'peer-dead' },
+    state: silent(st('backup', { witnesses: 'unreachable' })),
+    event: TICK,
     role: 'backup',
     actions: [],
   },
   {
     name: 'backup never claims the VIP before its witnesses answered once',
-    state: st('backup', { witnesses: 'unknown' }),
-    event: { type: 'peer-dead' },
+    state: silent(st('backup', { witnesses: 'unknown' })),
+    event: TICK,
     role: 'backup',
     actions: [],
   },
@@ -285,8 +300,8 @@ const CASES: Case[] = [
   },
   {
     name: 'primary that lost its peer only keeps the VIP',
-    state: st('primary'),
-    event: { type: 'peer-dead' },
+    state: silent(st('primary')),
+    event: TICK,
     role: 'primary',
     actions: [],
   },
@@ -388,16 +403,16 @@ const CASES: Case[] = [
     check: (_a, s) => assert.equal(s.releasePending, true),
   },
   {
-    name: 'release pending: retried on every tick',
-    state: st('fault', { releasePending: true }),
+    name: 'release pending: retried every retryTicks',
+    state: st('fault', { releasePending: true, retryElapsed: 1 }),
     event: { type: 'tick' },
     role: 'fault',
     actions: ['disable-vip'],
   },
   {
     name: 'release pending: a node in fault with the release pending never claims the VIP',
-    state: st('backup', { releasePending: true }),
-    event: { type: 'peer-dead' },
+    state: silent(st('backup', { releasePending: true })),
+    event: TICK,
     role: 'backup',
     actions: [],
   },
@@ -432,6 +447,25 @@ const CASES: Case[] = [
     actions: ['switchover-result'],
     check: (a) => assert.equal((a[0] as { ok: boolean }).ok, false),
   },
+  {
+    name: 'a stopping primary releases the VIP, then tells the peer it is gone (behind the release)',
+    state: st('primary'),
+    event: { type: 'stopping' },
+    role: 'fault',
+    actions: ['timeline', 'disable-vip', 'set-worker-role', 'send-heartbeat'],
+    check: (a, s) => {
+      assert.deepEqual(a.at(-1), { type: 'send-heartbeat', queued: true });
+      assert.equal(s.vip, 'releasing');
+      assert.equal(s.healthReason, 'stopping');
+    },
+  },
+  {
+    name: 'a stopping backup releases (safe stop) and goes to fault',
+    state: st('backup'),
+    event: { type: 'stopping' },
+    role: 'fault',
+    actions: ['disable-vip', 'set-worker-role', 'send-heartbeat'],
+  },
 ];
 
 describe('role machine: transition table', () => {
@@ -450,17 +484,15 @@ describe('role machine: transition table', () => {
 
   it('every row of TABLE is exercised by some case', () => {
     const used = new Set(CASES.map((c) => matchRow(c.state, c.event)).filter((r) => r !== undefined));
-    const unused = TABLE.filter((r) => !used.has(r)).map(
-      (r) => `${r.from.join('|')} ${r.on.join('|')} ${r.when}`,
-    );
+    const unused = TABLE.filter((r) => !used.has(r)).map((r) => `${r.from.join('|')} ${r.on} ${r.when}`);
     assert.deepEqual(unused, []);
   });
 
   it('is deterministic and does not mutate its input', () => {
     const s = st('backup');
     const copy = structuredClone(s);
-    const r1 = step(s, { type: 'peer-dead' });
-    const r2 = step(s, { type: 'peer-dead' });
+    const r1 = step(silent(s), TICK);
+    const r2 = step(silent(s), TICK);
     assert.deepEqual(s, copy);
     assert.deepEqual(r1, r2);
   });
@@ -479,7 +511,11 @@ const eventArb: fc.Arbitrary<RoleEvent> = fc.oneof(
     ready: fc.boolean(),
     yielding: fc.boolean(),
   }),
-  fc.constant<RoleEvent>({ type: 'peer-dead' }),
+  // Silence: runs of ticks long enough for the peer to be declared dead.
+  fc.constant<RoleEvent>({ type: 'tick' }),
+  fc.constant<RoleEvent>({ type: 'tick' }),
+  fc.constant<RoleEvent>({ type: 'tick', late: true }),
+  fc.constant<RoleEvent>({ type: 'resign-sent' }),
   fc.record({ type: fc.constant('peer-resigned' as const), term: fc.integer({ min: 0, max: 12 }) }),
   fc.record({
     type: fc.constant('resign-requested' as const),
@@ -544,20 +580,29 @@ describe('role machine: invariants over random event sequences', () => {
         const ok: RoleEvent = { type: 'local-health', ok: true, reason: 'ready' };
         a = step(a, ok).state;
         b = step(b, ok).state;
+        // What each hears is the other's advertise(state); VIP commands succeed at once.
         const hbOf = (s: RoleState): RoleEvent => ({
           type: 'peer-heartbeat',
-          term: s.term,
-          role: s.role,
-          priority: s.config.priority,
+          ...advertise(s),
           id: s.config.id,
-          ready: s.role !== 'fault' && s.healthy,
-          yielding: s.hold > 0,
         });
+        const deliver = (s: RoleState, e: RoleEvent): RoleState => {
+          const r = step(s, e);
+          let next = r.state;
+          for (const x of r.actions)
+            if (x.type === 'enable-vip' || x.type === 'disable-vip')
+              next = step(next, {
+                type: 'vip-result',
+                op: x.type === 'enable-vip' ? 'enable' : 'disable',
+                ok: true,
+              }).state;
+          return next;
+        };
         for (let i = 0; i < 6; i++) {
           const ha = hbOf(a);
           const hbB = hbOf(b);
-          a = step(a, hbB).state;
-          b = step(b, ha).state;
+          a = deliver(a, hbB);
+          b = deliver(b, ha);
         }
         assert.equal([a, b].filter((s) => s.role === 'primary').length, 1);
         const winner = a.role === 'primary' ? a : b;
@@ -581,9 +626,86 @@ describe('leaving fault with a stale "peer dead" verdict', () => {
     const tick = step(back.state, { type: 'tick' });
     assert.equal(tick.state.role, 'backup', 'an unknown peer is not a dead one');
     assert.ok(!tick.actions.some((a) => a.type === 'enable-vip'));
-    // A fresh window of silence (the link declares it again) lets it promote as usual.
-    const dead = step(tick.state, { type: 'peer-dead' });
-    const promoted = step(dead.state, { type: 'tick' });
+    // A fresh window of silence lets it promote as usual: not one tick before deadTicks.
+    let t = tick.state;
+    for (let i = 1; i < CONFIG.deadTicks - 1; i++) t = step(t, TICK).state;
+    assert.equal(t.peer.status, 'unknown');
+    const promoted = step(t, TICK);
+    assert.equal(promoted.state.peer.status, 'dead');
     assert.equal(promoted.state.role, 'primary');
+  });
+});
+
+describe('time in the machine: peer silence, heartbeats, stalls', () => {
+  const alive = () => st('backup', { heartbeatElapsed: 0 }, { status: 'alive', role: 'primary' });
+
+  it('the peer is dead after deadTicks ticks of silence, not one tick before; a message restarts the count', () => {
+    let s = alive();
+    for (let i = 1; i < CONFIG.deadTicks; i++) s = step(s, TICK).state;
+    assert.equal(s.peer.status, 'alive');
+    const heard = step(s, hb('primary')).state;
+    assert.equal(heard.peerSilentTicks, 0);
+    const r = step(s, TICK);
+    assert.equal(r.state.peer.status, 'dead');
+    assert.equal(r.state.role, 'primary', 'a dead primary peer: the backup takes over');
+  });
+
+  it('a late tick (this process stalled) gives the peer a fresh window and is counted', () => {
+    const r = step(silent(alive()), { type: 'tick', late: true });
+    assert.equal(r.state.peer.status, 'alive');
+    assert.equal(r.state.peerSilentTicks, 0);
+    assert.equal(r.state.stalls, 1);
+  });
+
+  it('a heartbeat goes out every heartbeatTicks ticks, at once (never behind VIP commands)', () => {
+    let s = alive();
+    const sent: number[] = [];
+    for (let i = 1; i <= 3 * CONFIG.heartbeatTicks; i++) {
+      const r = step({ ...s, peerSilentTicks: 0 }, TICK);
+      s = r.state;
+      for (const a of r.actions) if (a.type === 'send-heartbeat') sent.push(a.queued ? -i : i);
+    }
+    assert.deepEqual(sent, [5, 10, 15]);
+  });
+
+  it('while a resignation is queued, heartbeats of role changes wait behind it; resign-sent releases them', () => {
+    const r = step(st('primary'), { type: 'switchover-requested' });
+    assert.equal(r.state.resigning, 1);
+    assert.deepEqual(r.actions.at(-1), { type: 'send-heartbeat', queued: true });
+    assert.equal(step(r.state, { type: 'resign-sent' }).state.resigning, 0);
+  });
+});
+
+describe('advertise: what the peer hears is a function of the state', () => {
+  it('a releasing ex-primary still says primary in the term it held the VIP under, neither ready nor yielding', () => {
+    const demoted = step(st('primary', { vip: 'held' }), hb('primary', 9)).state;
+    assert.equal(demoted.role, 'backup');
+    assert.equal(demoted.term, 9);
+    assert.deepEqual(advertise(demoted), {
+      role: 'primary',
+      term: 5,
+      priority: 100,
+      ready: false,
+      yielding: false,
+    });
+    const released = step(demoted, { type: 'vip-result', op: 'disable', ok: true }).state;
+    assert.equal(released.vip, 'released');
+    assert.deepEqual(advertise(released), {
+      role: 'backup',
+      term: 9,
+      priority: 100,
+      ready: true,
+      yielding: false,
+    });
+  });
+
+  it('the VIP goes adding → held on promotion, and a resigned node yields once released', () => {
+    const p = step(silent(st('backup')), TICK).state;
+    assert.equal(p.vip, 'adding');
+    assert.equal(step(p, { type: 'vip-result', op: 'enable', ok: true }).state.vip, 'held');
+    const resigned = step(st('primary', { vip: 'held' }), { type: 'switchover-requested' }).state;
+    const gone = step(resigned, { type: 'vip-result', op: 'disable', ok: true }).state;
+    assert.equal(advertise(gone).yielding, true);
+    assert.equal(advertise(gone).role, 'backup');
   });
 });

@@ -1,6 +1,7 @@
 // A scripted HA node for the management API tests: a status to show, events to emit, a worker that answers.
-import type { HaStatus, NodeEvent, SwitchoverReply } from '../../src/ha/node.js';
+
 import type { Role } from '../../src/ha/role-machine.js';
+import type { HaStatus, NodeEvent, SwitchoverReply } from '../../src/ha/status.js';
 import type { CallView, NodeToWorker, SipCounters, WorkerToNode } from '../../src/ha/worker-ipc.js';
 import type { ManagedNode } from '../../src/mgmt/hub.js';
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Alarm, HaStatus } from '../../src/ha/node.js';
+import type { Alarm, HaStatus } from '../../src/ha/status.js';
 import { Lab as LabClass } from '../../src/lab/lab.js';
 import { run } from '../../src/lab/netns.js';
 import { type Host, Pair } from '../ha/pair.js';

@@ -1,0 +1,145 @@
+// The node's hands: the role machine's actions carried out in order on one queue, so that a release always
+// completes before the resign that follows it and a term is on disk before the VIP that depends on it is added.
+// VIP command results, and a resignation sent, go back to the machine as events.
+import type { Logger } from 'pino';
+import { errorMessage } from '../net/errors.js';
+import type { Clock, TimerHandle } from '../time/clock.js';
+import type { VipDriver } from '../vip/driver.js';
+import type { AlarmLog } from './alarm-log.js';
+import type { PeerChannel } from './peer-link.js';
+import type { RoleAction, RoleEvent } from './role-events.js';
+import type { TermStore } from './term-store.js';
+import type { TimelineLog } from './timeline.js';
+import { FINAL_DRAIN_MS, TIMELINE_CLOSE_MS } from './timers.js';
+import type { WorkerPort } from './worker-supervisor.js';
+
+/** What carrying out the actions takes. */
+export interface EffectsPort {
+  vip: VipDriver;
+  terms: TermStore;
+  timelines: TimelineLog;
+  worker: WorkerPort;
+  link: PeerChannel;
+  alarms: AlarmLog;
+  log: Logger;
+  clock: Clock;
+  wallNow: () => number;
+  /** Back to the role machine. */
+  dispatch(e: RoleEvent): void;
+  /** Sends the heartbeat as the machine's state is now. */
+  heartbeat(): void;
+  /** The machine's answer to an operator's switchover. */
+  reply(ok: boolean, detail: string): void;
+}
+
+export class NodeEffects {
+  private queue: Promise<void> = Promise.resolve();
+  /** vipRemovedAt from the peer's last resign, for our promotion's timeline. */
+  private peerRemovedAt: number | null = null;
+  private timelineCloser: TimerHandle | undefined;
+
+  constructor(private readonly p: EffectsPort) {}
+
+  /** Resolves when everything queued so far has been carried out. */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  /** The peer resigned, having removed the VIP at `at` (epoch ms): our promotion's timeline starts there. */
+  peerResigned(at: number | null): void {
+    this.peerRemovedAt = at;
+  }
+
+  close(): void {
+    if (this.timelineCloser !== undefined) this.p.clock.clearTimeout(this.timelineCloser);
+  }
+
+  /** Runs `a` in its turn, after everything queued before it. */
+  enqueue(a: RoleAction): void {
+    const detectedAt = this.p.wallNow();
+    this.queue = this.queue
+      .then(() => this.run(a, detectedAt))
+      .catch((err: unknown) => this.p.log.error({ err, action: a.type }, 'action failed'));
+  }
+
+  private async run(a: RoleAction, detectedAt: number): Promise<void> {
+    switch (a.type) {
+      case 'timeline':
+        this.openTimeline(a, detectedAt);
+        return;
+      case 'persist-term':
+        await this.p.terms.save(a.term);
+        return;
+      case 'enable-vip':
+      case 'disable-vip':
+        await this.vipCommand(a.type === 'enable-vip' ? 'enable' : 'disable');
+        return;
+      case 'announce': {
+        // Not awaited: the first burst takes count × interval, and nothing else may wait for it. Its first
+        // announcement leaves at once, so that is the time recorded.
+        const at = this.p.wallNow();
+        this.p.vip.announce().then(
+          (out) => {
+            if (out.mode === 'sent' || out.mode === 'os') this.p.timelines.stamp('announcedAt', at);
+          },
+          (err: unknown) => this.p.log.error({ err }, 'VIP announcement failed'),
+        );
+        return;
+      }
+      case 'set-worker-role':
+        this.p.worker.send({ type: 'role', role: a.role });
+        return;
+      case 'send-heartbeat':
+        this.p.heartbeat();
+        return;
+      case 'send-resign': {
+        // The VIP is gone: catch the changes of the last requests it served before the backup takes over.
+        const drained = await this.p.worker.drain(FINAL_DRAIN_MS);
+        if (!drained.ok) this.p.log.warn({ detail: drained.detail }, 'final replication drain incomplete');
+        this.p.link.send({
+          type: 'resign',
+          term: a.term,
+          vipRemovedAt: this.p.timelines.current?.vipRemovedAt ?? this.p.wallNow(),
+        });
+        this.p.dispatch({ type: 'resign-sent' });
+        return;
+      }
+      case 'request-resign':
+        this.p.link.send({ type: 'resign-request', reason: a.reason });
+        return;
+      case 'raise-alarm':
+        this.p.alarms.raiseRole(a.alarm, a.detail);
+        return;
+      case 'switchover-result':
+        this.p.reply(a.ok, a.detail);
+        return;
+    }
+  }
+
+  private async vipCommand(op: 'enable' | 'disable'): Promise<void> {
+    try {
+      await (op === 'enable' ? this.p.vip.enable() : this.p.vip.disable());
+      this.p.timelines.stamp(op === 'enable' ? 'vipAddedAt' : 'vipRemovedAt', this.p.wallNow());
+      this.p.dispatch({ type: 'vip-result', op, ok: true });
+    } catch (err) {
+      // A failed release: still (maybe) held, and the machine keeps saying so and retries from fault.
+      this.p.log.error({ err }, `VIP ${op} failed`);
+      this.p.dispatch({ type: 'vip-result', op, ok: false, reason: errorMessage(err) });
+    }
+  }
+
+  private openTimeline(a: Extract<RoleAction, { type: 'timeline' }>, detectedAt: number): void {
+    this.p.timelines.begin({
+      kind: a.kind,
+      cause: a.cause,
+      oldTerm: a.oldTerm,
+      newTerm: a.newTerm,
+      detectedAt,
+    });
+    if (a.kind === 'promote' && a.cause === 'switchover' && this.peerRemovedAt !== null)
+      this.p.timelines.stamp('vipRemovedAt', this.peerRemovedAt);
+    this.peerRemovedAt = null;
+    this.close();
+    this.timelineCloser = this.p.clock.setTimeout(() => this.p.timelines.finishOpen(), TIMELINE_CLOSE_MS);
+  }
+}

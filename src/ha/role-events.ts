@@ -1,0 +1,64 @@
+// The role machine's inputs and outputs (src/ha/role-machine.ts): events the node turns the world into, and the
+// actions the node carries out, in order.
+import type { Cause, Role } from './role-state.js';
+
+export type RoleEvent =
+  /** The persisted term, read at start before anything else. */
+  | { type: 'restored'; term: number }
+  /** The safe-start VIP release is done and the node listens to the world. */
+  | { type: 'started' }
+  | {
+      type: 'peer-heartbeat';
+      term: number;
+      role: Role;
+      priority: number;
+      id: string;
+      ready: boolean;
+      yielding: boolean;
+    }
+  | { type: 'peer-resigned'; term: number }
+  /** The peer (a backup asked by an operator, or a preempting node) asks this primary to hand over. */
+  | { type: 'resign-requested'; reason: 'switchover' | 'preempt' }
+  | { type: 'local-health'; ok: boolean; reason: string }
+  | { type: 'witnesses'; reachable: boolean }
+  | { type: 'switchover-requested' }
+  | { type: 'vip-result'; op: 'enable' | 'disable'; ok: boolean; reason?: string }
+  /** A resignation this machine asked for has gone out to the peer. */
+  | { type: 'resign-sent' }
+  /** The node is stopping: release, tell the peer, go quiet. */
+  | { type: 'stopping' }
+  /**
+   * Time passes by one tick. `late`: this process did not run for a while (SIGSTOP, a frozen VM, a stalled event
+   * loop), so the silence was ours, not the peer's, and what waited in the socket is stale.
+   */
+  | { type: 'tick'; late?: boolean };
+
+export type EventType = RoleEvent['type'];
+export type EventOf<T extends EventType> = Extract<RoleEvent, { type: T }>;
+
+/** The alarms the role machine raises (the node's alarm log knows their severities). */
+export type RoleAlarm =
+  | 'local-fault'
+  | 'dual-primary'
+  | 'isolated'
+  | 'vip-enable-failed'
+  | 'vip-release-failed'
+  | 'witnesses-lost';
+
+export type RoleAction =
+  | { type: 'persist-term'; term: number }
+  | { type: 'enable-vip' }
+  | { type: 'disable-vip' }
+  | { type: 'announce' }
+  | { type: 'set-worker-role'; role: 'primary' | 'backup' }
+  /**
+   * Tell the peer `advertise(state)` as it is when sent. `queued`: behind the actions before it (a resignation
+   * must reach the peer before the heartbeat that says "backup"); else at once, never behind VIP commands (an `ip`
+   * command on a busy host can take longer than dead_after_ms, and the peer would declare this node dead).
+   */
+  | { type: 'send-heartbeat'; queued: boolean }
+  | { type: 'send-resign'; term: number }
+  | { type: 'request-resign'; reason: 'switchover' | 'preempt' }
+  | { type: 'timeline'; kind: 'promote' | 'demote'; cause: Cause; oldTerm: number; newTerm: number }
+  | { type: 'raise-alarm'; alarm: RoleAlarm; detail: string }
+  | { type: 'switchover-result'; ok: boolean; detail: string };

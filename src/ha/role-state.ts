@@ -1,0 +1,170 @@
+// What the role machine knows (src/ha/role-machine.ts): the role, the term, the VIP as this host holds it, the
+// peer as last heard and how long it has been silent, in ticks (etcd-io/raft keeps `electionElapsed` in the
+// machine the same way). Everything that decides the role, what the peer hears and when the peer is dead lives
+// here; the node keeps no role truth of its own.
+
+export type Role = 'starting' | 'backup' | 'primary' | 'fault';
+export type PeerStatus = 'unknown' | 'alive' | 'dead';
+export type Witnesses = 'unknown' | 'reachable' | 'unreachable';
+/**
+ * The VIP on this host. `releasing` lasts from the decision to give it up until the release is done: meanwhile
+ * this host still answers for it, so it still tells the peer "primary" in the term it held it under.
+ */
+export type VipState = 'released' | 'adding' | 'held' | 'releasing';
+
+export type PromoteCause = 'peer-dead' | 'peer-fault' | 'switchover' | 'election';
+export type DemoteCause =
+  | 'higher-term'
+  | 'isolated'
+  | 'witnesses-lost'
+  | 'switchover'
+  | 'preempt'
+  | 'vip-failed'
+  | 'local-fault'
+  | 'stopping';
+export type Cause = PromoteCause | DemoteCause;
+
+export interface PeerView {
+  status: PeerStatus;
+  /** From the last heartbeat; undefined until one is heard. */
+  role: Role | undefined;
+  term: number;
+  priority: number;
+  id: string;
+  /** The peer is healthy, sees its witnesses and could take over now (switchover is gated on it). */
+  ready: boolean;
+  /** The peer resigned (or holds back after resigning) and expects us to take over. */
+  yielding: boolean;
+}
+
+/** The machine's timers, all in ticks (src/ha/timers.ts turns the config's milliseconds into ticks). */
+export interface RoleConfig {
+  id: string;
+  priority: number;
+  preempt: boolean;
+  /** Ticks a node that resigned stays out of elections. */
+  holdTicks: number;
+  /** Ticks between two periodic heartbeats (VRRP's Advertisement_Interval). */
+  heartbeatTicks: number;
+  /** Ticks of silence on every path after which the peer is dead (VRRP's Master_Down_Interval). */
+  deadTicks: number;
+  /** Ticks between retries of a VIP release that failed. */
+  retryTicks: number;
+}
+
+export interface RoleState {
+  role: Role;
+  /** Highest term known; persisted. A primary's term is the term of its promotion (or adopted since). */
+  term: number;
+  config: RoleConfig;
+  peer: PeerView;
+  /** Ticks since the peer was last heard on any path (raft's electionElapsed). */
+  peerSilentTicks: number;
+  /** Ticks since the last periodic heartbeat (raft's heartbeatElapsed). */
+  heartbeatElapsed: number;
+  /** Ticks that came late because this process itself did not run: each bought the peer one more window. */
+  stalls: number;
+  witnesses: Witnesses;
+  healthy: boolean;
+  healthReason: string;
+  /** The safe-start VIP release is done (`started`). */
+  released: boolean;
+  vip: VipState;
+  /** The term the VIP was held under, advertised while it is released. */
+  vipTerm: number;
+  /** A VIP release failed; the node retries it every `retryTicks` while in fault. */
+  releasePending: boolean;
+  retryElapsed: number;
+  /** Resignations handed to the node and not sent yet: heartbeats that follow them wait behind them. */
+  resigning: number;
+  /** Ticks left during which this node does not promote by election (after resigning). */
+  hold: number;
+  /** Ticks left before a preempting node asks again. */
+  preemptWait: number;
+  /** A dual-primary episode this node won is going on (announce once, not on every heartbeat). */
+  dualPrimary: boolean;
+}
+
+export function initialState(
+  config: RoleConfig,
+  persistedTerm: number,
+  witnessesConfigured: boolean,
+): RoleState {
+  return {
+    role: 'starting',
+    term: persistedTerm,
+    config,
+    peer: {
+      status: 'unknown',
+      role: undefined,
+      term: 0,
+      priority: 0,
+      id: '',
+      ready: false,
+      yielding: false,
+    },
+    peerSilentTicks: 0,
+    heartbeatElapsed: 0,
+    stalls: 0,
+    // No witnesses configured: nothing can say we are isolated, so the check passes (like keepalived without
+    // track scripts).
+    witnesses: witnessesConfigured ? 'unknown' : 'reachable',
+    healthy: false,
+    healthReason: 'worker not ready',
+    released: false,
+    vip: 'released',
+    vipTerm: 0,
+    releasePending: false,
+    retryElapsed: 0,
+    resigning: 0,
+    hold: 0,
+    preemptWait: 0,
+    dualPrimary: false,
+  };
+}
+
+/** True when (term, priority, id) of a beats b: the primary that keeps the VIP in a dual-primary episode. */
+export function outranks(
+  a: { term: number; priority: number; id: string },
+  b: { term: number; priority: number; id: string },
+): boolean {
+  if (a.term !== b.term) return a.term > b.term;
+  if (a.priority !== b.priority) return a.priority > b.priority;
+  return a.id < b.id; // lower id wins a full tie: deterministic and the same on both nodes
+}
+
+/** Ready to take over (or to keep) the VIP: what a switchover to this node is gated on. */
+export function isReady(s: RoleState): boolean {
+  return (s.role === 'backup' || s.role === 'primary') && s.healthy && s.witnesses === 'reachable';
+}
+
+/** This host answers for the VIP: it is primary, or it still holds the VIP it is giving up. */
+export function isServing(s: RoleState): boolean {
+  return s.role === 'primary' || s.vip === 'releasing';
+}
+
+/** What the peer hears about this node in every heartbeat. */
+export interface Advert {
+  role: Role;
+  term: number;
+  priority: number;
+  ready: boolean;
+  yielding: boolean;
+}
+
+/**
+ * The heartbeat's body, from the state alone. What the peer hears is what is true on this host: while a release
+ * is in flight this node still holds the VIP, so it still says primary — in the term it held it under, not one
+ * adopted since, so that a higher-term primary still wins — and neither ready nor yielding, or the peer could add
+ * the VIP before it is gone here.
+ */
+export function advertise(s: RoleState): Advert {
+  const releasing = s.vip === 'releasing';
+  return {
+    role: releasing ? 'primary' : s.role,
+    term: releasing ? s.vipTerm : s.term,
+    priority: s.config.priority,
+    ready: !releasing && isReady(s),
+    yielding: !releasing && s.hold > 0,
+  };
+}
