@@ -1,6 +1,6 @@
 // The backup side of bench/replication.ts, in its own process (forked with --expose-gc): a replica LocationService
 // and DialogStore fed by the replication stream, measuring its heap on request.
-import { ReplicationNode } from '../src/ha/replication/replication-node.js';
+import { WorkerReplication } from '../src/ha/replication/worker-replication.js';
 import { createLogger } from '../src/log/logger.js';
 import { DialogStore } from '../src/server/dialogs.js';
 import { LocationService } from '../src/server/location-service.js';
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   const send = (m: ReplicaReply) => process.send?.(m);
   const location = new LocationService();
   const dialogs = new DialogStore();
-  const node = new ReplicationNode({
+  const node = new WorkerReplication({
     key,
     nodeId: 'bench-backup',
     location,

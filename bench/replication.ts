@@ -8,7 +8,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { configSchema } from '../src/config/schema.js';
-import { ReplicationNode } from '../src/ha/replication/replication-node.js';
+import { WorkerReplication } from '../src/ha/replication/worker-replication.js';
 import { SCENARIOS, sipp } from '../src/lab/sipp.js';
 import { createLogger } from '../src/log/logger.js';
 import { type Dialog, dialogId } from '../src/server/dialogs.js';
@@ -90,7 +90,7 @@ async function primary(sipPort: number, replPort: number) {
   });
   const server = new SipServer({ config, resolvePath: (p) => p, log, acting: true });
   await server.start();
-  const node = new ReplicationNode({
+  const node = new WorkerReplication({
     key,
     nodeId: 'bench-primary',
     location: server.location,

@@ -4,8 +4,8 @@
 // primary, reports the first request it serves after a promotion, and exits when the node goes away.
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { loadConfig } from '../config/load.js';
-import type { ReplicationNode } from '../ha/replication/replication-node.js';
-import { startWorkerReplication } from '../ha/replication/worker-replication.js';
+import { startWorkerReplication } from '../ha/replication/start-worker-replication.js';
+import type { WorkerReplication } from '../ha/replication/worker-replication.js';
 import { isNodeToWorker, type NodeToWorker, type WorkerRole, type WorkerToNode } from '../ha/worker-ipc.js';
 import { createLogger } from '../log/logger.js';
 import { SipServer } from '../server/sip-server.js';
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     );
     setTimeout(() => process.exit(1), 1500).unref();
   });
-  let replication: ReplicationNode | undefined;
+  let replication: WorkerReplication | undefined;
   let started = false;
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();

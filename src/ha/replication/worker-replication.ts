@@ -1,39 +1,229 @@
-// Replication inside the SIP worker (it owns the state): built from the config's ha section and the HA key,
-// reporting its status to the node every REPORT_MS and whenever the connection or the synced state flips.
-
+// Replication for one SIP worker, by role: the primary records every binding and dialog change into the source and
+// serves the stream; the backup mirrors it through the applier, silently, until it is promoted. Status and the
+// lossless-handover drain for the node supervisor live here too.
 import type { Logger } from 'pino';
-import type { LoadedConfig } from '../../config/load.js';
-import type { SipServer } from '../../server/sip-server.js';
-import { loadHaKey } from '../key-file.js';
-import type { WorkerToNode } from '../worker-ipc.js';
-import { replicationEndpoints } from './endpoints.js';
-import { ReplicationNode } from './replication-node.js';
+import type { HostPort } from '../../net/address.js';
+import type { DialogChange, DialogStore } from '../../server/dialogs.js';
+import type { BindingChange, LocationService } from '../../server/location-service.js';
+import type { ReplicationStatus, WorkerRole } from '../worker-ipc.js';
+import { ReplicaApplier } from './applier.js';
+import { ReplicaClient } from './replica-client.js';
+import { ReplicationListener } from './replication-listener.js';
+import { ReplicationSource } from './source.js';
 
-const REPORT_MS = 200;
+export interface WorkerReplicationOptions {
+  key: Buffer;
+  nodeId: string;
+  location: LocationService;
+  dialogs: DialogStore;
+  listen: readonly HostPort[];
+  peers: readonly HostPort[];
+  locals?: readonly string[];
+  log: Logger;
+  /** Connection or synced state flipped. */
+  onChange?: () => void;
+  /** Tunables for tests. */
+  tickMs?: number;
+  idleTimeoutMs?: number;
+  retryMs?: number;
+  syncedLagMs?: number;
+}
 
-export async function startWorkerReplication(
-  server: SipServer,
-  loaded: LoadedConfig,
-  log: Logger,
-  send: (m: WorkerToNode) => void,
-): Promise<ReplicationNode | undefined> {
-  const ha = loaded.config.ha;
-  if (ha === undefined) return undefined;
-  const key = await loadHaKey(loaded);
-  const ep = replicationEndpoints(ha);
-  const report = () => send({ type: 'replication', ...node.status() });
-  const node: ReplicationNode = new ReplicationNode({
-    key,
-    nodeId: loaded.config.node.id,
-    location: server.location,
-    dialogs: server.dialogs,
-    listen: ep.listen,
-    peers: ep.peers,
-    locals: ep.locals,
-    log: log.child({ part: 'replication' }),
-    onChange: () => report(),
-  });
-  await node.start();
-  setInterval(report, REPORT_MS).unref();
-  return node;
+/** A replica synced this recently before its promotion counts as synced (the link dies just before it). */
+const PROMOTION_SYNCED_WITHIN_MS = 5000;
+
+export interface DrainResult {
+  ok: boolean;
+  lastSeq: number;
+  ackedSeq: number;
+  detail: string;
+}
+
+export class WorkerReplication {
+  private role: WorkerRole = 'backup';
+  readonly source: ReplicationSource;
+  readonly applier: ReplicaApplier;
+  readonly listener: ReplicationListener;
+  readonly client: ReplicaClient;
+  private drainWaiters: Array<() => boolean> = [];
+  private wasSynced = false;
+  /** Whether the last promotion found the replica synced (null: never promoted). */
+  private promotedSynced: boolean | null = null;
+  private wasConnected = false;
+
+  constructor(private readonly o: WorkerReplicationOptions) {
+    const mono = () => performance.now();
+    this.source = new ReplicationSource({
+      now: mono,
+      ...(o.syncedLagMs === undefined ? {} : { syncedLagMs: o.syncedLagMs }),
+    });
+    this.applier = new ReplicaApplier(o.location, o.dialogs);
+    this.listener = new ReplicationListener({
+      key: o.key,
+      nodeId: o.nodeId,
+      listen: o.listen,
+      location: o.location,
+      dialogs: o.dialogs,
+      source: this.source,
+      isPrimary: () => this.role === 'primary',
+      log: o.log,
+      onSessionChange: () => this.changed(),
+      onAck: () => this.onAck(),
+      ...(o.tickMs === undefined ? {} : { tickMs: o.tickMs }),
+      ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }),
+    });
+    this.client = new ReplicaClient({
+      key: o.key,
+      nodeId: o.nodeId,
+      peers: o.peers,
+      ...(o.locals === undefined ? {} : { locals: o.locals }),
+      applier: this.applier,
+      log: o.log,
+      onChange: () => this.changed(),
+      ...(o.retryMs === undefined ? {} : { retryMs: o.retryMs }),
+      ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }),
+    });
+    // Chain after whatever else listens (event feeds); only a primary's changes are numbered and streamed.
+    const prevLoc = o.location.onChange;
+    o.location.onChange = (c: BindingChange) => {
+      prevLoc(c);
+      if (this.role === 'primary') this.recordBinding(c);
+    };
+    const prevDlg = o.dialogs.onChange;
+    o.dialogs.onChange = (c: DialogChange) => {
+      prevDlg(c);
+      if (this.role === 'primary') this.recordDialog(c);
+    };
+  }
+
+  /** Binds the replication server and, as a backup, starts looking for the primary. */
+  async start(): Promise<void> {
+    await this.listener.start();
+    if (this.role === 'backup') this.client.start();
+  }
+
+  async stop(): Promise<void> {
+    this.client.stop();
+    await this.listener.stop();
+    this.releaseDrainWaiters();
+  }
+
+  get currentRole(): WorkerRole {
+    return this.role;
+  }
+
+  /**
+   * Promotion: stop mirroring (the state held is the best there is) and serve the stream to the new backup.
+   * Demotion: stop serving and mirror the new primary, starting from its snapshot.
+   */
+  setRole(role: WorkerRole): void {
+    if (role === this.role) return;
+    this.role = role;
+    if (role === 'primary') {
+      // The link to the old primary is usually gone by now (it died, or it stepped down first): what counts is
+      // whether the replica was synced when it was lost.
+      const ago = this.client.lastSyncedAgoMs;
+      this.promotedSynced = ago !== null && ago <= PROMOTION_SYNCED_WITHIN_MS;
+      this.client.stop();
+      this.o.log.info(
+        {
+          synced: this.promotedSynced,
+          lastSyncedAgoMs: ago,
+          appliedSeq: this.applier.appliedSeq,
+          bindings: this.o.location.size,
+          dialogs: this.o.dialogs.size,
+        },
+        this.promotedSynced ? 'replica promoted' : 'replica promoted while NOT synced',
+      );
+    } else {
+      this.listener.dropSessions('demoted to backup');
+      this.releaseDrainWaiters();
+      this.client.start();
+    }
+    this.changed();
+  }
+
+  status(): ReplicationStatus {
+    const primary = this.role === 'primary';
+    const lag = primary ? this.source.lagRecent.percentiles(performance.now()) : { p50: null, p99: null };
+    return {
+      role: this.role,
+      synced: primary ? this.source.synced : this.client.synced,
+      connected: primary ? this.source.connected : this.client.connected,
+      lastSeq: primary ? this.source.lastSeq : this.applier.headSeq,
+      ackedSeq: primary ? this.source.ackedSeq : this.applier.appliedSeq,
+      lagP50Ms: lag.p50,
+      lagP99Ms: lag.p99,
+      bindings: this.o.location.size,
+      dialogs: this.o.dialogs.size,
+      lastSyncedAgoMs: primary ? null : this.client.lastSyncedAgoMs,
+      promotedSynced: primary ? this.promotedSynced : null,
+    };
+  }
+
+  /** Resolves once the backup has acknowledged every change made so far, or says why not within `timeoutMs`. */
+  drain(timeoutMs: number): Promise<DrainResult> {
+    const result = (ok: boolean, detail: string): DrainResult => ({
+      ok,
+      lastSeq: this.source.lastSeq,
+      ackedSeq: this.source.ackedSeq,
+      detail,
+    });
+    if (this.role !== 'primary') return Promise.resolve(result(false, 'not primary'));
+    if (!this.source.connected) return Promise.resolve(result(false, 'no backup connected'));
+    if (this.source.drained) return Promise.resolve(result(true, 'backup has every change'));
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.drainWaiters = this.drainWaiters.filter((w) => w !== check);
+        resolve(
+          result(
+            false,
+            `backup acknowledged ${this.source.ackedSeq} of ${this.source.lastSeq} in ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
+      const check = () => {
+        if (this.role !== 'primary' || !this.source.connected) {
+          clearTimeout(timer);
+          resolve(result(false, this.role !== 'primary' ? 'no longer primary' : 'backup disconnected'));
+          return true;
+        }
+        if (!this.source.drained) return false;
+        clearTimeout(timer);
+        resolve(result(true, 'backup has every change'));
+        return true;
+      };
+      this.drainWaiters.push(check);
+    });
+  }
+
+  private onAck(): void {
+    if (this.drainWaiters.length > 0) this.releaseDrainWaiters();
+    this.changed();
+  }
+
+  /** Runs the drain checks; a check that resolved leaves the list. */
+  private releaseDrainWaiters(): void {
+    this.drainWaiters = this.drainWaiters.filter((check) => !check());
+  }
+
+  /** Tells the owner when the connection or the synced state flips (the periodic report covers the rest). */
+  private changed(): void {
+    if (this.drainWaiters.length > 0 && !this.source.connected) this.releaseDrainWaiters();
+    const s = this.status();
+    if (s.synced === this.wasSynced && s.connected === this.wasConnected) return;
+    this.wasSynced = s.synced;
+    this.wasConnected = s.connected;
+    this.o.onChange?.();
+  }
+
+  private recordBinding(c: BindingChange): void {
+    if (c.kind === 'removed') this.source.record({ k: 'u', aor: c.aor, contact: c.contact });
+    else this.source.record({ k: 'b', binding: c.binding });
+  }
+
+  private recordDialog(c: DialogChange): void {
+    if (c.kind === 'terminated') this.source.record({ k: 'e', id: c.dialog.id });
+    else this.source.record({ k: 'd', dialog: { ...c.dialog } });
+  }
 }

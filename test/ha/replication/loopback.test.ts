@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { configSchema } from '../../../src/config/schema.js';
-import { ReplicationNode } from '../../../src/ha/replication/replication-node.js';
+import { WorkerReplication } from '../../../src/ha/replication/worker-replication.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { SipServer } from '../../../src/server/sip-server.js';
 import type { SipRequest, SipResponse } from '../../../src/sip/message.js';
@@ -104,8 +104,8 @@ function call(callId: string): { invite: SipRequest; ok: SipResponse; bye: SipRe
 describe('replication between two SIP servers on loopback', { timeout: 60_000 }, () => {
   let a: SipServer;
   let b: SipServer;
-  let ra: ReplicationNode;
-  let rb: ReplicationNode;
+  let ra: WorkerReplication;
+  let rb: WorkerReplication;
   let peer: UdpPeer;
   let portA: number;
   let portB: number;
@@ -119,7 +119,7 @@ describe('replication between two SIP servers on loopback', { timeout: 60_000 },
     a = await sipServer(portA, true);
     b = await sipServer(portB, false);
     const common = { key, log, tickMs: 50, idleTimeoutMs: 1000, retryMs: 50 };
-    ra = new ReplicationNode({
+    ra = new WorkerReplication({
       ...common,
       nodeId: 'a',
       location: a.location,
@@ -127,7 +127,7 @@ describe('replication between two SIP servers on loopback', { timeout: 60_000 },
       listen: [{ host: '127.0.0.1', port: replA, family: 4 }],
       peers: [{ host: '127.0.0.1', port: replB, family: 4 }],
     });
-    rb = new ReplicationNode({
+    rb = new WorkerReplication({
       ...common,
       nodeId: 'b',
       location: b.location,

@@ -12,7 +12,7 @@ import { FrameOpener, FrameSealer, FrameSplitter, newNonce, sessionKey } from '.
 import { PROTOCOL_VERSION, type ReplMessage, type WireChange } from './messages.js';
 import type { PendingChange, ReplicationSource } from './source.js';
 
-export interface PrimaryServerOptions {
+export interface ReplicationListenerOptions {
   key: Buffer;
   nodeId: string;
   listen: readonly HostPort[];
@@ -50,12 +50,12 @@ export function toWireChange(p: PendingChange, mono: number, epoch: number): Wir
   }
 }
 
-export class PrimaryServer {
+export class ReplicationListener {
   private readonly servers: Server[] = [];
-  private active: PrimarySession | undefined;
-  private readonly sessions = new Set<PrimarySession>();
+  private active: BackupSession | undefined;
+  private readonly sessions = new Set<BackupSession>();
 
-  constructor(readonly o: PrimaryServerOptions) {}
+  constructor(readonly o: ReplicationListenerOptions) {}
 
   async start(): Promise<void> {
     for (const l of this.o.listen) {
@@ -100,7 +100,7 @@ export class PrimaryServer {
   }
 
   private accept(socket: Socket): void {
-    const session = new PrimarySession(this, socket);
+    const session = new BackupSession(this, socket);
     this.sessions.add(session);
     socket.on('close', () => {
       this.sessions.delete(session);
@@ -114,7 +114,7 @@ export class PrimaryServer {
   }
 
   /** A backup authenticated: it becomes the one backup being served. */
-  activate(session: PrimarySession): void {
+  activate(session: BackupSession): void {
     if (this.active !== undefined && this.active !== session) {
       const old = this.active;
       this.active = undefined;
@@ -123,14 +123,14 @@ export class PrimaryServer {
     this.active = session;
   }
 
-  isActive(session: PrimarySession): boolean {
+  isActive(session: BackupSession): boolean {
     return this.active === session;
   }
 }
 
 type Phase = 'hello' | 'auth' | 'snapshot' | 'streaming' | 'closed';
 
-class PrimarySession {
+class BackupSession {
   private phase: Phase = 'hello';
   private readonly splitter = new FrameSplitter();
   private opener: FrameOpener;
@@ -142,7 +142,7 @@ class PrimarySession {
   private readonly peer: string;
 
   constructor(
-    private readonly owner: PrimaryServer,
+    private readonly owner: ReplicationListener,
     private readonly socket: Socket,
   ) {
     const o = owner.o;
