@@ -254,8 +254,8 @@ async function memoryRun() {
       createdAt: Date.now(),
       confirmedAt: Date.now(),
     };
-    server.dialogs.restore(d);
-    server.dialogs.onChange({ kind: 'created', dialog: d });
+    // Made here, as if by this node's SIP handling: heard once, as `created`, and streamed.
+    server.dialogs.restore(d, 'local');
     if (i % 1000 === 999) await new Promise((r) => setImmediate(r));
   }
   await waitFor(() => node.source.drained, 60_000, 'dialogs replicated');

@@ -8,9 +8,10 @@ import { startWorkerReplication } from '../ha/replication/start-worker-replicati
 import type { WorkerReplication } from '../ha/replication/worker-replication.js';
 import { isNodeToWorker, type NodeToWorker, type WorkerRole, type WorkerToNode } from '../ha/worker-ipc.js';
 import { createLogger } from '../log/logger.js';
+import type { ChangeOrigin } from '../server/change-feed.js';
 import { SipServer } from '../server/sip-server.js';
 import { createVipDriver } from '../vip/driver.js';
-import { callView, registrationView, sipCounters } from './worker-views.js';
+import { callEvent, callView, registrationEvent, registrationView, sipCounters } from './worker-views.js';
 
 function send(message: WorkerToNode): void {
   if (process.connected) process.send?.(message);
@@ -107,8 +108,8 @@ async function main(): Promise<void> {
     }
   });
 
-  // The management API's listings and event feed. Only a primary reports changes: a backup's come from
-  // replication, and reporting them would send every CTI event twice (once from each node).
+  // The management API's listings and event feed. Only a primary reports changes, the ones it makes itself: a
+  // backup's come from replication, and reporting them would send every CTI event twice (once from each node).
   const answerQuery = (id: number, what: 'registrations' | 'calls' | 'counters', limit: number) => {
     if (what === 'counters') return send({ type: 'answer', id, counters: sipCounters(server) });
     if (what === 'calls') {
@@ -124,28 +125,14 @@ async function main(): Promise<void> {
       total: all.length,
     });
   };
-  const prevLoc = server.location.onChange;
-  server.location.onChange = (c) => {
-    prevLoc(c);
-    if (role !== 'primary') return;
-    const at = Date.now();
-    if (c.kind === 'removed')
-      send({ type: 'registration', change: 'removed', aor: c.aor, contact: c.contact, reason: c.reason, at });
-    else if (c.kind === 'added')
-      send({
-        type: 'registration',
-        change: 'added',
-        aor: c.binding.aor,
-        contact: c.binding.contact,
-        reason: '',
-        at,
-      });
-  };
-  const prevDlg = server.dialogs.onChange;
-  server.dialogs.onChange = (c) => {
-    prevDlg(c);
-    if (role === 'primary') send({ type: 'call', change: c.kind, call: callView(c.dialog), at: Date.now() });
-  };
+  const reported = (c: { origin: ChangeOrigin }) => c.origin === 'local' && role === 'primary';
+  server.location.subscribe((c) => {
+    const event = reported(c) ? registrationEvent(c, Date.now()) : undefined;
+    if (event !== undefined) send(event);
+  });
+  server.dialogs.subscribe((c) => {
+    if (reported(c)) send(callEvent(c, Date.now()));
+  });
 
   await server.start();
   started = true;

@@ -71,12 +71,12 @@ export class ReplicaApplier {
     const mono = this.clocks.mono();
     const epoch = this.clocks.epoch();
     for (const w of bindings) {
-      this.location.put(fromWireBinding(w, mono));
+      this.location.put(fromWireBinding(w, mono), 'replica');
       this.seenBindings.add(bindingKey(w.aor, w.contact));
     }
     for (const w of dialogs) {
       const d = fromWireDialog(w, epoch);
-      this.dialogs.restore(d);
+      this.dialogs.restore(d, 'replica');
       this.seenDialogs.add(d.id);
     }
   }
@@ -85,8 +85,10 @@ export class ReplicaApplier {
     if (this.phase !== 'snapshot' || seq !== this.applied)
       throw new ReplicationProtocolError(`snapshot end ${seq} does not match its begin ${this.applied}`);
     for (const b of this.location.all())
-      if (!this.seenBindings.has(bindingKey(b.aor, b.contact))) this.location.remove(b.aor, b.contact);
-    for (const d of this.dialogs.active()) if (!this.seenDialogs.has(d.id)) this.dialogs.remove(d.id);
+      if (!this.seenBindings.has(bindingKey(b.aor, b.contact)))
+        this.location.remove(b.aor, b.contact, 'unregistered', 'replica');
+    for (const d of this.dialogs.active())
+      if (!this.seenDialogs.has(d.id)) this.dialogs.remove(d.id, 'replica');
     this.seenBindings = new Set();
     this.seenDialogs = new Set();
     this.phase = 'streaming';
@@ -102,16 +104,16 @@ export class ReplicaApplier {
         throw new ReplicationProtocolError(`change ${c.s} where ${this.applied + 1} was due`);
       switch (c.k) {
         case 'b':
-          this.location.put(fromWireBinding(c.b, mono));
+          this.location.put(fromWireBinding(c.b, mono), 'replica');
           break;
         case 'u':
-          this.location.remove(c.aor, c.contact);
+          this.location.remove(c.aor, c.contact, 'unregistered', 'replica');
           break;
         case 'd':
-          this.dialogs.restore(fromWireDialog(c.d, epoch));
+          this.dialogs.restore(fromWireDialog(c.d, epoch), 'replica');
           break;
         case 'e':
-          this.dialogs.remove(c.id);
+          this.dialogs.remove(c.id, 'replica');
           break;
       }
       this.applied = c.s;

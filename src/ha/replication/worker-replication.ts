@@ -3,6 +3,7 @@
 // lossless-handover drain for the node supervisor live here too.
 import type { Logger } from 'pino';
 import type { HostPort } from '../../net/address.js';
+import type { Unsubscribe } from '../../server/change-feed.js';
 import type { DialogChange, DialogStore } from '../../server/dialogs.js';
 import type { BindingChange, LocationService } from '../../server/location-service.js';
 import type { ReplicationStatus, WorkerRole } from '../worker-ipc.js';
@@ -50,6 +51,7 @@ export class WorkerReplication {
   /** Whether the last promotion found the replica synced (null: never promoted). */
   private promotedSynced: boolean | null = null;
   private wasConnected = false;
+  private readonly unsubscribe: Unsubscribe[];
 
   constructor(private readonly o: WorkerReplicationOptions) {
     const mono = () => performance.now();
@@ -83,17 +85,15 @@ export class WorkerReplication {
       ...(o.retryMs === undefined ? {} : { retryMs: o.retryMs }),
       ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }),
     });
-    // Chain after whatever else listens (event feeds); only a primary's changes are numbered and streamed.
-    const prevLoc = o.location.onChange;
-    o.location.onChange = (c: BindingChange) => {
-      prevLoc(c);
-      if (this.role === 'primary') this.recordBinding(c);
-    };
-    const prevDlg = o.dialogs.onChange;
-    o.dialogs.onChange = (c: DialogChange) => {
-      prevDlg(c);
-      if (this.role === 'primary') this.recordDialog(c);
-    };
+    // Only this node's own changes, made while primary, are numbered and streamed: a backup's come from the stream.
+    this.unsubscribe = [
+      o.location.subscribe((c) => {
+        if (c.origin === 'local' && this.role === 'primary') this.recordBinding(c);
+      }),
+      o.dialogs.subscribe((c) => {
+        if (c.origin === 'local' && this.role === 'primary') this.recordDialog(c);
+      }),
+    ];
   }
 
   /** Binds the replication server and, as a backup, starts looking for the primary. */
@@ -103,6 +103,7 @@ export class WorkerReplication {
   }
 
   async stop(): Promise<void> {
+    for (const u of this.unsubscribe) u();
     this.client.stop();
     await this.listener.stop();
     this.releaseDrainWaiters();
