@@ -1,5 +1,6 @@
 // The backup side of bench/replication.ts, in its own process (forked with --expose-gc): a replica LocationService
 // and DialogStore fed by the replication stream, measuring its heap on request.
+import { adaptStores } from '../src/ha/replication/store-adapter.js';
 import { WorkerReplication } from '../src/ha/replication/worker-replication.js';
 import { createLogger } from '../src/log/logger.js';
 import { DialogStore } from '../src/server/dialogs.js';
@@ -34,8 +35,7 @@ async function main(): Promise<void> {
   const node = new WorkerReplication({
     key,
     nodeId: 'bench-backup',
-    location,
-    dialogs,
+    stores: adaptStores({ location, dialogs }),
     listen: [{ host: '127.0.0.1', port: 0, family: 4 }],
     peers: [{ host: '127.0.0.1', port, family: 4 }],
     log: createLogger('warn', 'replica'),

@@ -8,6 +8,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { configSchema } from '../src/config/schema.js';
+import { adaptStores } from '../src/ha/replication/store-adapter.js';
 import { WorkerReplication } from '../src/ha/replication/worker-replication.js';
 import { SCENARIOS, sipp } from '../src/lab/sipp.js';
 import { createLogger } from '../src/log/logger.js';
@@ -93,8 +94,7 @@ async function primary(sipPort: number, replPort: number) {
   const node = new WorkerReplication({
     key,
     nodeId: 'bench-primary',
-    location: server.location,
-    dialogs: server.dialogs,
+    stores: adaptStores(server),
     listen: [{ host: '127.0.0.1', port: replPort, family: 4 }],
     peers: [{ host: '127.0.0.1', port: 9, family: 4 }],
     log,

@@ -5,19 +5,17 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { formatHostPort, type HostPort } from '../../net/address.js';
 import { errorMessage } from '../../net/errors.js';
-import type { DialogStore } from '../../server/dialogs.js';
-import type { LocationService } from '../../server/location-service.js';
 import { toWireBinding, toWireDialog } from './convert.js';
 import { FrameOpener, FrameSealer, FrameSplitter, newNonce, sessionKey } from './frame.js';
 import { PROTOCOL_VERSION, type ReplMessage, type WireChange } from './messages.js';
+import type { ReplicatedStores } from './replicated-stores.js';
 import type { PendingChange, ReplicationSource } from './source.js';
 
 export interface ReplicationListenerOptions {
   key: Buffer;
   nodeId: string;
   listen: readonly HostPort[];
-  location: LocationService;
-  dialogs: DialogStore;
+  stores: ReplicatedStores;
   source: ReplicationSource;
   /** Only a primary serves; a backup answers the hello with a refusal. */
   isPrimary: () => boolean;
@@ -263,11 +261,9 @@ class BackupSession {
     this.phase = 'snapshot';
     const started = Date.now();
     // One synchronous capture: the snapshot is the state after change `seq`, later changes queue in the source.
-    // Bindings are replaced on change, never mutated, so references suffice; dialogs change in place: copies.
     const seq = o.source.beginSession();
     o.source.onPending = () => this.scheduleFlush();
-    const bindings = o.location.all();
-    const dialogs = o.dialogs.active().map((d) => ({ ...d }));
+    const { bindings, dialogs } = o.stores.snapshot();
     o.onSessionChange?.();
     this.send({ t: 'snap-begin', seq, bindings: bindings.length, dialogs: dialogs.length });
     const chunk = o.snapshotChunk ?? 1000;

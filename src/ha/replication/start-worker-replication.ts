@@ -7,6 +7,7 @@ import type { SipServer } from '../../server/sip-server.js';
 import { loadHaKey } from '../key-file.js';
 import type { WorkerToNode } from '../worker-ipc.js';
 import { replicationEndpoints } from './endpoints.js';
+import { adaptStores } from './store-adapter.js';
 import { WorkerReplication } from './worker-replication.js';
 
 const REPORT_MS = 200;
@@ -25,8 +26,7 @@ export async function startWorkerReplication(
   const replication: WorkerReplication = new WorkerReplication({
     key,
     nodeId: loaded.config.node.id,
-    location: server.location,
-    dialogs: server.dialogs,
+    stores: adaptStores(server),
     listen: ep.listen,
     peers: ep.peers,
     locals: ep.locals,

@@ -4,19 +4,17 @@
 import type { Logger } from 'pino';
 import type { HostPort } from '../../net/address.js';
 import type { Unsubscribe } from '../../server/change-feed.js';
-import type { DialogChange, DialogStore } from '../../server/dialogs.js';
-import type { BindingChange, LocationService } from '../../server/location-service.js';
 import type { ReplicationStatus, WorkerRole } from '../worker-ipc.js';
 import { ReplicaApplier } from './applier.js';
 import { ReplicaClient } from './replica-client.js';
+import type { ReplicatedStores } from './replicated-stores.js';
 import { ReplicationListener } from './replication-listener.js';
-import { ReplicationSource } from './source.js';
+import { ReplicationSource, sourceChange } from './source.js';
 
 export interface WorkerReplicationOptions {
   key: Buffer;
   nodeId: string;
-  location: LocationService;
-  dialogs: DialogStore;
+  stores: ReplicatedStores;
   listen: readonly HostPort[];
   peers: readonly HostPort[];
   locals?: readonly string[];
@@ -59,13 +57,12 @@ export class WorkerReplication {
       now: mono,
       ...(o.syncedLagMs === undefined ? {} : { syncedLagMs: o.syncedLagMs }),
     });
-    this.applier = new ReplicaApplier(o.location, o.dialogs);
+    this.applier = new ReplicaApplier(o.stores);
     this.listener = new ReplicationListener({
       key: o.key,
       nodeId: o.nodeId,
       listen: o.listen,
-      location: o.location,
-      dialogs: o.dialogs,
+      stores: o.stores,
       source: this.source,
       isPrimary: () => this.role === 'primary',
       log: o.log,
@@ -87,11 +84,8 @@ export class WorkerReplication {
     });
     // Only this node's own changes, made while primary, are numbered and streamed: a backup's come from the stream.
     this.unsubscribe = [
-      o.location.subscribe((c) => {
-        if (c.origin === 'local' && this.role === 'primary') this.recordBinding(c);
-      }),
-      o.dialogs.subscribe((c) => {
-        if (c.origin === 'local' && this.role === 'primary') this.recordDialog(c);
+      o.stores.subscribe((c) => {
+        if (c.origin === 'local' && this.role === 'primary') this.source.record(sourceChange(c));
       }),
     ];
   }
@@ -131,8 +125,7 @@ export class WorkerReplication {
           synced: this.promotedSynced,
           lastSyncedAgoMs: ago,
           appliedSeq: this.applier.appliedSeq,
-          bindings: this.o.location.size,
-          dialogs: this.o.dialogs.size,
+          ...this.o.stores.counts(),
         },
         this.promotedSynced ? 'replica promoted' : 'replica promoted while NOT synced',
       );
@@ -155,8 +148,7 @@ export class WorkerReplication {
       ackedSeq: primary ? this.source.ackedSeq : this.applier.appliedSeq,
       lagP50Ms: lag.p50,
       lagP99Ms: lag.p99,
-      bindings: this.o.location.size,
-      dialogs: this.o.dialogs.size,
+      ...this.o.stores.counts(),
       lastSyncedAgoMs: primary ? null : this.client.lastSyncedAgoMs,
       promotedSynced: primary ? this.promotedSynced : null,
     };
@@ -216,15 +208,5 @@ export class WorkerReplication {
     this.wasSynced = s.synced;
     this.wasConnected = s.connected;
     this.o.onChange?.();
-  }
-
-  private recordBinding(c: BindingChange): void {
-    if (c.kind === 'removed') this.source.record({ k: 'u', aor: c.aor, contact: c.contact });
-    else this.source.record({ k: 'b', binding: c.binding });
-  }
-
-  private recordDialog(c: DialogChange): void {
-    if (c.kind === 'terminated') this.source.record({ k: 'e', id: c.dialog.id });
-    else this.source.record({ k: 'd', dialog: { ...c.dialog } });
   }
 }

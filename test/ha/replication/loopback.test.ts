@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { configSchema } from '../../../src/config/schema.js';
+import { adaptStores } from '../../../src/ha/replication/store-adapter.js';
 import { WorkerReplication } from '../../../src/ha/replication/worker-replication.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { SipServer } from '../../../src/server/sip-server.js';
@@ -122,16 +123,14 @@ describe('replication between two SIP servers on loopback', { timeout: 60_000 },
     ra = new WorkerReplication({
       ...common,
       nodeId: 'a',
-      location: a.location,
-      dialogs: a.dialogs,
+      stores: adaptStores(a),
       listen: [{ host: '127.0.0.1', port: replA, family: 4 }],
       peers: [{ host: '127.0.0.1', port: replB, family: 4 }],
     });
     rb = new WorkerReplication({
       ...common,
       nodeId: 'b',
-      location: b.location,
-      dialogs: b.dialogs,
+      stores: adaptStores(b),
       listen: [{ host: '127.0.0.1', port: replB, family: 4 }],
       peers: [
         { host: '127.0.0.1', port: dead, family: 4 },
