@@ -1,5 +1,6 @@
 // The backup side of bench/replication.ts, in its own process (forked with --expose-gc): a replica LocationService
 // and DialogStore fed by the replication stream, measuring its heap on request.
+import { WorkerRoleHolder } from '../src/app/worker-role.js';
 import { adaptStores } from '../src/ha/replication/store-adapter.js';
 import { WorkerReplication } from '../src/ha/replication/worker-replication.js';
 import { createLogger } from '../src/log/logger.js';
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
   const node = new WorkerReplication({
     key,
     nodeId: 'bench-backup',
+    role: new WorkerRoleHolder(),
     stores: adaptStores({ location, dialogs }),
     listen: [{ host: '127.0.0.1', port: 0, family: 4 }],
     peers: [{ host: '127.0.0.1', port, family: 4 }],

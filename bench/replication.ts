@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { WorkerRoleHolder } from '../src/app/worker-role.js';
 import { configSchema } from '../src/config/schema.js';
 import { adaptStores } from '../src/ha/replication/store-adapter.js';
 import { WorkerReplication } from '../src/ha/replication/worker-replication.js';
@@ -89,17 +90,19 @@ async function primary(sipPort: number, replPort: number) {
   const config = configSchema.parse({
     sip: { listen: [`udp://127.0.0.1:${sipPort}`], domain: 'example.test' },
   });
-  const server = new SipServer({ config, resolvePath: (p) => p, log, acting: true });
+  const server = new SipServer({ config, resolvePath: (p) => p, log });
+  const role = new WorkerRoleHolder();
+  role.set('primary');
   await server.start();
   const node = new WorkerReplication({
     key,
     nodeId: 'bench-primary',
+    role,
     stores: adaptStores(server),
     listen: [{ host: '127.0.0.1', port: replPort, family: 4 }],
     peers: [{ host: '127.0.0.1', port: 9, family: 4 }],
     log,
   });
-  node.setRole('primary');
   await node.start();
   return { server, node };
 }

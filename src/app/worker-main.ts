@@ -6,11 +6,12 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { loadConfig } from '../config/load.js';
 import { startWorkerReplication } from '../ha/replication/start-worker-replication.js';
 import type { WorkerReplication } from '../ha/replication/worker-replication.js';
-import { isNodeToWorker, type NodeToWorker, type WorkerRole, type WorkerToNode } from '../ha/worker-ipc.js';
+import { isNodeToWorker, type NodeToWorker, type WorkerToNode } from '../ha/worker-ipc.js';
 import { createLogger } from '../log/logger.js';
 import type { ChangeOrigin } from '../server/change-feed.js';
 import { SipServer } from '../server/sip-server.js';
 import { createVipDriver } from '../vip/driver.js';
+import { WorkerRoleHolder } from './worker-role.js';
 import { callEvent, callView, registrationEvent, registrationView, sipCounters } from './worker-views.js';
 
 function send(message: WorkerToNode): void {
@@ -29,13 +30,13 @@ async function main(): Promise<void> {
 
   const loaded = await loadConfig(file);
   const log = createLogger(loaded.config.log.level, 'sipha-worker');
+  const role = new WorkerRoleHolder();
   const server = new SipServer({
     config: loaded.config,
     resolvePath: loaded.resolvePath,
     log,
-    acting: false,
+    acting: () => role.isPrimary,
   });
-  let role: WorkerRole = 'backup';
   let awaitingFirstServed = false;
   // Now that the config is known: a primary worker orphaned by its node (kill -9) removes the VIP before it exits,
   // so the host does not keep answering ARP for an address nobody serves (defence in depth: systemd's
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
   const vip = loaded.config.vip;
   process.removeAllListeners('disconnect');
   process.on('disconnect', () => {
-    if (role !== 'primary' || vip === undefined) process.exit(0);
+    if (!role.isPrimary || vip === undefined) process.exit(0);
     log.warn('node gone while primary: releasing the VIP');
     const release = createVipDriver({
       ...vip,
@@ -75,12 +76,10 @@ async function main(): Promise<void> {
         lag.reset();
         break;
       case 'role':
-        if (m.role !== role) {
-          role = m.role;
-          server.acting = role === 'primary';
-          awaitingFirstServed = role === 'primary';
-          replication?.setRole(role);
-          log.info({ role }, 'worker role');
+        // The server and the replication read the role or hear it change.
+        if (role.set(m.role)) {
+          awaitingFirstServed = role.isPrimary;
+          log.info({ role: m.role }, 'worker role');
         }
         break;
       case 'drain':
@@ -125,7 +124,7 @@ async function main(): Promise<void> {
       total: all.length,
     });
   };
-  const reported = (c: { origin: ChangeOrigin }) => c.origin === 'local' && role === 'primary';
+  const reported = (c: { origin: ChangeOrigin }) => c.origin === 'local' && role.isPrimary;
   server.location.subscribe((c) => {
     const event = reported(c) ? registrationEvent(c, Date.now()) : undefined;
     if (event !== undefined) send(event);
@@ -137,8 +136,7 @@ async function main(): Promise<void> {
   await server.start();
   started = true;
   // Replication binds its port before `ready`, so a port already taken fails the worker at once.
-  replication = await startWorkerReplication(server, loaded, log, send);
-  replication?.setRole(role);
+  replication = await startWorkerReplication(server, role, loaded, log, send);
   server.proxy.onServed = (method) => {
     if (!awaitingFirstServed) return;
     awaitingFirstServed = false;

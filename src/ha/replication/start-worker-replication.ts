@@ -8,12 +8,13 @@ import { loadHaKey } from '../key-file.js';
 import type { WorkerToNode } from '../worker-ipc.js';
 import { replicationEndpoints } from './endpoints.js';
 import { adaptStores } from './store-adapter.js';
-import { WorkerReplication } from './worker-replication.js';
+import { WorkerReplication, type WorkerRoleView } from './worker-replication.js';
 
 const REPORT_MS = 200;
 
 export async function startWorkerReplication(
   server: SipServer,
+  role: WorkerRoleView,
   loaded: LoadedConfig,
   log: Logger,
   send: (m: WorkerToNode) => void,
@@ -26,6 +27,7 @@ export async function startWorkerReplication(
   const replication: WorkerReplication = new WorkerReplication({
     key,
     nodeId: loaded.config.node.id,
+    role,
     stores: adaptStores(server),
     listen: ep.listen,
     peers: ep.peers,

@@ -1,6 +1,6 @@
-// Replication for one SIP worker, by role: the primary records every binding and dialog change into the source and
-// serves the stream; the backup mirrors it through the applier, silently, until it is promoted. Status and the
-// lossless-handover drain for the node supervisor live here too.
+// Replication for one SIP worker, by the worker's role: the primary records every binding and dialog change it makes
+// itself into the source and serves the stream; the backup mirrors it through the applier, silently, until it is
+// promoted. Status and the lossless-handover drain for the node supervisor live here too.
 import type { Logger } from 'pino';
 import type { HostPort } from '../../net/address.js';
 import type { Unsubscribe } from '../../server/change-feed.js';
@@ -11,9 +11,16 @@ import type { ReplicatedStores } from './replicated-stores.js';
 import { ReplicationListener } from './replication-listener.js';
 import { ReplicationSource, sourceChange } from './source.js';
 
+/** The worker's role as replication sees it (the worker holds it): read it, and hear when it changes. */
+export interface WorkerRoleView {
+  readonly current: WorkerRole;
+  subscribe(listener: (role: WorkerRole) => void): Unsubscribe;
+}
+
 export interface WorkerReplicationOptions {
   key: Buffer;
   nodeId: string;
+  role: WorkerRoleView;
   stores: ReplicatedStores;
   listen: readonly HostPort[];
   peers: readonly HostPort[];
@@ -39,7 +46,6 @@ export interface DrainResult {
 }
 
 export class WorkerReplication {
-  private role: WorkerRole = 'backup';
   readonly source: ReplicationSource;
   readonly applier: ReplicaApplier;
   readonly listener: ReplicationListener;
@@ -49,7 +55,7 @@ export class WorkerReplication {
   /** Whether the last promotion found the replica synced (null: never promoted). */
   private promotedSynced: boolean | null = null;
   private wasConnected = false;
-  private readonly unsubscribe: Unsubscribe[];
+  private unsubscribe: Unsubscribe[] = [];
 
   constructor(private readonly o: WorkerReplicationOptions) {
     const mono = () => performance.now();
@@ -64,7 +70,7 @@ export class WorkerReplication {
       listen: o.listen,
       stores: o.stores,
       source: this.source,
-      isPrimary: () => this.role === 'primary',
+      isPrimary: () => this.primary,
       log: o.log,
       onSessionChange: () => this.changed(),
       onAck: () => this.onAck(),
@@ -82,38 +88,42 @@ export class WorkerReplication {
       ...(o.retryMs === undefined ? {} : { retryMs: o.retryMs }),
       ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }),
     });
-    // Only this node's own changes, made while primary, are numbered and streamed: a backup's come from the stream.
-    this.unsubscribe = [
-      o.stores.subscribe((c) => {
-        if (c.origin === 'local' && this.role === 'primary') this.source.record(sourceChange(c));
-      }),
-    ];
   }
 
-  /** Binds the replication server and, as a backup, starts looking for the primary. */
+  /**
+   * Binds the replication listener, then acts on the worker's role now (a primary counts as promoted, a backup
+   * starts looking for the primary) and on each change of it.
+   */
   async start(): Promise<void> {
     await this.listener.start();
-    if (this.role === 'backup') this.client.start();
+    // Only this node's own changes, made while primary, are numbered and streamed: a backup's come from the stream.
+    this.unsubscribe = [
+      this.o.stores.subscribe((c) => {
+        if (c.origin === 'local' && this.primary) this.source.record(sourceChange(c));
+      }),
+      this.o.role.subscribe((role) => this.roleChanged(role)),
+    ];
+    if (this.primary) this.roleChanged('primary');
+    else this.client.start();
   }
 
   async stop(): Promise<void> {
-    for (const u of this.unsubscribe) u();
+    for (const unsubscribe of this.unsubscribe) unsubscribe();
+    this.unsubscribe = [];
     this.client.stop();
     await this.listener.stop();
     this.releaseDrainWaiters();
   }
 
-  get currentRole(): WorkerRole {
-    return this.role;
+  private get primary(): boolean {
+    return this.o.role.current === 'primary';
   }
 
   /**
    * Promotion: stop mirroring (the state held is the best there is) and serve the stream to the new backup.
    * Demotion: stop serving and mirror the new primary, starting from its snapshot.
    */
-  setRole(role: WorkerRole): void {
-    if (role === this.role) return;
-    this.role = role;
+  private roleChanged(role: WorkerRole): void {
     if (role === 'primary') {
       // The link to the old primary is usually gone by now (it died, or it stepped down first): what counts is
       // whether the replica was synced when it was lost.
@@ -138,10 +148,10 @@ export class WorkerReplication {
   }
 
   status(): ReplicationStatus {
-    const primary = this.role === 'primary';
+    const primary = this.primary;
     const lag = primary ? this.source.lagRecent.percentiles(performance.now()) : { p50: null, p99: null };
     return {
-      role: this.role,
+      role: this.o.role.current,
       synced: primary ? this.source.synced : this.client.synced,
       connected: primary ? this.source.connected : this.client.connected,
       lastSeq: primary ? this.source.lastSeq : this.applier.headSeq,
@@ -162,7 +172,7 @@ export class WorkerReplication {
       ackedSeq: this.source.ackedSeq,
       detail,
     });
-    if (this.role !== 'primary') return Promise.resolve(result(false, 'not primary'));
+    if (!this.primary) return Promise.resolve(result(false, 'not primary'));
     if (!this.source.connected) return Promise.resolve(result(false, 'no backup connected'));
     if (this.source.drained) return Promise.resolve(result(true, 'backup has every change'));
     return new Promise((resolve) => {
@@ -176,9 +186,9 @@ export class WorkerReplication {
         );
       }, timeoutMs);
       const check = () => {
-        if (this.role !== 'primary' || !this.source.connected) {
+        if (!this.primary || !this.source.connected) {
           clearTimeout(timer);
-          resolve(result(false, this.role !== 'primary' ? 'no longer primary' : 'backup disconnected'));
+          resolve(result(false, !this.primary ? 'no longer primary' : 'backup disconnected'));
           return true;
         }
         if (!this.source.drained) return false;

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { WorkerRoleHolder } from '../../../src/app/worker-role.js';
 import type { ReplicatedStores, StoreChange } from '../../../src/ha/replication/replicated-stores.js';
 import { adaptStores } from '../../../src/ha/replication/store-adapter.js';
 import { WorkerReplication } from '../../../src/ha/replication/worker-replication.js';
@@ -39,15 +40,25 @@ function dialog(id: string): Dialog {
   };
 }
 
-function replication(stores: ReplicatedStores): WorkerReplication {
-  return new WorkerReplication({
+/** Started with no addresses to listen on or connect to: nothing but the recording and the role. */
+async function started(stores: ReplicatedStores, role = new WorkerRoleHolder()): Promise<WorkerReplication> {
+  const r = new WorkerReplication({
     key: randomBytes(32),
     nodeId: 'a',
+    role,
     stores,
     listen: [],
     peers: [],
     log,
   });
+  await r.start();
+  return r;
+}
+
+function primaryRole(): WorkerRoleHolder {
+  const role = new WorkerRoleHolder();
+  role.set('primary');
+  return role;
 }
 
 /** The port with nothing behind it but a change feed: the test says which changes happen and where from. */
@@ -66,10 +77,9 @@ function fakeStores(): ReplicatedStores & { feed: ChangeFeed<StoreChange> } {
 }
 
 describe('WorkerReplication records', () => {
-  it('only local changes, each kind as its stream change', () => {
+  it('only local changes, each kind as its stream change', async () => {
     const stores = fakeStores();
-    const r = replication(stores);
-    r.setRole('primary');
+    const r = await started(stores, primaryRole());
     const b = binding('alice');
     const d = dialog('d1');
     for (const origin of ['replica', 'local'] as const) {
@@ -107,27 +117,32 @@ describe('WorkerReplication records', () => {
     assert.ok(shipped?.k === 'd');
     assert.notEqual(shipped.dialog, d, 'a dialog is shipped as a copy: the store changes its own in place');
     assert.deepEqual(shipped.dialog, d);
+    await r.stop();
   });
 
   it('nothing while backup, and nothing once stopped', async () => {
     const stores = fakeStores();
-    const r = replication(stores);
+    const role = new WorkerRoleHolder();
+    const r = await started(stores, role);
     stores.feed.emit({ kind: 'added', binding: binding('bob'), origin: 'local' });
     assert.equal(r.source.lastSeq, 0, 'a backup numbers nothing');
-    r.setRole('primary');
+    role.set('primary');
+    assert.equal(r.status().role, 'primary', 'the role is read from its holder');
+    assert.equal(r.status().promotedSynced, false, 'promoted without ever being synced');
     stores.feed.emit({ kind: 'added', binding: binding('bob'), origin: 'local' });
     assert.equal(r.source.lastSeq, 1);
     await r.stop();
     stores.feed.emit({ kind: 'added', binding: binding('carol'), origin: 'local' });
     assert.equal(r.source.lastSeq, 1, 'stopped: unsubscribed');
+    role.set('backup');
+    assert.equal(r.status().role, 'backup');
   });
 
-  it('through the real stores: SIP handling and expiry are recorded, what the stream applied is not', () => {
+  it('through the real stores: SIP handling and expiry are recorded, what the stream applied is not', async () => {
     const location = new LocationService();
     const dialogs = new DialogStore(() => 0);
     const stores = adaptStores({ location, dialogs });
-    const r = replication(stores);
-    r.setRole('primary');
+    const r = await started(stores, primaryRole());
     stores.putBinding(binding('replica-user'));
     stores.putDialog(dialog('from-stream'));
     stores.removeDialog('from-stream');
@@ -138,5 +153,6 @@ describe('WorkerReplication records', () => {
     assert.equal(r.source.lastSeq, 4, 'added, created and the two expiries');
     assert.deepEqual(r.status().bindings, 0);
     assert.deepEqual(r.status().dialogs, 1);
+    await r.stop();
   });
 });
