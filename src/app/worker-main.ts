@@ -8,6 +8,7 @@ import { startWorkerReplication } from '../ha/replication/start-worker-replicati
 import type { WorkerReplication } from '../ha/replication/worker-replication.js';
 import { isNodeToWorker, type NodeToWorker, type WorkerToNode } from '../ha/worker-ipc.js';
 import { createLogger } from '../log/logger.js';
+import { errorMessage } from '../net/errors.js';
 import type { ChangeOrigin } from '../server/change-feed.js';
 import { SipServer } from '../server/sip-server.js';
 import { createVipDriver } from '../vip/driver.js';
@@ -149,7 +150,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   send({ type: 'fatal', message });
   process.stderr.write(`sipha worker: ${message}\n`);
   setTimeout(() => process.exit(1), 50);

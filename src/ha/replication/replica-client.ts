@@ -4,6 +4,7 @@
 import { connect, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { formatHostPort, type HostPort } from '../../net/address.js';
+import { errorMessage } from '../../net/errors.js';
 import { type ReplicaApplier, ReplicationProtocolError } from './applier.js';
 import { FrameOpener, FrameSealer, FrameSplitter, newNonce, peekPayload, sessionKey } from './frame.js';
 import { asReplMessage, PROTOCOL_VERSION, type ReplMessage } from './messages.js';
@@ -191,7 +192,7 @@ export class ReplicaClient {
           if (onMessage(r.msg)) needAck = true;
         }
       } catch (err) {
-        return fail(err instanceof Error ? err.message : String(err));
+        return fail(errorMessage(err));
       }
       if (needAck && this.o.applier.snapshotApplied) {
         send({ t: 'ack', seq: this.o.applier.appliedSeq });

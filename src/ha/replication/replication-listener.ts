@@ -3,7 +3,7 @@
 // One backup at a time: a newly authenticated connection replaces the old one (a reconnecting backup).
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { formatHostPort, type HostPort } from '../../net/address.js';
+import { familyOf, formatHostPort, type HostPort } from '../../net/address.js';
 import { errorMessage } from '../../net/errors.js';
 import { toWireBinding, toWireDialog } from './convert.js';
 import { FrameOpener, FrameSealer, FrameSplitter, newNonce, sessionKey } from './frame.js';
@@ -77,7 +77,7 @@ export class ReplicationListener {
     for (const s of this.servers) {
       const a = s.address();
       if (typeof a === 'object' && a !== null)
-        out.push({ host: a.address, port: a.port, family: a.family === 'IPv6' ? 6 : 4 });
+        out.push({ host: a.address, port: a.port, family: familyOf(a.address) });
     }
     return out;
   }
@@ -144,7 +144,7 @@ class BackupSession {
     private readonly socket: Socket,
   ) {
     const o = owner.o;
-    this.peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.peer = formatHostPort({ host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 });
     this.opener = new FrameOpener(o.key, 'to-primary');
     this.lastRx = Date.now();
     socket.setNoDelay(true);
