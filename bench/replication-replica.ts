@@ -1,6 +1,8 @@
 // The backup side of bench/replication.ts, in its own process (forked with --expose-gc): a replica LocationService
 // and DialogStore fed by the replication stream, measuring its heap on request.
-import { ReplicationNode } from '../src/ha/replication/replication-node.js';
+import { WorkerRoleHolder } from '../src/app/worker-role.js';
+import { adaptStores } from '../src/ha/replication/store-adapter.js';
+import { WorkerReplication } from '../src/ha/replication/worker-replication.js';
 import { createLogger } from '../src/log/logger.js';
 import { DialogStore } from '../src/server/dialogs.js';
 import { LocationService } from '../src/server/location-service.js';
@@ -31,11 +33,11 @@ async function main(): Promise<void> {
   const send = (m: ReplicaReply) => process.send?.(m);
   const location = new LocationService();
   const dialogs = new DialogStore();
-  const node = new ReplicationNode({
+  const node = new WorkerReplication({
     key,
     nodeId: 'bench-backup',
-    location,
-    dialogs,
+    role: new WorkerRoleHolder(),
+    stores: adaptStores({ location, dialogs }),
     listen: [{ host: '127.0.0.1', port: 0, family: 4 }],
     peers: [{ host: '127.0.0.1', port, family: 4 }],
     log: createLogger('warn', 'replica'),

@@ -7,8 +7,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { WorkerRoleHolder } from '../src/app/worker-role.js';
 import { configSchema } from '../src/config/schema.js';
-import { ReplicationNode } from '../src/ha/replication/replication-node.js';
+import { adaptStores } from '../src/ha/replication/store-adapter.js';
+import { WorkerReplication } from '../src/ha/replication/worker-replication.js';
 import { SCENARIOS, sipp } from '../src/lab/sipp.js';
 import { createLogger } from '../src/log/logger.js';
 import { type Dialog, dialogId } from '../src/server/dialogs.js';
@@ -88,18 +90,19 @@ async function primary(sipPort: number, replPort: number) {
   const config = configSchema.parse({
     sip: { listen: [`udp://127.0.0.1:${sipPort}`], domain: 'example.test' },
   });
-  const server = new SipServer({ config, resolvePath: (p) => p, log, acting: true });
+  const server = new SipServer({ config, resolvePath: (p) => p, log });
+  const role = new WorkerRoleHolder();
+  role.set('primary');
   await server.start();
-  const node = new ReplicationNode({
+  const node = new WorkerReplication({
     key,
     nodeId: 'bench-primary',
-    location: server.location,
-    dialogs: server.dialogs,
+    role,
+    stores: adaptStores(server),
     listen: [{ host: '127.0.0.1', port: replPort, family: 4 }],
     peers: [{ host: '127.0.0.1', port: 9, family: 4 }],
     log,
   });
-  node.setRole('primary');
   await node.start();
   return { server, node };
 }
@@ -254,8 +257,8 @@ async function memoryRun() {
       createdAt: Date.now(),
       confirmedAt: Date.now(),
     };
-    server.dialogs.restore(d);
-    server.dialogs.onChange({ kind: 'created', dialog: d });
+    // Made here, as if by this node's SIP handling: heard once, as `created`, and streamed.
+    server.dialogs.restore(d, 'local');
     if (i % 1000 === 999) await new Promise((r) => setImmediate(r));
   }
   await waitFor(() => node.source.drained, 60_000, 'dialogs replicated');

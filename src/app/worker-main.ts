@@ -4,13 +4,16 @@
 // primary, reports the first request it serves after a promotion, and exits when the node goes away.
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { loadConfig } from '../config/load.js';
-import type { ReplicationNode } from '../ha/replication/replication-node.js';
-import { startWorkerReplication } from '../ha/replication/worker-replication.js';
-import { isNodeToWorker, type NodeToWorker, type WorkerRole, type WorkerToNode } from '../ha/worker-ipc.js';
+import { startWorkerReplication } from '../ha/replication/start-worker-replication.js';
+import type { WorkerReplication } from '../ha/replication/worker-replication.js';
+import { isNodeToWorker, type NodeToWorker, type WorkerToNode } from '../ha/worker-ipc.js';
 import { createLogger } from '../log/logger.js';
+import { errorMessage } from '../net/errors.js';
+import type { ChangeOrigin } from '../server/change-feed.js';
 import { SipServer } from '../server/sip-server.js';
 import { createVipDriver } from '../vip/driver.js';
-import { callView, registrationView, sipCounters } from './worker-views.js';
+import { WorkerRoleHolder } from './worker-role.js';
+import { callEvent, callView, registrationEvent, registrationView, sipCounters } from './worker-views.js';
 
 function send(message: WorkerToNode): void {
   if (process.connected) process.send?.(message);
@@ -28,13 +31,13 @@ async function main(): Promise<void> {
 
   const loaded = await loadConfig(file);
   const log = createLogger(loaded.config.log.level, 'sipha-worker');
+  const role = new WorkerRoleHolder();
   const server = new SipServer({
     config: loaded.config,
     resolvePath: loaded.resolvePath,
     log,
-    acting: false,
+    acting: () => role.isPrimary,
   });
-  let role: WorkerRole = 'backup';
   let awaitingFirstServed = false;
   // Now that the config is known: a primary worker orphaned by its node (kill -9) removes the VIP before it exits,
   // so the host does not keep answering ARP for an address nobody serves (defence in depth: systemd's
@@ -42,7 +45,7 @@ async function main(): Promise<void> {
   const vip = loaded.config.vip;
   process.removeAllListeners('disconnect');
   process.on('disconnect', () => {
-    if (role !== 'primary' || vip === undefined) process.exit(0);
+    if (!role.isPrimary || vip === undefined) process.exit(0);
     log.warn('node gone while primary: releasing the VIP');
     const release = createVipDriver({
       ...vip,
@@ -55,7 +58,7 @@ async function main(): Promise<void> {
     );
     setTimeout(() => process.exit(1), 1500).unref();
   });
-  let replication: ReplicationNode | undefined;
+  let replication: WorkerReplication | undefined;
   let started = false;
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
@@ -74,12 +77,10 @@ async function main(): Promise<void> {
         lag.reset();
         break;
       case 'role':
-        if (m.role !== role) {
-          role = m.role;
-          server.acting = role === 'primary';
-          awaitingFirstServed = role === 'primary';
-          replication?.setRole(role);
-          log.info({ role }, 'worker role');
+        // The server and the replication read the role or hear it change.
+        if (role.set(m.role)) {
+          awaitingFirstServed = role.isPrimary;
+          log.info({ role: m.role }, 'worker role');
         }
         break;
       case 'drain':
@@ -108,8 +109,8 @@ async function main(): Promise<void> {
     }
   });
 
-  // The management API's listings and event feed. Only a primary reports changes: a backup's come from
-  // replication, and reporting them would send every CTI event twice (once from each node).
+  // The management API's listings and event feed. Only a primary reports changes, the ones it makes itself: a
+  // backup's come from replication, and reporting them would send every CTI event twice (once from each node).
   const answerQuery = (id: number, what: 'registrations' | 'calls' | 'counters', limit: number) => {
     if (what === 'counters') return send({ type: 'answer', id, counters: sipCounters(server) });
     if (what === 'calls') {
@@ -125,34 +126,19 @@ async function main(): Promise<void> {
       total: all.length,
     });
   };
-  const prevLoc = server.location.onChange;
-  server.location.onChange = (c) => {
-    prevLoc(c);
-    if (role !== 'primary') return;
-    const at = Date.now();
-    if (c.kind === 'removed')
-      send({ type: 'registration', change: 'removed', aor: c.aor, contact: c.contact, reason: c.reason, at });
-    else if (c.kind === 'added')
-      send({
-        type: 'registration',
-        change: 'added',
-        aor: c.binding.aor,
-        contact: c.binding.contact,
-        reason: '',
-        at,
-      });
-  };
-  const prevDlg = server.dialogs.onChange;
-  server.dialogs.onChange = (c) => {
-    prevDlg(c);
-    if (role === 'primary') send({ type: 'call', change: c.kind, call: callView(c.dialog), at: Date.now() });
-  };
+  const reported = (c: { origin: ChangeOrigin }) => c.origin === 'local' && role.isPrimary;
+  server.location.subscribe((c) => {
+    const event = reported(c) ? registrationEvent(c, Date.now()) : undefined;
+    if (event !== undefined) send(event);
+  });
+  server.dialogs.subscribe((c) => {
+    if (reported(c)) send(callEvent(c, Date.now()));
+  });
 
   await server.start();
   started = true;
   // Replication binds its port before `ready`, so a port already taken fails the worker at once.
-  replication = await startWorkerReplication(server, loaded, log, send);
-  replication?.setRole(role);
+  replication = await startWorkerReplication(server, role, loaded, log, send);
   server.proxy.onServed = (method) => {
     if (!awaitingFirstServed) return;
     awaitingFirstServed = false;
@@ -165,7 +151,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   send({ type: 'fatal', message });
   process.stderr.write(`sipha worker: ${message}\n`);
   setTimeout(() => process.exit(1), 50);

@@ -1,9 +1,10 @@
-// What the SIP worker shows the management API (issue 8): bindings, calls and counters as plain data for IPC.
-// Pure mapping; the worker decides when to send (only a primary reports changes).
+// What the SIP worker shows the management API: bindings, calls and counters as plain data for IPC, and the
+// registration and call events of its event feed. Pure mapping; the worker decides when to send (only a primary
+// reports changes).
 
-import type { CallView, RegistrationView, SipCounters } from '../ha/worker-ipc.js';
-import type { Dialog } from '../server/dialogs.js';
-import type { Binding } from '../server/location-service.js';
+import type { CallView, RegistrationView, SipCounters, WorkerToNode } from '../ha/worker-ipc.js';
+import type { Dialog, DialogChange } from '../server/dialogs.js';
+import type { Binding, BindingChange } from '../server/location-service.js';
 import type { SipServer } from '../server/sip-server.js';
 
 export function registrationView(b: Binding, nowMono: number): RegistrationView {
@@ -28,6 +29,26 @@ export function callView(d: Dialog): CallView {
     endedAt: d.endedAt ?? null,
     endReason: d.endReason ?? null,
   };
+}
+
+/** A registration added or removed, as the event feed shows it; a refresh is no event. */
+export function registrationEvent(c: BindingChange, at: number): WorkerToNode | undefined {
+  if (c.kind === 'removed')
+    return { type: 'registration', change: 'removed', aor: c.aor, contact: c.contact, reason: c.reason, at };
+  if (c.kind === 'added')
+    return {
+      type: 'registration',
+      change: 'added',
+      aor: c.binding.aor,
+      contact: c.binding.contact,
+      reason: '',
+      at,
+    };
+  return undefined;
+}
+
+export function callEvent(c: DialogChange, at: number): WorkerToNode {
+  return { type: 'call', change: c.kind, call: callView(c.dialog), at };
 }
 
 export function sipCounters(server: SipServer): SipCounters {

@@ -1,6 +1,7 @@
 // Dialog tracking for INVITE dialogs seen by the proxy (RFC 3261 §12): early → confirmed → terminated, with the
 // parties and timestamps, for call listings, CTI events and replication to the backup.
 import type { SipRequest, SipResponse } from '../sip/message.js';
+import { ChangeFeed, type ChangeOrigin, type Unsubscribe } from './change-feed.js';
 
 export type DialogState = 'early' | 'confirmed' | 'terminated';
 
@@ -20,7 +21,11 @@ export interface Dialog {
   endReason?: string;
 }
 
-export type DialogChange = { kind: 'created' | 'confirmed' | 'terminated'; dialog: Dialog };
+export type DialogChange = {
+  kind: 'created' | 'confirmed' | 'terminated';
+  dialog: Dialog;
+  origin: ChangeOrigin;
+};
 
 export function dialogId(callId: string, fromTag: string, toTag: string): string {
   return `${callId};${fromTag};${toTag}`;
@@ -28,9 +33,14 @@ export function dialogId(callId: string, fromTag: string, toTag: string): string
 
 export class DialogStore {
   private readonly dialogs = new Map<string, Dialog>();
-  onChange: (change: DialogChange) => void = () => {};
+  private readonly changes = new ChangeFeed<DialogChange>();
 
   constructor(private readonly now: () => number = Date.now) {}
+
+  /** Hears every change after it is made, in order (the replication stream and the CTI feed listen here). */
+  subscribe(listener: (change: DialogChange) => void): Unsubscribe {
+    return this.changes.subscribe(listener);
+  }
 
   get size(): number {
     return this.dialogs.size;
@@ -76,14 +86,14 @@ export class DialogStore {
       };
       if (d.state === 'confirmed') d.confirmedAt = d.createdAt;
       this.dialogs.set(id, d);
-      this.onChange({ kind: 'created', dialog: d });
-      if (d.state === 'confirmed') this.onChange({ kind: 'confirmed', dialog: d });
+      this.changes.emit({ kind: 'created', dialog: d, origin: 'local' });
+      if (d.state === 'confirmed') this.changes.emit({ kind: 'confirmed', dialog: d, origin: 'local' });
       return;
     }
     if (response.status >= 200 && d.state === 'early') {
       d.state = 'confirmed';
       d.confirmedAt = this.now();
-      this.onChange({ kind: 'confirmed', dialog: d });
+      this.changes.emit({ kind: 'confirmed', dialog: d, origin: 'local' });
     }
   }
 
@@ -110,13 +120,24 @@ export class DialogStore {
     return n;
   }
 
-  /** Adds or replaces a dialog as given (replication on the backup). */
-  restore(dialog: Dialog): void {
+  /**
+   * Adds or replaces a dialog as given (replication on the backup). Heard as `created` when it is new, `confirmed`
+   * when it replaces an early one, and not at all when it replaces one in the same state.
+   */
+  restore(dialog: Dialog, origin: ChangeOrigin): void {
+    const held = this.dialogs.get(dialog.id);
     this.dialogs.set(dialog.id, dialog);
+    if (held === undefined) this.changes.emit({ kind: 'created', dialog, origin });
+    else if (held.state === 'early' && dialog.state === 'confirmed')
+      this.changes.emit({ kind: 'confirmed', dialog, origin });
   }
 
-  remove(id: string): void {
+  /** Forgets a dialog as it is (replication on the backup: it ended on the primary); heard as `terminated`. */
+  remove(id: string, origin: ChangeOrigin): void {
+    const d = this.dialogs.get(id);
+    if (d === undefined) return;
     this.dialogs.delete(id);
+    this.changes.emit({ kind: 'terminated', dialog: { ...d, state: 'terminated' }, origin });
   }
 
   private end(d: Dialog, reason: string): void {
@@ -124,6 +145,6 @@ export class DialogStore {
     d.endedAt = this.now();
     d.endReason = reason;
     this.dialogs.delete(d.id);
-    this.onChange({ kind: 'terminated', dialog: d });
+    this.changes.emit({ kind: 'terminated', dialog: d, origin: 'local' });
   }
 }

@@ -1,5 +1,6 @@
 // The location service (RFC 3261 §10): bindings of an address-of-record to contact URIs, each with its own expiry.
 // Times are monotonic milliseconds from an injected clock, so replication can ship remaining lifetimes, not dates.
+import { ChangeFeed, type ChangeOrigin, type Unsubscribe } from './change-feed.js';
 
 export interface Binding {
   aor: string;
@@ -19,15 +20,20 @@ export interface Binding {
   updatedAt: number;
 }
 
-export type BindingChange =
+export type BindingChange = (
   | { kind: 'added' | 'refreshed'; binding: Binding }
-  | { kind: 'removed'; aor: string; contact: string; reason: 'unregistered' | 'expired' };
+  | { kind: 'removed'; aor: string; contact: string; reason: 'unregistered' | 'expired' }
+) & { origin: ChangeOrigin };
 
 export class LocationService {
   private readonly byAor = new Map<string, Binding[]>();
   private count = 0;
-  /** Called after every change, in order (the replication stream and event feed listen here). */
-  onChange: (change: BindingChange) => void = () => {};
+  private readonly changes = new ChangeFeed<BindingChange>();
+
+  /** Hears every change after it is made, in order (the replication stream and the event feed listen here). */
+  subscribe(listener: (change: BindingChange) => void): Unsubscribe {
+    return this.changes.subscribe(listener);
+  }
 
   get size(): number {
     return this.count;
@@ -53,7 +59,7 @@ export class LocationService {
   }
 
   /** Adds or replaces the binding of (aor, contact). */
-  put(binding: Binding): void {
+  put(binding: Binding, origin: ChangeOrigin = 'local'): void {
     let list = this.byAor.get(binding.aor);
     if (list === undefined) {
       list = [];
@@ -63,14 +69,19 @@ export class LocationService {
     if (idx === -1) {
       list.push(binding);
       this.count++;
-      this.onChange({ kind: 'added', binding });
+      this.changes.emit({ kind: 'added', binding, origin });
     } else {
       list[idx] = binding;
-      this.onChange({ kind: 'refreshed', binding });
+      this.changes.emit({ kind: 'refreshed', binding, origin });
     }
   }
 
-  remove(aor: string, contact: string, reason: 'unregistered' | 'expired' = 'unregistered'): boolean {
+  remove(
+    aor: string,
+    contact: string,
+    reason: 'unregistered' | 'expired' = 'unregistered',
+    origin: ChangeOrigin = 'local',
+  ): boolean {
     const list = this.byAor.get(aor);
     if (list === undefined) return false;
     const idx = list.findIndex((b) => b.contact === contact);
@@ -78,7 +89,7 @@ export class LocationService {
     list.splice(idx, 1);
     this.count--;
     if (list.length === 0) this.byAor.delete(aor);
-    this.onChange({ kind: 'removed', aor, contact, reason });
+    this.changes.emit({ kind: 'removed', aor, contact, reason, origin });
     return true;
   }
 

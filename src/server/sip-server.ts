@@ -19,8 +19,11 @@ export interface SipServerOptions {
   config: SiphaConfig;
   resolvePath: (p: string) => string;
   log: Logger;
-  /** Whether this server acts on timers with outside effects (expiry); an HA backup mirrors silently. */
-  acting?: boolean;
+  /**
+   * Whether this server acts on timers with outside effects (expiry), asked at each tick: an HA backup mirrors
+   * silently, so the SIP worker answers from its role. Default: always.
+   */
+  acting?: () => boolean;
 }
 
 /** How often bindings and dialogs are checked for expiry. */
@@ -34,13 +37,11 @@ export class SipServer {
   readonly location = new LocationService();
   readonly dialogs = new DialogStore();
   proxy!: ProxyCore;
-  acting: boolean;
   private expiryTimer: NodeJS.Timeout | undefined;
   private readonly listen: ListenSpec[];
 
   constructor(private readonly o: SipServerOptions) {
     const sip = o.config.sip;
-    this.acting = o.acting ?? true;
     this.listen = sip.listen.map((l) => {
       const spec = parseListenUri(l);
       if (spec === undefined) throw new Error(`sip.listen: cannot use ${l}`);
@@ -112,6 +113,11 @@ export class SipServer {
 
   get listening(): readonly ListenSpec[] {
     return this.transport.listening;
+  }
+
+  /** Whether it acts on timers now (see SipServerOptions.acting). */
+  get acting(): boolean {
+    return this.o.acting?.() ?? true;
   }
 
   private expire(): void {

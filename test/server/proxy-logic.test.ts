@@ -104,7 +104,7 @@ describe('dialogs', () => {
   it('go early → confirmed → terminated, with their parties', () => {
     const store = new DialogStore(() => 1000);
     const changes: string[] = [];
-    store.onChange = (c) => changes.push(`${c.kind}:${c.dialog.state}`);
+    store.subscribe((c) => changes.push(`${c.kind}:${c.dialog.state}`));
     const invite = req('INVITE');
     store.onInviteResponse(invite, res(180, 'b'));
     store.onInviteResponse(invite, res(200, 'b'));

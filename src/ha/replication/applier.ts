@@ -1,9 +1,8 @@
 // The backup's side of replication, pure (no sockets): applies a snapshot and then the ordered change stream to the
-// local LocationService and DialogStore, silently (the backup never acts on this state until promoted).
-import type { DialogStore } from '../../server/dialogs.js';
-import type { LocationService } from '../../server/location-service.js';
+// local stores, as changes of origin `replica` (the backup never acts on this state until promoted).
 import { fromWireBinding, fromWireDialog } from './convert.js';
 import type { WireBinding, WireChange, WireDialog } from './messages.js';
+import type { ReplicatedStores } from './replicated-stores.js';
 
 export interface ApplierClocks {
   /** The location service's monotonic clock (performance.now()). */
@@ -29,8 +28,7 @@ export class ReplicaApplier {
   changesApplied = 0;
 
   constructor(
-    private readonly location: LocationService,
-    private readonly dialogs: DialogStore,
+    private readonly stores: ReplicatedStores,
     private readonly clocks: ApplierClocks = { mono: () => performance.now(), epoch: Date.now },
   ) {}
 
@@ -71,12 +69,12 @@ export class ReplicaApplier {
     const mono = this.clocks.mono();
     const epoch = this.clocks.epoch();
     for (const w of bindings) {
-      this.location.put(fromWireBinding(w, mono));
+      this.stores.putBinding(fromWireBinding(w, mono));
       this.seenBindings.add(bindingKey(w.aor, w.contact));
     }
     for (const w of dialogs) {
       const d = fromWireDialog(w, epoch);
-      this.dialogs.restore(d);
+      this.stores.putDialog(d);
       this.seenDialogs.add(d.id);
     }
   }
@@ -84,9 +82,10 @@ export class ReplicaApplier {
   endSnapshot(seq: number): void {
     if (this.phase !== 'snapshot' || seq !== this.applied)
       throw new ReplicationProtocolError(`snapshot end ${seq} does not match its begin ${this.applied}`);
-    for (const b of this.location.all())
-      if (!this.seenBindings.has(bindingKey(b.aor, b.contact))) this.location.remove(b.aor, b.contact);
-    for (const d of this.dialogs.active()) if (!this.seenDialogs.has(d.id)) this.dialogs.remove(d.id);
+    const held = this.stores.snapshot();
+    for (const b of held.bindings)
+      if (!this.seenBindings.has(bindingKey(b.aor, b.contact))) this.stores.removeBinding(b.aor, b.contact);
+    for (const d of held.dialogs) if (!this.seenDialogs.has(d.id)) this.stores.removeDialog(d.id);
     this.seenBindings = new Set();
     this.seenDialogs = new Set();
     this.phase = 'streaming';
@@ -102,16 +101,16 @@ export class ReplicaApplier {
         throw new ReplicationProtocolError(`change ${c.s} where ${this.applied + 1} was due`);
       switch (c.k) {
         case 'b':
-          this.location.put(fromWireBinding(c.b, mono));
+          this.stores.putBinding(fromWireBinding(c.b, mono));
           break;
         case 'u':
-          this.location.remove(c.aor, c.contact);
+          this.stores.removeBinding(c.aor, c.contact);
           break;
         case 'd':
-          this.dialogs.restore(fromWireDialog(c.d, epoch));
+          this.stores.putDialog(fromWireDialog(c.d, epoch));
           break;
         case 'e':
-          this.dialogs.remove(c.id);
+          this.stores.removeDialog(c.id);
           break;
       }
       this.applied = c.s;

@@ -27,27 +27,31 @@ export function sessionKey(key: Buffer, backupNonce: string, primaryNonce: strin
     .digest();
 }
 
-function mac(key: Buffer, dir: Direction, counter: number, payload: Buffer): Buffer {
-  const head = Buffer.alloc(9);
-  head[0] = DIR_BYTE[dir];
-  head.writeBigUInt64BE(BigInt(counter), 1);
-  return createHmac('sha256', key).update(head).update(payload).digest();
-}
-
-/** Seals the frames one side sends, counting them. */
-export class FrameSealer {
+/** The frames of one direction under one key, counted: the count goes into each frame's MAC. */
+abstract class CountedFrames {
   constructor(
     private readonly key: Buffer,
     private readonly dir: Direction,
-    private counter = 0,
+    protected counter = 0,
   ) {}
 
+  protected mac(payload: Buffer): Buffer {
+    const head = Buffer.alloc(9);
+    head[0] = DIR_BYTE[this.dir];
+    head.writeBigUInt64BE(BigInt(this.counter), 1);
+    return createHmac('sha256', this.key).update(head).update(payload).digest();
+  }
+}
+
+/** Seals the frames one side sends, counting them. */
+export class FrameSealer extends CountedFrames {
   seal(msg: ReplMessage): Buffer {
     const payload = Buffer.from(JSON.stringify(msg), 'utf8');
     const out = Buffer.allocUnsafe(4 + payload.length + MAC_BYTES);
     out.writeUInt32BE(payload.length + MAC_BYTES, 0);
     payload.copy(out, 4);
-    mac(this.key, this.dir, this.counter++, payload).copy(out, 4 + payload.length);
+    this.mac(payload).copy(out, 4 + payload.length);
+    this.counter++;
     return out;
   }
 
@@ -61,20 +65,14 @@ export type OpenResult =
   | { ok: false; reason: 'forged' | 'malformed'; detail: string };
 
 /** Checks the frames one side receives, in order, counting them. */
-export class FrameOpener {
-  constructor(
-    private readonly key: Buffer,
-    private readonly dir: Direction,
-    private counter = 0,
-  ) {}
-
+export class FrameOpener extends CountedFrames {
   /** `frame` is what follows the length prefix. */
   open(frame: Buffer): OpenResult {
     if (frame.length < MAC_BYTES + 2)
       return { ok: false, reason: 'malformed', detail: `length ${frame.length}` };
     const payload = frame.subarray(0, frame.length - MAC_BYTES);
     const got = frame.subarray(frame.length - MAC_BYTES);
-    if (!timingSafeEqual(got, mac(this.key, this.dir, this.counter, payload)))
+    if (!timingSafeEqual(got, this.mac(payload)))
       return { ok: false, reason: 'forged', detail: `HMAC mismatch on frame ${this.counter}` };
     this.counter++;
     let raw: unknown;

@@ -1,7 +1,7 @@
 // The replication protocol's messages (JSON payloads of authenticated frames), pure: types and shape checks.
 // Bindings carry their remaining lifetime and age in ms and dialogs their ages, never clock readings: the two hosts'
 // clocks may differ, and the binding clock is a process-local monotonic one anyway.
-import type { DialogState } from '../../server/dialogs.js';
+import type { Dialog } from '../../server/dialogs.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -19,13 +19,9 @@ export interface WireBinding {
   received?: string;
 }
 
-export interface WireDialog {
-  callId: string;
-  fromTag: string;
-  toTag: string;
-  caller: string;
-  callee: string;
-  state: DialogState;
+/** A dialog's parties and state as held, with ages instead of dates. */
+export interface WireDialog
+  extends Pick<Dialog, 'callId' | 'fromTag' | 'toTag' | 'caller' | 'callee' | 'state'> {
   /** Time since creation, ms. */
   age: number;
   /** Time since confirmation, ms. */
@@ -82,7 +78,7 @@ export function asWireDialog(v: unknown): WireDialog | undefined {
     return undefined;
   if (!isStr(state) || !STATES.includes(state) || !isUint(age)) return undefined;
   if (confirmedAge !== undefined && !isUint(confirmedAge)) return undefined;
-  const d: WireDialog = { callId, fromTag, toTag, caller, callee, state: state as DialogState, age };
+  const d: WireDialog = { callId, fromTag, toTag, caller, callee, state: state as Dialog['state'], age };
   if (confirmedAge !== undefined) d.confirmedAge = confirmedAge;
   return d;
 }

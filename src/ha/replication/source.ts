@@ -3,6 +3,7 @@
 import type { Dialog } from '../../server/dialogs.js';
 import type { Binding } from '../../server/location-service.js';
 import { LagHistogram, LagWindow } from './lag-histogram.js';
+import type { StoreChange } from './replicated-stores.js';
 
 export type SourceChange =
   /** Added or refreshed; a Binding is replaced on refresh, never changed, so the reference is the state. */
@@ -11,6 +12,22 @@ export type SourceChange =
   /** Created or confirmed: a copy, because the store changes its dialogs in place. */
   | { k: 'd'; dialog: Dialog }
   | { k: 'e'; id: string };
+
+/** What a store change puts in the stream. */
+export function sourceChange(c: StoreChange): SourceChange {
+  switch (c.kind) {
+    case 'added':
+    case 'refreshed':
+      return { k: 'b', binding: c.binding };
+    case 'removed':
+      return { k: 'u', aor: c.aor, contact: c.contact };
+    case 'created':
+    case 'confirmed':
+      return { k: 'd', dialog: { ...c.dialog } };
+    case 'terminated':
+      return { k: 'e', id: c.dialog.id };
+  }
+}
 
 export interface PendingChange {
   seq: number;

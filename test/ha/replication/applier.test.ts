@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { ReplicaApplier } from '../../../src/ha/replication/applier.js';
 import { fromWireBinding, toWireBinding, toWireDialog } from '../../../src/ha/replication/convert.js';
 import type { WireBinding, WireDialog } from '../../../src/ha/replication/messages.js';
+import { adaptStores } from '../../../src/ha/replication/store-adapter.js';
 import { type Dialog, DialogStore } from '../../../src/server/dialogs.js';
 import { type Binding, LocationService } from '../../../src/server/location-service.js';
 
@@ -41,7 +42,10 @@ function setup() {
   const clocks = { m: 50_000, e: 1_700_000_000_000 };
   const location = new LocationService();
   const dialogs = new DialogStore(() => clocks.e);
-  const a = new ReplicaApplier(location, dialogs, { mono: () => clocks.m, epoch: () => clocks.e });
+  const a = new ReplicaApplier(adaptStores({ location, dialogs }), {
+    mono: () => clocks.m,
+    epoch: () => clocks.e,
+  });
   return { clocks, location, dialogs, a };
 }
 
@@ -167,5 +171,32 @@ describe('ReplicaApplier', () => {
     const b = location.find('sip:alice@example.test', 'sip:alice@192.0.2.1:5060');
     assert.equal(b?.cseq, 2);
     assert.equal(b?.expiresAt, clocks.m + 9000);
+  });
+
+  it('what it applies reaches the stores’ subscribers as changes of origin replica', () => {
+    const { location, dialogs, a } = setup();
+    const heard: string[] = [];
+    location.subscribe((c) => heard.push(`${c.kind} ${c.origin}`));
+    dialogs.subscribe((c) => heard.push(`${c.kind} ${c.origin}`));
+    a.beginSnapshot(0);
+    a.snapshotChunk([wireB('alice')], [{ ...wireD('c'), state: 'early' }]);
+    a.endSnapshot(0);
+    a.applyChanges(
+      [
+        { s: 1, k: 'd', d: wireD('c') },
+        { s: 2, k: 'b', b: wireB('alice') },
+        { s: 3, k: 'u', aor: 'sip:alice@example.test', contact: 'sip:alice@192.0.2.1:5060' },
+        { s: 4, k: 'e', id: 'c;f;t' },
+      ],
+      4,
+    );
+    assert.deepEqual(heard, [
+      'added replica',
+      'created replica',
+      'confirmed replica',
+      'refreshed replica',
+      'removed replica',
+      'terminated replica',
+    ]);
   });
 });

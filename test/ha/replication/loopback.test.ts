@@ -3,8 +3,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { WorkerRoleHolder } from '../../../src/app/worker-role.js';
 import { configSchema } from '../../../src/config/schema.js';
-import { ReplicationNode } from '../../../src/ha/replication/replication-node.js';
+import { adaptStores } from '../../../src/ha/replication/store-adapter.js';
+import { WorkerReplication } from '../../../src/ha/replication/worker-replication.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { SipServer } from '../../../src/server/sip-server.js';
 import type { SipRequest, SipResponse } from '../../../src/sip/message.js';
@@ -15,9 +17,10 @@ import { UdpPeer } from '../../helpers/sip-peer.js';
 const log = createLogger('silent');
 const key = randomBytes(32);
 
-async function sipServer(port: number, acting: boolean): Promise<SipServer> {
+/** A SIP server that acts (expires) while its worker role is primary, like the SIP worker's. */
+async function sipServer(port: number, role: WorkerRoleHolder): Promise<SipServer> {
   const config = configSchema.parse({ sip: { listen: [`udp://127.0.0.1:${port}`], domain: 'example.test' } });
-  const s = new SipServer({ config, resolvePath: (p) => p, log, acting });
+  const s = new SipServer({ config, resolvePath: (p) => p, log, acting: () => role.isPrimary });
   await s.start();
   return s;
 }
@@ -104,8 +107,10 @@ function call(callId: string): { invite: SipRequest; ok: SipResponse; bye: SipRe
 describe('replication between two SIP servers on loopback', { timeout: 60_000 }, () => {
   let a: SipServer;
   let b: SipServer;
-  let ra: ReplicationNode;
-  let rb: ReplicationNode;
+  let ra: WorkerReplication;
+  let rb: WorkerReplication;
+  const roleA = new WorkerRoleHolder();
+  const roleB = new WorkerRoleHolder();
   let peer: UdpPeer;
   let portA: number;
   let portB: number;
@@ -116,29 +121,29 @@ describe('replication between two SIP servers on loopback', { timeout: 60_000 },
     const replA = await freePort();
     const replB = await freePort();
     const dead = await freePort(); // nothing listens: the first path is broken
-    a = await sipServer(portA, true);
-    b = await sipServer(portB, false);
+    roleA.set('primary');
+    a = await sipServer(portA, roleA);
+    b = await sipServer(portB, roleB);
     const common = { key, log, tickMs: 50, idleTimeoutMs: 1000, retryMs: 50 };
-    ra = new ReplicationNode({
+    ra = new WorkerReplication({
       ...common,
       nodeId: 'a',
-      location: a.location,
-      dialogs: a.dialogs,
+      role: roleA,
+      stores: adaptStores(a),
       listen: [{ host: '127.0.0.1', port: replA, family: 4 }],
       peers: [{ host: '127.0.0.1', port: replB, family: 4 }],
     });
-    rb = new ReplicationNode({
+    rb = new WorkerReplication({
       ...common,
       nodeId: 'b',
-      location: b.location,
-      dialogs: b.dialogs,
+      role: roleB,
+      stores: adaptStores(b),
       listen: [{ host: '127.0.0.1', port: replB, family: 4 }],
       peers: [
         { host: '127.0.0.1', port: dead, family: 4 },
         { host: '127.0.0.1', port: replA, family: 4 },
       ],
     });
-    ra.setRole('primary');
     await ra.start();
     peer = await UdpPeer.open();
   });
@@ -232,10 +237,10 @@ describe('replication between two SIP servers on loopback', { timeout: 60_000 },
     const drained = await ra.drain(1000);
     assert.equal(drained.ok, true, drained.detail);
     // Handover: the old primary steps down first, then the backup is promoted.
-    ra.setRole('backup');
-    a.acting = false;
-    rb.setRole('primary');
-    b.acting = true;
+    roleA.set('backup');
+    roleB.set('primary');
+    assert.equal(a.acting, false);
+    assert.equal(b.acting, true);
     // The link went down as A stepped down, just before the promotion: B still counts as synced then.
     assert.equal(rb.status().promotedSynced, true);
     await until(() => ra.status().synced && rb.status().synced, 3000, 'old primary synced as backup');

@@ -4,11 +4,12 @@
 import { connect, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { formatHostPort, type HostPort } from '../../net/address.js';
+import { errorMessage } from '../../net/errors.js';
 import { type ReplicaApplier, ReplicationProtocolError } from './applier.js';
 import { FrameOpener, FrameSealer, FrameSplitter, newNonce, peekPayload, sessionKey } from './frame.js';
 import { asReplMessage, PROTOCOL_VERSION, type ReplMessage } from './messages.js';
 
-export interface BackupClientOptions {
+export interface ReplicaClientOptions {
   key: Buffer;
   nodeId: string;
   /** The peer's replication addresses, one per path, in preference order. */
@@ -26,7 +27,7 @@ export interface BackupClientOptions {
 
 type Phase = 'connecting' | 'hello' | 'streaming' | 'closed';
 
-export class BackupClient {
+export class ReplicaClient {
   private running = false;
   private path = 0;
   private failures = 0;
@@ -44,7 +45,7 @@ export class BackupClient {
   /** The path index of the current connection. */
   connectedPath: number | undefined;
 
-  constructor(private readonly o: BackupClientOptions) {}
+  constructor(private readonly o: ReplicaClientOptions) {}
 
   get connected(): boolean {
     return this.phase === 'streaming';
@@ -191,7 +192,7 @@ export class BackupClient {
           if (onMessage(r.msg)) needAck = true;
         }
       } catch (err) {
-        return fail(err instanceof Error ? err.message : String(err));
+        return fail(errorMessage(err));
       }
       if (needAck && this.o.applier.snapshotApplied) {
         send({ t: 'ack', seq: this.o.applier.appliedSeq });

@@ -3,21 +3,19 @@
 // One backup at a time: a newly authenticated connection replaces the old one (a reconnecting backup).
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { formatHostPort, type HostPort } from '../../net/address.js';
+import { familyOf, formatHostPort, type HostPort } from '../../net/address.js';
 import { errorMessage } from '../../net/errors.js';
-import type { DialogStore } from '../../server/dialogs.js';
-import type { LocationService } from '../../server/location-service.js';
 import { toWireBinding, toWireDialog } from './convert.js';
 import { FrameOpener, FrameSealer, FrameSplitter, newNonce, sessionKey } from './frame.js';
 import { PROTOCOL_VERSION, type ReplMessage, type WireChange } from './messages.js';
+import type { ReplicatedStores } from './replicated-stores.js';
 import type { PendingChange, ReplicationSource } from './source.js';
 
-export interface PrimaryServerOptions {
+export interface ReplicationListenerOptions {
   key: Buffer;
   nodeId: string;
   listen: readonly HostPort[];
-  location: LocationService;
-  dialogs: DialogStore;
+  stores: ReplicatedStores;
   source: ReplicationSource;
   /** Only a primary serves; a backup answers the hello with a refusal. */
   isPrimary: () => boolean;
@@ -50,12 +48,12 @@ export function toWireChange(p: PendingChange, mono: number, epoch: number): Wir
   }
 }
 
-export class PrimaryServer {
+export class ReplicationListener {
   private readonly servers: Server[] = [];
-  private active: PrimarySession | undefined;
-  private readonly sessions = new Set<PrimarySession>();
+  private active: BackupSession | undefined;
+  private readonly sessions = new Set<BackupSession>();
 
-  constructor(readonly o: PrimaryServerOptions) {}
+  constructor(readonly o: ReplicationListenerOptions) {}
 
   async start(): Promise<void> {
     for (const l of this.o.listen) {
@@ -79,7 +77,7 @@ export class PrimaryServer {
     for (const s of this.servers) {
       const a = s.address();
       if (typeof a === 'object' && a !== null)
-        out.push({ host: a.address, port: a.port, family: a.family === 'IPv6' ? 6 : 4 });
+        out.push({ host: a.address, port: a.port, family: familyOf(a.address) });
     }
     return out;
   }
@@ -100,7 +98,7 @@ export class PrimaryServer {
   }
 
   private accept(socket: Socket): void {
-    const session = new PrimarySession(this, socket);
+    const session = new BackupSession(this, socket);
     this.sessions.add(session);
     socket.on('close', () => {
       this.sessions.delete(session);
@@ -114,7 +112,7 @@ export class PrimaryServer {
   }
 
   /** A backup authenticated: it becomes the one backup being served. */
-  activate(session: PrimarySession): void {
+  activate(session: BackupSession): void {
     if (this.active !== undefined && this.active !== session) {
       const old = this.active;
       this.active = undefined;
@@ -123,14 +121,14 @@ export class PrimaryServer {
     this.active = session;
   }
 
-  isActive(session: PrimarySession): boolean {
+  isActive(session: BackupSession): boolean {
     return this.active === session;
   }
 }
 
 type Phase = 'hello' | 'auth' | 'snapshot' | 'streaming' | 'closed';
 
-class PrimarySession {
+class BackupSession {
   private phase: Phase = 'hello';
   private readonly splitter = new FrameSplitter();
   private opener: FrameOpener;
@@ -142,11 +140,11 @@ class PrimarySession {
   private readonly peer: string;
 
   constructor(
-    private readonly owner: PrimaryServer,
+    private readonly owner: ReplicationListener,
     private readonly socket: Socket,
   ) {
     const o = owner.o;
-    this.peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.peer = formatHostPort({ host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 });
     this.opener = new FrameOpener(o.key, 'to-primary');
     this.lastRx = Date.now();
     socket.setNoDelay(true);
@@ -263,11 +261,9 @@ class PrimarySession {
     this.phase = 'snapshot';
     const started = Date.now();
     // One synchronous capture: the snapshot is the state after change `seq`, later changes queue in the source.
-    // Bindings are replaced on change, never mutated, so references suffice; dialogs change in place: copies.
     const seq = o.source.beginSession();
     o.source.onPending = () => this.scheduleFlush();
-    const bindings = o.location.all();
-    const dialogs = o.dialogs.active().map((d) => ({ ...d }));
+    const { bindings, dialogs } = o.stores.snapshot();
     o.onSessionChange?.();
     this.send({ t: 'snap-begin', seq, bindings: bindings.length, dialogs: dialogs.length });
     const chunk = o.snapshotChunk ?? 1000;
