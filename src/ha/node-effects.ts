@@ -8,7 +8,7 @@ import type { VipDriver } from '../vip/driver.js';
 import type { AlarmLog } from './alarm-log.js';
 import type { PeerChannel } from './peer-link.js';
 import type { RoleAction, RoleEvent } from './role-events.js';
-import type { TermStore } from './term-store.js';
+import type { TermStorePort } from './term-store.js';
 import type { TimelineLog } from './timeline.js';
 import { FINAL_DRAIN_MS, TIMELINE_CLOSE_MS } from './timers.js';
 import type { WorkerPort } from './worker-supervisor.js';
@@ -16,7 +16,7 @@ import type { WorkerPort } from './worker-supervisor.js';
 /** What carrying out the actions takes. */
 export interface EffectsPort {
   vip: VipDriver;
-  terms: TermStore;
+  terms: TermStorePort;
   timelines: TimelineLog;
   worker: WorkerPort;
   link: PeerChannel;

@@ -30,7 +30,7 @@ import {
 import { StateWaiters } from './state-waiters.js';
 import type { HaStatus, NodeEvent, NodeHandle, SwitchoverReply } from './status.js';
 import { currentPrimary, switchover } from './switchover.js';
-import type { TermStore } from './term-store.js';
+import type { TermStorePort } from './term-store.js';
 import { TimelineLog } from './timeline.js';
 import { lateTickMs, roleTimers } from './timers.js';
 import type { PeerMessage } from './wire.js';
@@ -44,7 +44,7 @@ export interface HaNodeOptions {
   config: SiphaConfig;
   key: Buffer;
   vip: VipDriver;
-  terms: TermStore;
+  terms: TermStorePort;
   log: Logger;
   /** The SIP worker to fork, or (tests) a worker of the test's own. */
   worker: WorkerSpec | ((events: WorkerEvents) => WorkerPort);

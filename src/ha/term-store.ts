@@ -13,7 +13,13 @@ export interface TermRecord {
   at: number;
 }
 
-export class TermStore {
+/** Where the node keeps its term (a test keeps it in memory). */
+export interface TermStorePort {
+  load(): Promise<number>;
+  save(term: number): Promise<void>;
+}
+
+export class TermStore implements TermStorePort {
   readonly file: string;
 
   constructor(

@@ -93,10 +93,19 @@ export class FakeClock implements Clock {
       const next = this.timers[0];
       if (next === undefined || next.due > target) break;
       this.timers.shift();
-      this.time = next.due;
+      // After a stall, overdue timers fire late, at the time it is now.
+      this.time = Math.max(this.time, next.due);
       next.fire();
     }
     this.time = target;
+  }
+
+  /**
+   * Time passes while this process does not run (SIGSTOP, a frozen VM): nothing fires now; the timers that came
+   * due meanwhile fire late, on the next `advance`.
+   */
+  stall(ms: number): void {
+    this.time += ms;
   }
 
   /** Advances to the next pending timer and fires everything due then; false if nothing is pending. */

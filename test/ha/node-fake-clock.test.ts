@@ -1,0 +1,269 @@
+// Two node supervisors on one fake clock, like etcd-io/raft's interaction tests: the peer link, the SIP workers
+// and the VIP are in memory and time only moves when the test says so. Nothing sleeps; each step is exact.
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { configSchema } from '../../src/config/schema.js';
+import { HaNode } from '../../src/ha/node.js';
+import type { PeerChannel } from '../../src/ha/peer-link.js';
+import type { PeerBody, PeerMessage } from '../../src/ha/wire.js';
+import type { WorkerEvents, WorkerPort } from '../../src/ha/worker-supervisor.js';
+import { FakeClock } from '../../src/time/clock.js';
+import type { VipDriver } from '../../src/vip/driver.js';
+
+const HB = 50;
+const DEAD = 200;
+const EPOCH = 1_800_000_000_000;
+
+/** The network between the two nodes: 1 ms each way, and each direction can be cut. */
+class Net {
+  readonly cut = { ab: false, ba: false };
+  readonly deliver: Record<string, (m: PeerMessage) => void> = {};
+  readonly heard: Array<{ to: string; body: PeerBody }> = [];
+  private seq = 0;
+  constructor(private readonly clock: FakeClock) {}
+
+  link(id: 'a' | 'b'): (deliver: (m: PeerMessage) => void) => PeerChannel {
+    const other = id === 'a' ? 'b' : 'a';
+    return (deliver) => {
+      this.deliver[id] = deliver;
+      return {
+        start: async () => {},
+        close: async () => {},
+        status: () => ({
+          peerId: other,
+          paths: [],
+          rejected: { forged: 0, replayed: 0, stale: 0, malformed: 0 },
+        }),
+        send: (body) => {
+          if (this.cut[id === 'a' ? 'ab' : 'ba']) return;
+          const msg: PeerMessage = { from: id, inc: 1, seq: ++this.seq, ts: this.clock.now(), path: 0, body };
+          this.clock.setTimeout(() => {
+            this.heard.push({ to: other, body });
+            this.deliver[other]?.(msg);
+          }, 1);
+        },
+      };
+    };
+  }
+}
+
+/** A SIP worker that is ready 5 ms after it starts, reports a synced replica every 100 ms and drains at once. */
+function memoryWorker(clock: FakeClock, roles: string[]): (events: WorkerEvents) => WorkerPort {
+  return (events) => {
+    let ready = false;
+    const report = () => {
+      clock.setTimeout(report, 100);
+      const role = roles.at(-1) === 'primary' ? 'primary' : 'backup';
+      events.onMessage({
+        type: 'replication',
+        role,
+        synced: true,
+        connected: true,
+        lastSeq: 0,
+        ackedSeq: 0,
+        lagP50Ms: null,
+        lagP99Ms: null,
+        bindings: 0,
+        dialogs: 0,
+        lastSyncedAgoMs: 0,
+        promotedSynced: role === 'primary' ? true : null,
+      });
+    };
+    return {
+      start: () => {
+        clock.setTimeout(() => {
+          ready = true;
+          events.onReady([]);
+          report();
+        }, 5);
+      },
+      stop: async () => {},
+      send: (m) => {
+        if (m.type === 'role') roles.push(m.role);
+        return true;
+      },
+      drain: async () => ({ ok: true, detail: 'drained' }),
+      get ready() {
+        return ready;
+      },
+      status: () => ({ pid: null, ready, restarts: 0, lastPongAgoMs: 0, loopLagMs: 0 }),
+    };
+  };
+}
+
+/** The shared VIP: who holds it now and the most holders ever at once. */
+class World {
+  holders = new Set<string>();
+  maxHolders = 0;
+  vip(host: string): VipDriver {
+    const w = this;
+    return {
+      name: 'script',
+      announcing: false,
+      async enable() {
+        w.holders.add(host);
+        w.maxHolders = Math.max(w.maxHolders, w.holders.size);
+        return { operation: 'enable', changed: true, durationMs: 1 };
+      },
+      async disable() {
+        return { operation: 'disable', changed: w.holders.delete(host), durationMs: 1 };
+      },
+      async isPresent() {
+        return { present: w.holders.has(host), flags: [], durationMs: 1 };
+      },
+      async announce() {
+        return { mode: 'sent', count: 1, durationMs: 1 };
+      },
+      cancelAnnouncements() {},
+    } as unknown as VipDriver;
+  }
+}
+
+function pair() {
+  const clock = new FakeClock(0);
+  const net = new Net(clock);
+  const world = new World();
+  const terms: Record<string, number> = { a: 0, b: 0 };
+  const roles: Record<string, string[]> = { a: [], b: [] };
+  const make = (id: 'a' | 'b', priority: number) =>
+    new HaNode({
+      config: configSchema.parse({
+        node: { id, priority, state_dir: '/nonexistent' },
+        sip: { listen: ['udp://127.0.0.1:5060'] },
+        vip: { address: '198.51.100.10/24', interface: 'eth0' },
+        ha: {
+          listen: ['127.0.0.1:7400'],
+          peer: ['127.0.0.1:7401'],
+          key_file: 'unused',
+          heartbeat_ms: HB,
+          dead_after_ms: DEAD,
+        },
+        monitoring: { sip_traffic: { enabled: false }, nic: { enabled: false } },
+      }),
+      key: Buffer.alloc(32),
+      vip: world.vip(id),
+      terms: {
+        load: async () => terms[id] ?? 0,
+        save: async (t: number) => {
+          terms[id] = t;
+        },
+      },
+      log: pino({ level: process.env.HA_TEST_LOG ?? 'silent', base: { node: id } }),
+      worker: memoryWorker(clock, roles[id] as string[]),
+      link: net.link(id),
+      clock,
+      wallNow: () => EPOCH + clock.now(),
+    });
+  const nodes = { a: make('a', 150), b: make('b', 100) };
+  /** Moves time by `ms`, 1 ms at a time, letting promises (VIP commands, term saves) settle in between. */
+  const run = async (ms: number) => {
+    for (let i = 0; i < ms; i++) {
+      clock.advance(1);
+      for (let j = 0; j < 5; j++) await new Promise((r) => setImmediate(r));
+    }
+  };
+  return { clock, net, world, terms, roles, nodes, run };
+}
+
+describe('two nodes on a fake clock', () => {
+  let stop: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await stop?.();
+  });
+
+  async function started() {
+    const p = pair();
+    stop = async () => {
+      const done = Promise.all([p.nodes.a.stop(), p.nodes.b.stop()]);
+      await p.run(50);
+      await done;
+    };
+    await Promise.all([p.nodes.a.start(), p.nodes.b.start()]);
+    await p.run(3 * HB);
+    return p;
+  }
+
+  it('elects the higher priority within a few heartbeats, one VIP holder, term 1 persisted', async () => {
+    const p = await started();
+    assert.equal(p.nodes.a.role, 'primary');
+    assert.equal(p.nodes.b.role, 'backup');
+    assert.deepEqual([...p.world.holders], ['a']);
+    assert.equal(p.world.maxHolders, 1);
+    assert.equal(p.terms.a, 1);
+    assert.equal(p.roles.a?.at(-1), 'primary');
+    assert.equal(p.roles.b?.at(-1), 'backup');
+  });
+
+  it('heartbeats go out every heartbeat_ms and say advertise(state)', async () => {
+    const p = await started();
+    const from = p.net.heard.length;
+    await p.run(10 * HB);
+    const toB = p.net.heard.slice(from).filter((h) => h.to === 'b' && h.body.type === 'hb');
+    assert.ok(toB.length >= 10 && toB.length <= 11, `${toB.length} heartbeats in 10 intervals`);
+    assert.deepEqual(toB.at(-1)?.body, {
+      type: 'hb',
+      role: 'primary',
+      term: 1,
+      priority: 150,
+      ready: true,
+      yielding: false,
+      sip: undefined,
+    });
+  });
+
+  it('primary silent on the link: the backup promotes after dead_after_ms, not before, within one tick after', async () => {
+    const p = await started();
+    p.net.cut.ab = true;
+    const cutAt = p.clock.now();
+    // The last heartbeat may have left just before the cut: silence counts from the last one heard.
+    await p.run(DEAD - 2);
+    assert.equal(p.nodes.b.role, 'backup', 'not before dead_after_ms');
+    await p.run(HB);
+    assert.equal(p.nodes.b.role, 'primary');
+    const promoted = p.nodes.b.status().timelines.at(-1);
+    assert.equal(promoted?.cause, 'peer-dead');
+    const tookMs = (promoted?.detectedAt ?? 0) - EPOCH - cutAt;
+    assert.ok(tookMs >= DEAD - HB && tookMs <= DEAD + HB / 5 + 2, `detected ${tookMs} ms after the cut`);
+    // A still primary hears B's higher term once the link is back: it releases at once.
+    p.net.cut.ab = false;
+    await p.run(2 * HB);
+    assert.equal(p.nodes.a.role, 'backup');
+    assert.deepEqual([...p.world.holders], ['b']);
+  });
+
+  it('this process stalled (one late tick): the peer gets a fresh window instead of a verdict', async () => {
+    const p = await started();
+    p.net.cut.ab = true;
+    // The clock jumps 5 × dead_after_ms with nothing running in between, like a SIGSTOP of the backup.
+    p.clock.stall(5 * DEAD);
+    p.net.cut.ab = false;
+    await p.run(HB);
+    assert.equal(p.nodes.b.role, 'backup', 'no takeover after our own stall');
+    assert.equal(p.nodes.b.status().peer.link.stalls, 1);
+    assert.equal(p.nodes.b.status().peer.link.peer, 'alive');
+  });
+
+  it('manual switchover on the backup: resign, no timeout, never two holders, reply after the VIP is up', async () => {
+    const p = await started();
+    const reply = p.nodes.b.switchover();
+    await p.run(20);
+    const r = await reply;
+    assert.equal(r.ok, true, r.detail);
+    assert.equal(r.primary, 'b');
+    assert.equal(r.term, 2);
+    assert.deepEqual([...p.world.holders], ['b']);
+    assert.equal(p.world.maxHolders, 1);
+    // The peer heard "resign" before any heartbeat saying backup.
+    const fromA = p.net.heard.filter((h) => h.to === 'b').map((h) => h.body);
+    const resignAt = fromA.findIndex((b) => b.type === 'resign');
+    assert.ok(resignAt > 0);
+    assert.ok(
+      !fromA
+        .slice(0, resignAt)
+        .some((b) => b.type === 'hb' && b.role === 'backup' && b.term === 1 && b.yielding),
+    );
+    await p.run(3 * DEAD);
+    assert.equal(p.nodes.a.role, 'backup', 'no preemption: A stays backup');
+  });
+});
