@@ -1,10 +1,9 @@
 // `sipha events --config FILE [--url URL] [--follow] [--json] [--since ID]`: the node's event stream (role
 // changes, alarms, switchover timelines, registrations, calls). Without --follow: the recent history, then exit.
 // With --follow: the history, then live events until interrupted, resuming after a dropped connection.
-import { parseArgs } from 'node:util';
 import { targetFromConfig } from '../mgmt/client.js';
 import { followEvents, type SseMessage } from '../mgmt/sse-client.js';
-import { errorMessage } from '../net/errors.js';
+import { parseMgmtArgs } from './mgmt-args.js';
 
 const USAGE = 'usage: sipha events --config FILE [--url http://HOST:PORT] [--follow] [--json] [--since ID]\n';
 
@@ -48,26 +47,13 @@ export function eventLine(m: SseMessage): string {
 }
 
 export async function runEventsCommand(args: string[]): Promise<number> {
-  let values: { config?: string; json?: boolean; url?: string; follow?: boolean; since?: string };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        config: { type: 'string', short: 'c' },
-        json: { type: 'boolean' },
-        url: { type: 'string' },
-        follow: { type: 'boolean', short: 'f' },
-        since: { type: 'string' },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`sipha events: ${errorMessage(err)}\n${USAGE}`);
-    return 2;
-  }
-  if (values.config === undefined) {
-    process.stderr.write(`sipha events: --config FILE is required\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseMgmtArgs('events', USAGE, args, {
+    url: { type: 'string' },
+    follow: { type: 'boolean', short: 'f' },
+    since: { type: 'string' },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const values = parsed as { config: string; json?: boolean; url?: string; follow?: boolean; since?: string };
   const target = await targetFromConfig(values.config, values.url);
   const since = values.since === undefined ? 0 : Number(values.since);
   const print = (m: SseMessage) =>

@@ -2,33 +2,21 @@
 // config's management.listen, or one --url) the second column is the peer as this node sees it; with two --url
 // (the two management addresses) each node answers for itself. --json prints the node's status object (with
 // two addresses: {"nodes": [...]}).
-import { parseArgs } from 'node:util';
+
 import { callApi, targetFromConfig } from '../mgmt/client.js';
 import type { ManagementStatus } from '../mgmt/hub.js';
 import { formatTable, type NodeAnswer, statusRows } from '../mgmt/status-table.js';
 import { errorMessage } from '../net/errors.js';
+import { parseMgmtArgs } from './mgmt-args.js';
 
 const USAGE = 'usage: sipha status --config FILE [--json] [--url http://HOST:PORT]...\n';
 
 export async function runStatusCommand(args: string[]): Promise<number> {
-  let values: { config?: string; json?: boolean; url?: string[] };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        config: { type: 'string', short: 'c' },
-        json: { type: 'boolean' },
-        url: { type: 'string', multiple: true },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`sipha status: ${errorMessage(err)}\n${USAGE}`);
-    return 2;
-  }
-  if (values.config === undefined) {
-    process.stderr.write(`sipha status: --config FILE is required\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseMgmtArgs('status', USAGE, args, {
+    url: { type: 'string', multiple: true },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const values = parsed as { config: string; json?: boolean; url?: string[] };
   const config = values.config;
   const urls = values.url === undefined || values.url.length === 0 ? [undefined] : values.url;
   const answers: NodeAnswer[] = await Promise.all(

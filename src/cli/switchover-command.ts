@@ -1,32 +1,18 @@
 // `sipha switchover --config FILE [--json] [--url URL] [--force]`: manual switchover through either node's
 // management API. --force switches even to a backup whose replica is not synced (an emergency).
-import { parseArgs } from 'node:util';
 import type { SwitchoverReply } from '../ha/status.js';
 import { callApi, targetFromConfig } from '../mgmt/client.js';
-import { errorMessage } from '../net/errors.js';
+import { parseMgmtArgs } from './mgmt-args.js';
 
 const USAGE = 'usage: sipha switchover --config FILE [--json] [--url http://HOST:PORT] [--force]\n';
 
 export async function runSwitchoverCommand(args: string[]): Promise<number> {
-  let values: { config?: string; json?: boolean; url?: string; force?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        config: { type: 'string', short: 'c' },
-        json: { type: 'boolean' },
-        url: { type: 'string' },
-        force: { type: 'boolean' },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`sipha switchover: ${errorMessage(err)}\n${USAGE}`);
-    return 2;
-  }
-  if (values.config === undefined) {
-    process.stderr.write(`sipha switchover: --config FILE is required\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseMgmtArgs('switchover', USAGE, args, {
+    url: { type: 'string' },
+    force: { type: 'boolean' },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const values = parsed as { config: string; json?: boolean; url?: string; force?: boolean };
   const target = await targetFromConfig(values.config, values.url);
   const path = values.force === true ? '/api/v1/switchover?force=1' : '/api/v1/switchover';
   const { status, body } = await callApi(target, 'POST', path, 15_000);

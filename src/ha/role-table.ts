@@ -91,6 +91,15 @@ const mayClaim = (s: RoleState) => s.healthy && s.witnesses === 'reachable' && !
 const always = () => true;
 const peerReady = (s: RoleState) => peerAlive(s) && s.peer.role === 'backup' && s.peer.ready;
 
+/** A primary hands over to a ready backup: release, resign explicitly, hold back. */
+const HAND_OVER = {
+  from: ['primary'],
+  when: 'peerReady',
+  guard: peerReady,
+  to: 'backup',
+  step: { do: 'demote', cause: 'switchover', resign: true },
+} as const satisfies Omit<EventRow, 'on'>;
+
 function row<T extends EventType>(r: EventRow<T>): AnyEventRow {
   return r as unknown as AnyEventRow;
 }
@@ -200,22 +209,8 @@ export const EVENT_ROWS: readonly AnyEventRow[] = [
     step: { do: 'demote', cause: 'witnesses-lost', resign: true, alarm: 'witnesses-lost' },
   }),
   // Operator switchover and preemption: the primary resigns explicitly (VRRP priority 0), no timeout involved.
-  row({
-    on: 'switchover-requested',
-    from: ['primary'],
-    when: 'peerReady',
-    guard: peerReady,
-    to: 'backup',
-    step: { do: 'demote', cause: 'switchover', resign: true },
-  }),
-  row({
-    on: 'resign-requested',
-    from: ['primary'],
-    when: 'peerReady',
-    guard: peerReady,
-    to: 'backup',
-    step: { do: 'demote', cause: 'switchover', resign: true },
-  }),
+  row({ on: 'switchover-requested', ...HAND_OVER }),
+  row({ on: 'resign-requested', ...HAND_OVER }),
   row({
     on: 'switchover-requested',
     from: ['primary'],

@@ -1,4 +1,4 @@
-// Switchover timelines (issue 5 §6): every change of primary leaves one record with its cause, the old and new
+// Switchover timelines: every change of primary leaves one record with its cause, the old and new
 // term and the wall-clock times of each phase, so that "how long did the takeover take" is a lookup, not a guess.
 // The new primary's record carries the old primary's VIP removal time when the old primary resigned explicitly.
 import type { Cause } from './role-machine.js';
@@ -21,7 +21,7 @@ export interface Timeline {
   firstServedAt: number | null;
   /** Detection → first request served on this node (promote), or detection → VIP removed (demote). */
   durationMs: number | null;
-  /** Promotions: whether this node's replica was synced when it took over (issue 6); null when unknown. */
+  /** Promotions: whether this node's replica was synced when it took over; null when unknown. */
   synced: boolean | null;
   done: boolean;
 }

@@ -18,7 +18,7 @@ export type PeerBody =
       priority: number;
       ready: boolean;
       yielding: boolean;
-      /** What this node sees of its own SIP path (issue 7): the peer's input to the SIP-path decision table. */
+      /** What this node sees of its own SIP path: the peer's input to the SIP-path decision table. */
       sip?: SipPathReport;
     }
   /** The primary resigns: it has removed the VIP (at vipRemovedAt, epoch ms) and hands over to the peer now. */

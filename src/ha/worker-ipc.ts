@@ -12,13 +12,13 @@ export type NodeToWorker =
   | { type: 'stop'; graceMs: number }
   /** Lossless handover: answer `drained` once the backup has acknowledged every change so far (or on timeout). */
   | { type: 'drain'; id: number; timeoutMs: number }
-  /** Management API (issue 8): the worker answers with `answer` carrying the same id. */
+  /** Management API: the worker answers with `answer` carrying the same id. */
   | { type: 'query'; id: number; what: WorkerQuery; limit: number };
 
 export type WorkerToNode =
   /**
    * Heartbeat answer; `loopLagMs` is the worker's worst event-loop delay since the last ping; `sipIn` the SIP
-   * messages received since the worker started (the node's SIP traffic watch on the VIP, issue 7).
+   * messages received since the worker started (the node's SIP traffic watch on the VIP).
    */
   | { type: 'pong'; seq: number; loopLagMs: number; sipIn?: number }
   /** Sockets are bound (the backup's are bound to the VIP already, via ip_nonlocal_bind). */

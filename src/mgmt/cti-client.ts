@@ -1,4 +1,4 @@
-// A CTI client for the pair (issue 8 §4): one WebSocket to each node's /api/v1/cti, merged into one stream of
+// A CTI client for the pair: one WebSocket to each node's /api/v1/cti, merged into one stream of
 // call events that follows whichever node is primary. No duplicates: an event is delivered once per
 // (dialogId, index) (cti-feed.ts). No gaps: both connections stay up, so the new primary's first events arrive
 // while the old primary's last ones still do; a dropped connection reconnects with (stream, seq) and the node

@@ -1,4 +1,4 @@
-// The management API on management.listen (DESIGN.md "External interface"; issue 8). Never on the VIP: the
+// The management API on management.listen (DESIGN.md "External interface"). Never on the VIP: the
 // unique management address only.
 //   GET  /                        dashboard (static page; it logs in with the token for a session cookie)
 //   POST /api/v1/session          token → HttpOnly session cookie (see session.ts); DELETE logs out

@@ -1,5 +1,5 @@
 // THE SIP-PATH DECISION TABLE: the one place that decides, from the probes of both nodes, whether this node's SIP
-// path is at fault (issue 7, the guide's "primary disconnect" workflow). Pure: reports in, a verdict out.
+// path is at fault (the guide's "primary disconnect" workflow). Pure: reports in, a verdict out.
 //
 // Each node watches its own SIP path and sends what it sees to its peer in every HA heartbeat (SipPathReport):
 //   carrier  SIP NIC carrier/operstate (/sys/class/net/IF)                           up | down | unknown

@@ -1,4 +1,4 @@
-// SIP traffic monitoring on one node (issue 7): puts together the traffic watch, the NIC watcher and the OPTIONS
+// SIP traffic monitoring on one node: puts together the traffic watch, the NIC watcher and the OPTIONS
 // probes into this node's SipPathReport, takes the peer's report from the heartbeats, and runs the decision
 // table (health-decision.ts) on every change. The node turns a verdict into local health and alarms.
 import type { Logger } from 'pino';
