@@ -7,7 +7,10 @@ import type { SipRequest, SipResponse } from '../sip/message.js';
 import type {
   ClientTransaction,
   ClientTransactionUser,
+  ServerInviteTransaction,
+  ServerNonInviteTransaction,
   ServerTransaction,
+  TransactionCore,
 } from '../sip/transaction/index.js';
 import type { TransactionLayer } from '../sip/transaction/transaction-layer.js';
 import type { Endpoint, MessageSender, Source } from '../sip/transport/types.js';
@@ -50,7 +53,6 @@ export interface ProxyOptions {
 }
 
 export interface ProxyStats {
-  requestsByMethod: Record<string, number>;
   responsesSentByStatus: Record<string, number>;
   forwarded: number;
   strayResponsesForwarded: number;
@@ -93,9 +95,8 @@ interface ResponseContext {
   timerC: NodeJS.Timeout | undefined;
 }
 
-export class ProxyCore {
+export class ProxyCore implements TransactionCore {
   readonly stats: ProxyStats = {
-    requestsByMethod: {},
     responsesSentByStatus: {},
     forwarded: 0,
     strayResponsesForwarded: 0,
@@ -137,20 +138,17 @@ export class ProxyCore {
 
   // ---------------------------------------------------------------- requests
 
-  handleRequest(request: SipRequest, source: Source): void {
-    this.stats.requestsByMethod[request.method] = (this.stats.requestsByMethod[request.method] ?? 0) + 1;
-    const match = this.transactions.receiveRequest(request, source);
-    if (match.kind === 'absorbed' || match.kind === 'invalid') return;
-    if (match.kind === 'ack') {
-      this.forwardStateless(request);
-      return;
-    }
-    if (request.method === 'CANCEL') {
-      this.handleCancel(request, source);
-      return;
-    }
-    const server = this.transactions.createServerTransaction(request, source, {});
-    this.route(request, server);
+  /** A new request in its server transaction (the transaction layer absorbed retransmissions already). */
+  onRequest(server: ServerTransaction): void {
+    this.route(server.request, server);
+  }
+
+  onCancel(server: ServerNonInviteTransaction, invite: ServerInviteTransaction | undefined): void {
+    this.handleCancel(server, invite);
+  }
+
+  onAck(ack: SipRequest): void {
+    this.forwardStateless(ack);
   }
 
   private route(request: SipRequest, server: ServerTransaction): void {
@@ -409,11 +407,11 @@ export class ProxyCore {
       };
       ctx.branches.push(branch);
       this.stats.forwarded++;
-      try {
-        const tx = this.transactions.createClientTransaction(out, target.to, this.clientTu);
-        branch.tx = tx;
-        this.branchOf.set(tx, { ctx, branch });
-      } catch {
+      const started = this.transactions.createClientTransaction(out, target.to, this.clientTu);
+      if (started.kind === 'created') {
+        branch.tx = started.transaction;
+        this.branchOf.set(started.transaction, { ctx, branch });
+      } else {
         // A duplicate branch (the same request forwarded twice to the same target) counts as a failed branch.
         branch.final = true;
         ctx.finals.push(createResponse(ctx.request, 500, 'Duplicate Branch'));
@@ -525,18 +523,20 @@ export class ProxyCore {
 
   // ---------------------------------------------------------------- CANCEL (§16.10) and stateless forwarding
 
-  private handleCancel(cancel: SipRequest, source: Source): void {
-    const invite = this.transactions.findInviteForCancel(cancel);
+  private handleCancel(
+    server: ServerNonInviteTransaction,
+    invite: ServerInviteTransaction | undefined,
+  ): void {
+    const cancel = server.request;
     const ctx = invite === undefined ? undefined : this.contexts.get(invite);
     if (ctx === undefined) {
       // "If a response context is not found, the element does not have any knowledge of the request to apply the
       // CANCEL to. It MUST statelessly forward the CANCEL request". After a takeover the INVITE's branches were
       // chosen by the other node; our derived branches are the same, so the CANCEL still matches downstream.
       this.stats.statelessCancels++;
-      this.forwardCancelStatelessly(cancel, source);
+      this.forwardCancelStatelessly(server);
       return;
     }
-    const server = this.transactions.createServerTransaction(cancel, source, {});
     this.respond(server, createResponse(cancel, 200));
     ctx.cancelled = true;
     for (const b of ctx.branches) this.cancelBranch(b);
@@ -555,15 +555,12 @@ export class ProxyCore {
 
   private sendCancel(b: Branch): void {
     b.cancelPending = false;
-    const cancel = buildCancel(b.request);
-    try {
-      this.transactions.createClientTransaction(cancel, b.target.to, this.ignoreTu);
-    } catch {
-      // Already cancelling this branch.
-    }
+    // A duplicate means this branch is being cancelled already.
+    this.transactions.createClientTransaction(buildCancel(b.request), b.target.to, this.ignoreTu);
   }
 
-  private forwardCancelStatelessly(cancel: SipRequest, source: Source): void {
+  private forwardCancelStatelessly(server: ServerNonInviteTransaction): void {
+    const cancel = server.request;
     const fwd = cancel.clone();
     this.consumeOwnRoute(fwd);
     const targets: Target[] = [];
@@ -583,7 +580,6 @@ export class ProxyCore {
       if (hop !== undefined) targets.push({ uri: fwd.uri, to: hop, routes: [] });
     }
     // Answer the CANCEL hop by hop ourselves (§9.2: 200 to the CANCEL), then pass it on.
-    const server = this.transactions.createServerTransaction(cancel, source, {});
     this.respond(server, createResponse(cancel, targets.length > 0 ? 200 : 481));
     for (const t of targets) {
       const out = fwd.clone();
@@ -596,11 +592,8 @@ export class ProxyCore {
         'Via',
         `SIP/2.0/${t.to.transport.toUpperCase()} ${adv.hostRef}:${adv.port};branch=${forwardBranch(cancel, t.uri)};rport`,
       );
-      try {
-        this.transactions.createClientTransaction(out, t.to, this.ignoreTu);
-      } catch {
-        // A retransmitted CANCEL: its client transaction is already under way.
-      }
+      // A duplicate is a retransmitted CANCEL whose client transaction is already under way.
+      this.transactions.createClientTransaction(out, t.to, this.ignoreTu);
     }
   }
 
@@ -633,9 +626,7 @@ export class ProxyCore {
 
   // ---------------------------------------------------------------- responses with no transaction
 
-  handleResponse(response: SipResponse, source: Source): void {
-    const match = this.transactions.receiveResponse(response);
-    if (match.kind === 'matched') return;
+  onStrayResponse(response: SipResponse, source: Source): void {
     // §16.7 step 2 / §18.1.2: a response for a transaction we no longer (or never) had is forwarded statelessly,
     // provided the top Via is ours — after a takeover that is the other node's Via on the shared VIP.
     const via = response.via;

@@ -99,8 +99,10 @@ export class SipServer {
       advertise,
       now: () => performance.now(),
     });
-    this.transport.onRequest = (req, source) => this.proxy.handleRequest(req, source);
-    this.transport.onResponse = (res, source) => this.proxy.handleResponse(res, source);
+    // Transport → transactions → proxy core: the core sees only what no transaction absorbs.
+    this.transactions.core = this.proxy;
+    this.transport.onRequest = (req, source) => this.transactions.receiveRequest(req, source);
+    this.transport.onResponse = (res, source) => this.transactions.receiveResponse(res, source);
     this.transport.onHandlerError = (err) => log.error({ err }, 'error while handling a SIP message');
     this.expiryTimer = setInterval(() => this.expire(), EXPIRY_INTERVAL_MS);
     this.expiryTimer.unref();

@@ -35,7 +35,7 @@ export function sipCounters(server: SipServer): SipCounters {
   const p = server.proxy.stats;
   const x = server.transactions.stats;
   return {
-    requestsByMethod: { ...p.requestsByMethod },
+    requestsByMethod: { ...x.requestsByMethod },
     responsesByStatus: { ...p.responsesSentByStatus },
     parseErrors: { ...t.parseErrors },
     messagesIn: t.messagesIn,
