@@ -608,7 +608,7 @@ export class ProxyCore implements TransactionCore {
       const b = aor === undefined ? undefined : this.o.location.lookup(aor, this.o.now())[0];
       if (b !== undefined) {
         fwd.uri = b.contact;
-        hop = nextHop(b.contact) ?? receivedHop(b.received);
+        hop = nextHop(b.contact) ?? b.received;
       }
     } else hop = staticRouteFor(this.o.routes, fwd.requestUri) ?? nextHop(fwd.requestUri);
     if (hop === undefined || (fwd.maxForwards ?? 70) === 0) return;
@@ -693,17 +693,10 @@ function buildCancel(invite: SipRequest): SipRequest {
 
 /** Where a request for a binding goes: its first Path hop (RFC 3327), else its contact, else where it registered from. */
 function bindingHop(b: Binding): Endpoint | undefined {
-  return b.path.length > 0 ? nextHop(pathUri(b.path[0]!)) : (nextHop(b.contact) ?? receivedHop(b.received));
+  return b.path.length > 0 ? nextHop(pathUri(b.path[0]!)) : (nextHop(b.contact) ?? b.received);
 }
 
 function pathUri(path: string): string {
   const m = /<([^>]+)>/.exec(path);
   return m?.[1] ?? path;
-}
-
-function receivedHop(received: string | undefined): Endpoint | undefined {
-  if (received === undefined) return undefined;
-  const m = /^(udp|tcp):(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(received);
-  if (m === null) return undefined;
-  return { transport: m[1] as 'udp' | 'tcp', address: m[2] ?? m[3]!, port: Number(m[4]) };
 }

@@ -2,6 +2,7 @@
 // Pure mapping; the worker decides when to send (only a primary reports changes).
 
 import type { CallView, RegistrationView, SipCounters } from '../ha/worker-ipc.js';
+import { formatEndpoint } from './binding-endpoint.js';
 import type { Dialog } from './dialogs.js';
 import type { Binding } from './location-service.js';
 import type { SipServer } from './sip-server.js';
@@ -12,7 +13,7 @@ export function registrationView(b: Binding, nowMono: number): RegistrationView 
     contact: b.contact,
     q: b.q / 1000,
     expiresInS: Math.max(0, Math.round((b.expiresAt - nowMono) / 1000)),
-    received: b.received ?? null,
+    received: b.received === undefined ? null : formatEndpoint(b.received),
   };
 }
 
