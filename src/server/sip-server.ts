@@ -11,7 +11,7 @@ import { DialogStore } from './dialogs.js';
 import { DigestAuthenticator } from './digest-auth.js';
 import { LocationService } from './location-service.js';
 import { Myself } from './myself.js';
-import { type AdvertisedAddress, ProxyCore } from './proxy-core.js';
+import { type AdvertisedAddress, ProxyCore } from './proxy/proxy-core.js';
 import { compileRoutes } from './static-routes.js';
 import { loadUsersFile } from './users-file.js';
 
@@ -80,10 +80,9 @@ export class SipServer {
     const myself = new Myself(sip.domain, bound);
     const advertise: Partial<Record<'udp' | 'tcp', AdvertisedAddress>> = {};
     for (const l of bound) {
-      advertise[l.transport] ??= {
-        hostRef: sip.advertise ?? hostRef(l.address),
-        port: l.port,
-      };
+      // sip.advertise may be written with or without the brackets of an IPv6 address.
+      const host = sip.advertise ?? l.address;
+      advertise[l.transport] ??= { hostRef: host.startsWith('[') ? host : hostRef(host), port: l.port };
     }
     this.proxy = new ProxyCore(this.transport, this.transactions, {
       myself,
