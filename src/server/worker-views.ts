@@ -1,4 +1,4 @@
-// What the SIP worker shows the management API (issue 8): bindings, calls and counters as plain data for IPC.
+// What the SIP worker shows the management API: bindings, calls and counters as plain data for IPC.
 // Pure mapping; the worker decides when to send (only a primary reports changes).
 
 import type { CallView, RegistrationView, SipCounters } from '../ha/worker-ipc.js';

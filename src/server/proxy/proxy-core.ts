@@ -76,11 +76,15 @@ export class ProxyCore implements TransactionCore {
       return;
     }
     const { kind, fwd, aor, groups } = selection;
-    if (kind === 'server' || (kind === 'domain' && request.method === 'REGISTER')) {
-      if (request.method === 'REGISTER') this.local.register(server);
-      else this.local.answer(server);
+    if (request.method === 'REGISTER' && (kind === 'server' || kind === 'domain')) {
+      this.local.register(server);
       return;
     }
+    if (kind === 'server') {
+      this.local.answer(server);
+      return;
+    }
+    // In-dialog requests (routed by our Record-Route) need no credentials.
     if (kind !== 'route' && !this.authorized(server)) return;
     if (groups.length > 0) this.contexts.forward(request, fwd, server, groups);
     else if (kind === 'route') this.reply(server, { status: 404, reason: 'No Route To Next Hop' });

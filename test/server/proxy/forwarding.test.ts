@@ -148,3 +148,40 @@ describe('our address in Via and Record-Route (§16.6 steps 4 and 8)', () => {
     ]);
   });
 });
+
+describe('request validation before forwarding (§16.3)', () => {
+  it('answers 482 to a request that comes back unchanged through our own Via, and forwards a spiral', () => {
+    const h = proxyHarness();
+    h.receive(makeRequest({ method: 'INVITE', uri: 'sip:carol@203.0.113.77', branch: 'z9hG4bKloop' }));
+    const [out] = h.sent('INVITE');
+    assert.ok(out);
+    // Back through a proxy at 203.0.113.77 that sent it to us again, unchanged but for its own Via.
+    const back = (request: SipRequest, branch: string) => {
+      const again = request.clone();
+      again.headers.prepend('Via', `SIP/2.0/UDP 203.0.113.77;branch=${branch}`);
+      h.receive(again, { ...UDP_SOURCE, address: '203.0.113.77' });
+    };
+    back(out.request, 'z9hG4bKmid1');
+    assert.equal(h.proxy.stats.loopsDetected, 1);
+    assert.ok(h.answered().includes(482));
+    // With another Request-URI it is spiralling, not looping.
+    const spiral = out.request.clone();
+    spiral.uri = 'sip:carol@203.0.113.78';
+    back(spiral, 'z9hG4bKmid2');
+    assert.equal(h.sent('INVITE').length, 2);
+    assert.equal(h.proxy.stats.loopsDetected, 1);
+  });
+
+  it('answers 416 to a Request-URI scheme it does not know, and 420 to an unknown Proxy-Require', () => {
+    const h = proxyHarness();
+    h.receive(makeRequest({ method: 'INVITE', uri: 'mailto:bob@example.test', branch: 'z9hG4bKs1' }));
+    const bad = makeRequest({ method: 'INVITE', uri: 'sip:carol@203.0.113.77', branch: 'z9hG4bKs2' });
+    bad.headers.append('Proxy-Require', 'foo');
+    h.receive(bad);
+    assert.deepEqual(
+      h.answered().filter((s) => s !== 100),
+      [416, 420],
+    );
+    assert.equal(h.sender.requests().length, 0);
+  });
+});
