@@ -2,7 +2,7 @@
 // It runs standalone (`sipha start` without `ha`) or as the SIP worker of an HA node.
 import type { Logger } from 'pino';
 import type { SiphaConfig } from '../config/schema.js';
-import { formatHostPort, hostRef } from '../net/address.js';
+import { formatHostPort } from '../net/address.js';
 import { systemClock } from '../sip/transaction/clock.js';
 import { TransactionLayer } from '../sip/transaction/transaction-layer.js';
 import { type ListenSpec, parseListenUri } from '../sip/transport/listen-uri.js';
@@ -82,7 +82,7 @@ export class SipServer {
     for (const l of bound) {
       // sip.advertise may be written with or without the brackets of an IPv6 address.
       const host = sip.advertise ?? l.address;
-      advertise[l.transport] ??= { hostRef: host.startsWith('[') ? host : hostRef(host), port: l.port };
+      advertise[l.transport] ??= { host: host.startsWith('[') ? host.slice(1, -1) : host, port: l.port };
     }
     this.proxy = new ProxyCore(this.transport, this.transactions, {
       myself,

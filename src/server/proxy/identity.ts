@@ -1,13 +1,13 @@
 // Who this proxy is on the wire: the address it advertises per transport (the VIP in HA mode) in the Via it adds
 // (§16.6 step 8) and in its Record-Route (§16.6 step 4), and the test for a Via it placed itself (§16.3 step 4,
 // §16.11).
-import { hostRef } from '../../net/address.js';
+import { formatHostPort } from '../../net/address.js';
 import type { TransportProtocol } from '../../sip/transport/types.js';
 import type { Myself } from '../myself.js';
 
 export interface AdvertisedAddress {
-  /** Host as it goes into Via and Record-Route (IPv6 in brackets, see `hostRef`). */
-  hostRef: string;
+  /** A name or an address, IPv6 without brackets (they are added where it is written). */
+  host: string;
   port: number;
 }
 
@@ -27,7 +27,7 @@ export class ProxyIdentity {
   viaFor(transport: TransportProtocol, branch: string): string | undefined {
     const a = this.addressFor(transport);
     if (a === undefined) return undefined;
-    return `SIP/2.0/${transport.toUpperCase()} ${a.hostRef}:${a.port};branch=${branch};rport`;
+    return `SIP/2.0/${transport.toUpperCase()} ${formatHostPort(a)};branch=${branch};rport`;
   }
 
   /**
@@ -37,7 +37,7 @@ export class ProxyIdentity {
   recordRouteFor(transport: TransportProtocol): string | undefined {
     const a = this.addressFor(transport);
     if (a === undefined) return undefined;
-    return `<sip:${a.hostRef}:${a.port}${transport === 'tcp' ? ';transport=tcp' : ''};lr>`;
+    return `<sip:${formatHostPort(a)}${transport === 'tcp' ? ';transport=tcp' : ''};lr>`;
   }
 
   /**
@@ -45,9 +45,9 @@ export class ProxyIdentity {
    * address (the shared VIP, so the other node's Vias count after a takeover) or one of our own.
    */
   isOurVia(host: string, port: number | undefined): boolean {
-    const ref = hostRef(host).toLowerCase();
+    const h = host.toLowerCase();
     for (const a of Object.values(this.advertise)) {
-      if (a !== undefined && a.hostRef.toLowerCase() === ref && (port ?? 5060) === a.port) return true;
+      if (a !== undefined && a.host.toLowerCase() === h && (port ?? 5060) === a.port) return true;
     }
     return this.myself.isMyHost(host, port);
   }

@@ -2,7 +2,7 @@
 // transaction took — share one target selection (§16.4-16.5) and one outbound preparation (§16.6 steps 1-8).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { SipRequest } from '../../../src/sip/message.js';
+import type { SipRequest, SipResponse } from '../../../src/sip/message.js';
 import { makeRequest, makeResponse, UDP_SOURCE } from '../../sip/transaction/helpers.js';
 import { bobBehindEdge, proxyHarness } from './harness.js';
 
@@ -130,7 +130,7 @@ describe('Max-Forwards (§16.3 step 3, §16.6 step 3), the same for every way ou
 describe('our address in Via and Record-Route (§16.6 steps 4 and 8)', () => {
   it('falls back to the address of another transport when none is advertised for the target’s, for every way out', () => {
     // Only TCP is advertised; bob's contact is UDP.
-    const tcpOnly = { tcp: { hostRef: '198.51.100.10', port: 5080 } };
+    const tcpOnly = { tcp: { host: '198.51.100.10', port: 5080 } };
     const h = proxyHarness({ advertise: tcpOnly });
     h.location.put({ ...bobBehindEdge(), path: [] });
     h.receive(makeRequest(INVITE));
@@ -146,6 +146,29 @@ describe('our address in Via and Record-Route (§16.6 steps 4 and 8)', () => {
     assert.deepEqual(h.sent('INVITE')[0]?.request.headers.values('record-route'), [
       '<sip:198.51.100.10:5080;lr>',
     ]);
+  });
+});
+
+describe('an IPv6 address of ours (§16.6 steps 4 and 8, §16.11)', () => {
+  it('goes into Via and Record-Route in brackets, and a stray response through that Via is forwarded', () => {
+    const h = proxyHarness({ advertise: { udp: { host: '2001:DB8::10', port: 5060 } } });
+    h.receive(makeRequest({ method: 'INVITE', uri: 'sip:carol@203.0.113.77', branch: 'z9hG4bKv6' }));
+    const [out] = h.sent('INVITE');
+    assert.ok(out);
+    assert.match(out.request.headers.first('via') ?? '', /^SIP\/2\.0\/UDP \[2001:DB8::10\]:5060;branch=/);
+    assert.deepEqual(out.request.headers.values('record-route'), ['<sip:[2001:DB8::10]:5060;lr>']);
+    // A 200 for a branch this node never had (the other node's, after a takeover): ours by its top Via.
+    const stray = makeResponse(out.request, 200, 'OK', 'carol');
+    stray.headers.set('Via', 'SIP/2.0/UDP [2001:db8::10]:5060;branch=z9hG4bKpeer');
+    stray.headers.append('Via', 'SIP/2.0/UDP 198.51.100.100:5060;branch=z9hG4bKcaller');
+    h.layer.receiveResponse(stray, { ...UDP_SOURCE, address: '203.0.113.77' });
+    const foreign = makeResponse(out.request, 200, 'OK', 'carol');
+    foreign.headers.set('Via', 'SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKnotours');
+    h.layer.receiveResponse(foreign, { ...UDP_SOURCE, address: '203.0.113.77' });
+    assert.equal(h.proxy.stats.strayResponsesForwarded, 1);
+    assert.equal(h.proxy.stats.strayResponsesDropped, 1);
+    const up = h.sender.responses(200).at(-1)?.message as SipResponse | undefined;
+    assert.deepEqual(up?.headers.values('via'), ['SIP/2.0/UDP 198.51.100.100:5060;branch=z9hG4bKcaller']);
   });
 });
 

@@ -13,7 +13,7 @@ import { TransactionLayer } from '../../../src/sip/transaction/transaction-layer
 import type { Source } from '../../../src/sip/transport/types.js';
 import { RecordingSender, UDP_SOURCE } from '../../sip/transaction/helpers.js';
 
-export const OUR_UDP: Advertise = { udp: { hostRef: '198.51.100.10', port: 5060 } };
+export const OUR_UDP: Advertise = { udp: { host: '198.51.100.10', port: 5060 } };
 
 export function proxyHarness(o: { advertise?: Advertise; routes?: StaticRoute[] } = {}) {
   const clock = new FakeClock();
