@@ -193,7 +193,7 @@ async function syntheticRun() {
           callId: `synthetic-${i}@127.0.0.1`,
           cseq: 1,
           path: [],
-          received: `udp:127.0.0.1:${6000 + (i % 1000)}`,
+          received: { transport: 'udp', address: '127.0.0.1', port: 6000 + (i % 1000) },
           updatedAt: now,
         });
       }
@@ -232,7 +232,7 @@ async function memoryRun() {
       callId: `${randomBytes(8).toString('hex')}@192.0.2.${i % 250}`,
       cseq: 1,
       path: [],
-      received: `udp:192.0.2.${i % 250}:${5060 + (i % 1000)}`,
+      received: { transport: 'udp', address: `192.0.2.${i % 250}`, port: 5060 + (i % 1000) },
       updatedAt: now,
     });
   }

@@ -3,6 +3,7 @@
 // reports changes).
 
 import type { CallView, RegistrationView, SipCounters, WorkerToNode } from '../ha/worker-ipc.js';
+import { formatEndpoint } from '../server/binding-endpoint.js';
 import type { Dialog, DialogChange } from '../server/dialogs.js';
 import type { Binding, BindingChange } from '../server/location-service.js';
 import type { SipServer } from '../server/sip-server.js';
@@ -13,7 +14,7 @@ export function registrationView(b: Binding, nowMono: number): RegistrationView 
     contact: b.contact,
     q: b.q / 1000,
     expiresInS: Math.max(0, Math.round((b.expiresAt - nowMono) / 1000)),
-    received: b.received ?? null,
+    received: b.received === undefined ? null : formatEndpoint(b.received),
   };
 }
 
@@ -56,7 +57,7 @@ export function sipCounters(server: SipServer): SipCounters {
   const p = server.proxy.stats;
   const x = server.transactions.stats;
   return {
-    requestsByMethod: { ...p.requestsByMethod },
+    requestsByMethod: { ...x.requestsByMethod },
     responsesByStatus: { ...p.responsesSentByStatus },
     parseErrors: { ...t.parseErrors },
     messagesIn: t.messagesIn,

@@ -1,5 +1,7 @@
 // The location service (RFC 3261 §10): bindings of an address-of-record to contact URIs, each with its own expiry.
 // Times are monotonic milliseconds from an injected clock, so replication can ship remaining lifetimes, not dates.
+
+import type { Endpoint } from '../sip/transport/types.js';
 import { ChangeFeed, type ChangeOrigin, type Unsubscribe } from './change-feed.js';
 
 export interface Binding {
@@ -14,8 +16,8 @@ export interface Binding {
   cseq: number;
   /** Path header values (RFC 3327) recorded with the binding, top first. */
   path: string[];
-  /** Where the REGISTER came from (transport:address:port), for clients behind NAT. */
-  received?: string;
+  /** Where the REGISTER came from, for clients behind NAT. */
+  received?: Endpoint;
   /** Monotonic ms of the last refresh. */
   updatedAt: number;
 }

@@ -1,7 +1,6 @@
 // The registrar (RFC 3261 §10.3): validates a REGISTER and turns it into binding changes and a response.
 // Pure apart from the location service it updates; the clock is a parameter.
 
-import { formatHostPort } from '../net/address.js';
 import { createResponse } from '../sip/build.js';
 import { parseUnsigned } from '../sip/grammar.js';
 import type { SipRequest, SipResponse } from '../sip/message.js';
@@ -127,7 +126,7 @@ export function handleRegister(
       callId,
       cseq,
       path,
-      received: `${source.transport}:${formatHostPort({ host: source.address, port: source.port })}`,
+      received: { transport: source.transport, address: source.address, port: source.port },
       updatedAt: now,
     };
     location.put(binding);

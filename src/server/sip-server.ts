@@ -2,7 +2,7 @@
 // It runs standalone (`sipha start` without `ha`) or as the SIP worker of an HA node.
 import type { Logger } from 'pino';
 import type { SiphaConfig } from '../config/schema.js';
-import { formatHostPort, hostRef } from '../net/address.js';
+import { formatHostPort } from '../net/address.js';
 import { TransactionLayer } from '../sip/transaction/transaction-layer.js';
 import { type ListenSpec, parseListenUri } from '../sip/transport/listen-uri.js';
 import { TransportLayer } from '../sip/transport/transport-layer.js';
@@ -11,7 +11,7 @@ import { DialogStore } from './dialogs.js';
 import { DigestAuthenticator } from './digest-auth.js';
 import { LocationService } from './location-service.js';
 import { Myself } from './myself.js';
-import { type AdvertisedAddress, ProxyCore } from './proxy-core.js';
+import { type AdvertisedAddress, ProxyCore } from './proxy/proxy-core.js';
 import { compileRoutes } from './static-routes.js';
 import { loadUsersFile } from './users-file.js';
 
@@ -81,10 +81,9 @@ export class SipServer {
     const myself = new Myself(sip.domain, bound);
     const advertise: Partial<Record<'udp' | 'tcp', AdvertisedAddress>> = {};
     for (const l of bound) {
-      advertise[l.transport] ??= {
-        hostRef: sip.advertise ?? hostRef(l.address),
-        port: l.port,
-      };
+      // sip.advertise may be written with or without the brackets of an IPv6 address.
+      const host = sip.advertise ?? l.address;
+      advertise[l.transport] ??= { host: host.startsWith('[') ? host.slice(1, -1) : host, port: l.port };
     }
     this.proxy = new ProxyCore(this.transport, this.transactions, {
       myself,
@@ -100,8 +99,10 @@ export class SipServer {
       advertise,
       now: () => performance.now(),
     });
-    this.transport.onRequest = (req, source) => this.proxy.handleRequest(req, source);
-    this.transport.onResponse = (res, source) => this.proxy.handleResponse(res, source);
+    // Transport → transactions → proxy core: the core sees only what no transaction absorbs.
+    this.transactions.core = this.proxy;
+    this.transport.onRequest = (req, source) => this.transactions.receiveRequest(req, source);
+    this.transport.onResponse = (res, source) => this.transactions.receiveResponse(res, source);
     this.transport.onHandlerError = (err) => log.error({ err }, 'error while handling a SIP message');
     this.expiryTimer = setInterval(() => this.expire(), EXPIRY_INTERVAL_MS);
     this.expiryTimer.unref();

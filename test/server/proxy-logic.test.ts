@@ -1,11 +1,11 @@
 // Pure pieces of the proxy: best-response choice, request checks, branch derivation, dialogs, our-domain checks.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bestResponseIndex, forwardableStatus } from '../../src/server/best-response.js';
-import { forwardBranch } from '../../src/server/branch.js';
 import { DialogStore } from '../../src/server/dialogs.js';
 import { Myself } from '../../src/server/myself.js';
-import { checkRequest } from '../../src/server/request-checks.js';
+import { bestResponseIndex, forwardableStatus } from '../../src/server/proxy/best-response.js';
+import { forwardBranch } from '../../src/server/proxy/branch.js';
+import { checkRequest } from '../../src/server/proxy/request-validation.js';
 import { compileRoutes, staticRouteFor } from '../../src/server/static-routes.js';
 import type { SipRequest, SipResponse } from '../../src/sip/message.js';
 import { parseMessage } from '../../src/sip/parser.js';

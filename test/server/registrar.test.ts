@@ -316,4 +316,15 @@ describe('registrar (RFC 3261 §10.3)', () => {
     assert.deepEqual(out.response.headers.values('path'), ['<sip:edge.example.test;lr>']);
     assert.deepEqual(loc.lookup('alice@example.test', 0)[0]!.path, ['<sip:edge.example.test;lr>']);
   });
+
+  it('records where the REGISTER came from as an endpoint (no local socket, no connection id)', () => {
+    const loc = new LocationService();
+    const tcp: Source = { ...source, transport: 'tcp', address: '2001:db8::5', connectionId: 3 };
+    handleRegister(register({ contacts: ['<sip:a@203.0.113.5>'] }), tcp, loc, myself, policy, 0);
+    assert.deepEqual(loc.lookup('alice@example.test', 0)[0]!.received, {
+      transport: 'tcp',
+      address: '2001:db8::5',
+      port: 40000,
+    });
+  });
 });

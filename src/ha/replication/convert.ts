@@ -1,6 +1,8 @@
 // Bindings and dialogs to and from their wire form. Local clock readings become durations on the way out and
 // readings of the receiver's own clocks on the way in: `mono` is the location service's monotonic clock
 // (performance.now()), `epoch` the dialog store's (Date.now()).
+
+import { formatEndpoint, parseEndpoint } from '../../server/binding-endpoint.js';
 import { type Dialog, dialogId } from '../../server/dialogs.js';
 import type { Binding } from '../../server/location-service.js';
 import type { WireBinding, WireDialog } from './messages.js';
@@ -18,7 +20,7 @@ export function toWireBinding(b: Binding, nowMono: number): WireBinding {
     cseq: b.cseq,
     path: b.path,
   };
-  if (b.received !== undefined) w.received = b.received;
+  if (b.received !== undefined) w.received = formatEndpoint(b.received);
   return w;
 }
 
@@ -36,7 +38,8 @@ export function fromWireBinding(w: WireBinding, nowMono: number): Binding {
     path: w.path.length === 0 ? NO_PATH : w.path,
     updatedAt: nowMono - w.age,
   };
-  if (w.received !== undefined) b.received = w.received;
+  const received = w.received === undefined ? undefined : parseEndpoint(w.received);
+  if (received !== undefined) b.received = received;
   return b;
 }
 

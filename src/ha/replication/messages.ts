@@ -16,6 +16,7 @@ export interface WireBinding {
   callId: string;
   cseq: number;
   path: string[];
+  /** Where the REGISTER came from, as `formatEndpoint` writes it ("udp:[2001:db8::1]:5060"). */
   received?: string;
 }
 

@@ -13,12 +13,7 @@ export { type ServerNonInviteState, ServerNonInviteTransaction } from './server-
 export { TransactionStats } from './stats.js';
 export { DEFAULT_TIMER_CONFIG, type TimerConfig, type TimerValues, timerValues } from './timers.js';
 export type { TransactionKind } from './transaction.js';
-export {
-  type RequestMatch,
-  type ResponseMatch,
-  TransactionLayer,
-  type TransactionLayerOptions,
-} from './transaction-layer.js';
+export { type ClientStart, TransactionLayer, type TransactionLayerOptions } from './transaction-layer.js';
 export type {
   ClientTransaction,
   ClientTransactionUser,
@@ -26,4 +21,5 @@ export type {
   ServerTransaction,
   ServerTransactionUser,
   Transaction,
+  TransactionCore,
 } from './user.js';

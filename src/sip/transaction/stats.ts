@@ -1,6 +1,8 @@
 // Counters of the transaction layer: plain numbers, read by the metrics exporter.
 
 export class TransactionStats {
+  /** Requests received, by method, retransmissions included. */
+  readonly requestsByMethod: Record<string, number> = {};
   /** Retransmitted requests (server side) and responses (client side) absorbed by a transaction. */
   retransmissionsAbsorbed = 0;
   /** Requests retransmitted by client transactions (timers A and E). */

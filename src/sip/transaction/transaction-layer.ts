@@ -1,5 +1,6 @@
 // The transaction layer (RFC 3261 §17): creates transactions, indexes them by their matching keys, and routes
-// received messages to them. What no transaction claims goes back to the caller (the proxy core) to decide.
+// received messages to them (§17.1.3, §17.2.3). What no transaction claims goes up to the core above it (the proxy
+// core), which sees only new requests, CANCELs, unmatched ACKs and stray responses.
 
 import { type Clock, systemClock } from '../../time/clock.js';
 import type { SipRequest, SipResponse } from '../message.js';
@@ -19,12 +20,7 @@ import { ServerNonInviteTransaction } from './server-non-invite.js';
 import { TransactionStats } from './stats.js';
 import { resolveTimerConfig, type TimerConfig, type TimerValues, timerValues } from './timers.js';
 import type { TransactionBase } from './transaction.js';
-import type {
-  ClientTransaction,
-  ClientTransactionUser,
-  ServerTransaction,
-  ServerTransactionUser,
-} from './user.js';
+import type { ClientTransaction, ClientTransactionUser, ServerTransaction, TransactionCore } from './user.js';
 
 export interface TransactionLayerOptions {
   sender: MessageSender;
@@ -34,38 +30,28 @@ export interface TransactionLayerOptions {
   timers?: Partial<TimerConfig>;
   /** When server INVITE transactions send 100 Trying; default `immediate`, as a stateful proxy does (§16.2). */
   trying?: TryingPolicy;
+  /** Where unmatched messages go; may be attached later (`core`). */
+  core?: TransactionCore;
 }
 
-/** What `receiveRequest` found. */
-export type RequestMatch =
-  /** No transaction: the caller creates a server transaction (never for an ACK) or handles it statelessly. */
-  | { readonly kind: 'new' }
-  /** A retransmission (or the ACK for a non-2xx) that a server transaction handled. Nothing more to do. */
-  | { readonly kind: 'absorbed'; readonly transaction: ServerTransaction }
-  /**
-   * An ACK no transaction absorbs: the ACK for a 2xx, which is end to end (§17.1.1.3), or one whose
-   * transaction is gone. `transaction` is the INVITE transaction in "Accepted" it matched, if any (RFC 6026).
-   */
-  | { readonly kind: 'ack'; readonly transaction: ServerInviteTransaction | undefined }
-  /** No top Via (or, for RFC 2543 matching, no From, To, Call-ID or CSeq): the request cannot be matched. */
-  | { readonly kind: 'invalid' };
+/** What `createClientTransaction` did: started a transaction, or found one under the same key (§17.1.3). */
+export type ClientStart =
+  | { readonly kind: 'created'; readonly transaction: ClientTransaction }
+  /** The same request to the same next hop again (e.g. a retransmitted CANCEL forwarded twice). */
+  | { readonly kind: 'duplicate'; readonly existing: ClientTransaction };
 
-/** What `receiveResponse` found. */
-export type ResponseMatch =
-  | { readonly kind: 'matched'; readonly transaction: ClientTransaction }
-  /**
-   * No client transaction: a proxy forwards it statelessly (§16.7 step 2; after an HA takeover this carries
-   * the calls the other node started), anything else drops it (RFC 6026's update to §18.1.2).
-   */
-  | { readonly kind: 'stray' };
-
-const NEW: RequestMatch = Object.freeze({ kind: 'new' });
-const INVALID: RequestMatch = Object.freeze({ kind: 'invalid' });
-const ACK_UNMATCHED: RequestMatch = Object.freeze({ kind: 'ack', transaction: undefined });
-const STRAY: ResponseMatch = Object.freeze({ kind: 'stray' });
+/** Until a core is attached, whatever no transaction absorbs is dropped. */
+const NO_CORE: TransactionCore = {
+  onRequest: () => {},
+  onCancel: () => {},
+  onAck: () => {},
+  onStrayResponse: () => {},
+};
 
 export class TransactionLayer {
   readonly stats = new TransactionStats();
+  /** The core above: it gets what no transaction absorbs, and the events of the server transactions. */
+  core: TransactionCore;
   private readonly clients = new Map<string, ClientTransaction>();
   /** Keyed by the primary key and, for RFC 2543 INVITEs with a non-2xx, the ACK's key too. */
   private readonly servers = new Map<string, ServerTransaction>();
@@ -74,6 +60,7 @@ export class TransactionLayer {
   private readonly ctx: TransactionContext;
 
   constructor(options: TransactionLayerOptions) {
+    this.core = options.core ?? NO_CORE;
     const config = resolveTimerConfig(options.timers);
     this.unreliableTimers = timerValues(config, false);
     this.reliableTimers = timerValues(config, true);
@@ -107,55 +94,66 @@ export class TransactionLayer {
   }
 
   /**
-   * Matches a received request to a server transaction (§17.2.3). Retransmissions and ACKs for non-2xx are
-   * handled here; see `RequestMatch` for the rest.
+   * §18.2.1: "the server transport attempts to match the request to a server transaction. [...] If a matching
+   * server transaction is found, the request is passed to that transaction for processing. If no match is found,
+   * the request is passed to the core". Retransmissions and ACKs for non-2xx end here; a new request reaches the
+   * core with the server transaction already created (§16.2: "A stateful proxy creates a new server transaction
+   * for each new request received"), a CANCEL with the INVITE transaction it targets, an unmatched ACK alone.
    */
-  receiveRequest(request: SipRequest, source?: Source): RequestMatch {
+  receiveRequest(request: SipRequest, source: Source): void {
+    this.stats.requestsByMethod[request.method] = (this.stats.requestsByMethod[request.method] ?? 0) + 1;
+    // Without a top Via (or, for RFC 2543 matching, From, To, Call-ID or CSeq) nothing can be matched.
     const key = serverKey(request);
-    if (key === undefined) return INVALID;
+    if (key === undefined) return;
     const tx = this.servers.get(key);
     if (request.method === 'ACK') {
-      if (tx === undefined || tx.kind !== 'server-invite') return ACK_UNMATCHED;
-      if (!tx.receiveAck()) return { kind: 'ack', transaction: tx };
+      if (tx !== undefined && tx.kind === 'server-invite' && tx.receiveAck()) {
+        this.stats.retransmissionsAbsorbed++;
+        return;
+      }
+      // The ACK for a 2xx is end to end (§17.1.1.3), or its transaction is gone. RFC 6026: an INVITE
+      // transaction in "Accepted" passes it up.
+      this.core.onAck(request, source, tx?.kind === 'server-invite' ? tx : undefined);
+      return;
+    }
+    if (tx !== undefined) {
+      // A retransmission over a new TCP connection: answer on the connection the client now uses (§18.2.2).
+      tx.source = source;
       this.stats.retransmissionsAbsorbed++;
-      return { kind: 'absorbed', transaction: tx };
+      tx.receiveRetransmission();
+      return;
     }
-    if (tx === undefined) return NEW;
-    // A retransmission over a new TCP connection: answer on the connection the client now uses (§18.2.2).
-    if (source !== undefined) tx.source = source;
-    this.stats.retransmissionsAbsorbed++;
-    tx.receiveRetransmission();
-    return { kind: 'absorbed', transaction: tx };
-  }
-
-  /** Matches a received response to a client transaction (§17.1.3) and hands it over, or reports it stray. */
-  receiveResponse(response: SipResponse): ResponseMatch {
-    const key = clientKeyForResponse(response);
-    const tx = key === undefined ? undefined : this.clients.get(key);
-    if (tx === undefined) {
-      this.stats.strayResponses++;
-      return STRAY;
-    }
-    tx.receiveResponse(response);
-    return { kind: 'matched', transaction: tx };
+    const created = this.createServerTransaction(key, request, source);
+    if (created.kind === 'server-non-invite' && request.method === 'CANCEL')
+      this.core.onCancel(created, this.findInviteForCancel(request));
+    else this.core.onRequest(created);
   }
 
   /**
-   * Creates the server transaction for a request `receiveRequest` reported as new, and (for INVITE) sends
-   * 100 Trying per the `trying` option. Throws for an ACK, an unmatchable request, or a duplicate.
+   * §18.1.2: "If there is a match, the response MUST be passed to that transaction. Otherwise, the response MUST
+   * be passed to the core [...]. Handling of these "stray" responses is dependent on the core (a proxy will
+   * forward them, while a UA will discard, for example)."
    */
-  createServerTransaction(request: SipRequest, source: Source, tu: ServerTransactionUser): ServerTransaction {
-    if (request.method === 'ACK') throw new Error('an ACK never creates a server transaction (§17.2.3)');
-    const key = serverKey(request);
-    if (key === undefined) throw new Error('request lacks the headers transaction matching needs');
-    if (this.servers.has(key)) throw new Error(`a server transaction already exists for ${key}`);
+  receiveResponse(response: SipResponse, source: Source): void {
+    const key = clientKeyForResponse(response);
+    const tx = key === undefined ? undefined : this.clients.get(key);
+    if (tx !== undefined) {
+      tx.receiveResponse(response);
+      return;
+    }
+    this.stats.strayResponses++;
+    this.core.onStrayResponse(response, source);
+  }
+
+  /** The server transaction for a request that matched none; INVITE sends 100 Trying per the `trying` option. */
+  private createServerTransaction(key: string, request: SipRequest, source: Source): ServerTransaction {
     const timers = isReliable(source.transport) ? this.reliableTimers : this.unreliableTimers;
     let tx: ServerTransaction;
     if (request.method === 'INVITE') {
-      tx = new ServerInviteTransaction(key, request, source, this.ctx, timers, tu);
+      tx = new ServerInviteTransaction(key, request, source, this.ctx, timers, this.core);
       this.stats.activeServerInvite++;
     } else {
-      tx = new ServerNonInviteTransaction(key, request, source, this.ctx, timers, tu);
+      tx = new ServerNonInviteTransaction(key, request, source, this.ctx, timers, this.core);
       this.stats.activeServerNonInvite++;
     }
     this.servers.set(key, tx);
@@ -165,14 +163,16 @@ export class TransactionLayer {
 
   /**
    * Creates a client transaction and sends `request` to `to`. The caller has put our Via with a fresh branch
-   * (`newBranch()`) on top. Throws for an ACK (the ACK for a 2xx is the TU's, for a non-2xx the transaction's),
-   * a request without a branch, or a duplicate.
+   * (`newBranch()`, or a derived one) on top. A request whose transaction already exists is not sent again
+   * (`duplicate`). Throws for an ACK (the ACK for a 2xx is the TU's, for a non-2xx the transaction's) and for a
+   * request without a branch: both are the caller's mistakes.
    */
-  createClientTransaction(request: SipRequest, to: Endpoint, tu: ClientTransactionUser): ClientTransaction {
+  createClientTransaction(request: SipRequest, to: Endpoint, tu: ClientTransactionUser): ClientStart {
     if (request.method === 'ACK') throw new Error('an ACK is not sent in a client transaction of its own');
     const key = clientKeyForRequest(request);
     if (key === undefined) throw new Error('request has no branch in its top Via');
-    if (this.clients.has(key)) throw new Error(`a client transaction already exists for ${key}`);
+    const existing = this.clients.get(key);
+    if (existing !== undefined) return { kind: 'duplicate', existing };
     const timers = isReliable(to.transport) ? this.reliableTimers : this.unreliableTimers;
     let tx: ClientTransaction;
     if (request.method === 'INVITE') {
@@ -184,7 +184,7 @@ export class TransactionLayer {
     }
     this.clients.set(key, tx);
     tx.start();
-    return tx;
+    return { kind: 'created', transaction: tx };
   }
 
   /** The INVITE server transaction a CANCEL targets (§9.2, §16.10), whatever its state, if it still exists. */

@@ -1,6 +1,7 @@
 // What a transaction tells its transaction user (TU: the proxy core, a UA core). Callbacks receive the
 // transaction so one TU object can serve many transactions without a closure per transaction.
-import type { SipResponse } from '../message.js';
+import type { SipRequest, SipResponse } from '../message.js';
+import type { Source } from '../transport/types.js';
 import type { ClientInviteTransaction } from './client-invite.js';
 import type { ClientNonInviteTransaction } from './client-non-invite.js';
 import type { ServerInviteTransaction } from './server-invite.js';
@@ -32,13 +33,31 @@ export interface ClientTransactionUser extends TransactionUserEvents<ClientTrans
   onTransportError(error: Error, tx: ClientTransaction): void;
 }
 
-/**
- * Server transactions deliver requests through `TransactionLayer.receiveRequest`'s result, not callbacks, so
- * every event here is optional.
- */
+/** How a server transaction's life ends; the requests themselves reach the core (below), so every event is optional. */
 export interface ServerTransactionUser extends TransactionUserEvents<ServerTransaction> {
   /** Timer H fired: the ACK for a non-2xx final response never arrived (§17.2.1). */
   onTimeout?(tx: ServerTransaction): void;
+}
+
+/**
+ * The core above the transaction layer (a proxy core, a UA core). It hears only what no transaction absorbed
+ * (§18.2.1, §18.1.2), and the life events of the server transactions the layer creates for it.
+ */
+export interface TransactionCore extends ServerTransactionUser {
+  /** A new request other than ACK and CANCEL, in the server transaction just created for it. */
+  onRequest(tx: ServerTransaction): void;
+  /**
+   * A new CANCEL, in a server transaction of its own (§9.2), with the INVITE server transaction it targets if
+   * that still exists.
+   */
+  onCancel(tx: ServerNonInviteTransaction, invite: ServerInviteTransaction | undefined): void;
+  /**
+   * An ACK no transaction absorbed: the ACK for a 2xx, which is end to end (§17.1.1.3), or one whose transaction
+   * is gone. `accepted` is the INVITE transaction in "Accepted" it matched, if any (RFC 6026).
+   */
+  onAck(ack: SipRequest, source: Source, accepted: ServerInviteTransaction | undefined): void;
+  /** A response that matched no client transaction: "stray" (§18.1.2); a proxy forwards it (§16.7). */
+  onStrayResponse(response: SipResponse, source: Source): void;
 }
 
 export function notifyEnd<T>(tu: TransactionUserEvents<T>, tx: T, cause: EndCause): void {

@@ -16,7 +16,7 @@ function binding(user: string, expiresAt: number, updatedAt = 0): Binding {
     callId: `c-${user}`,
     cseq: 1,
     path: [],
-    received: 'udp:192.0.2.1:5060',
+    received: { transport: 'udp', address: '192.0.2.1', port: 5060 },
     updatedAt,
   };
 }
@@ -60,7 +60,19 @@ describe('wire conversion', () => {
     const b = fromWireBinding(w, 42);
     assert.equal(b.expiresAt, 55_042);
     assert.equal(b.updatedAt, 42 - 5_000);
-    assert.equal(b.received, 'udp:192.0.2.1:5060');
+    assert.deepEqual(b.received, { transport: 'udp', address: '192.0.2.1', port: 5060 });
+  });
+
+  it('carries where a binding registered from as text, IPv6 in brackets, and leaves out text it cannot read', () => {
+    const b = binding('alice', 60_000);
+    assert.equal(toWireBinding(b, 0).received, 'udp:192.0.2.1:5060');
+    b.received = { transport: 'tcp', address: '2001:db8::1', port: 5070 };
+    const w = toWireBinding(b, 0);
+    assert.equal(w.received, 'tcp:[2001:db8::1]:5070');
+    assert.deepEqual(fromWireBinding(w, 0).received, b.received);
+    assert.equal(fromWireBinding({ ...w, received: 'sctp:192.0.2.1:5060' }, 0).received, undefined);
+    assert.equal(fromWireBinding({ ...w, received: 'udp:example.test:5060' }, 0).received, undefined);
+    assert.equal('received' in fromWireBinding({ ...w, received: 'udp:[::1]' }, 0), false);
   });
 
   it('never ships a negative lifetime', () => {

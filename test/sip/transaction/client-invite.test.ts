@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SipRequest } from '../../../src/sip/message.js';
-import { assertEmpty, makeRequest, makeResponse, setup, TCP_NEXT_HOP, UDP_NEXT_HOP } from './helpers.js';
+import {
+  assertEmpty,
+  deliver,
+  makeRequest,
+  makeResponse,
+  setup,
+  startClient,
+  TCP_NEXT_HOP,
+  UDP_NEXT_HOP,
+} from './helpers.js';
 
 const INVITE = {
   method: 'INVITE',
@@ -13,7 +22,7 @@ const INVITE = {
 describe('INVITE client transaction (§17.1.1, RFC 6026)', () => {
   it('over UDP retransmits with timer A at 500, 1000, 2000… ms and times out at 32 s (timer B)', () => {
     const { clock, sender, layer, clientTU } = setup();
-    const tx = layer.createClientTransaction(makeRequest(INVITE), UDP_NEXT_HOP, clientTU);
+    const tx = startClient(layer, makeRequest(INVITE), UDP_NEXT_HOP, clientTU);
     assert.equal(tx.state, 'Calling');
     clock.advance(60_000);
     assert.deepEqual(sender.times(sender.requests('INVITE')), [0, 500, 1500, 3500, 7500, 15500, 31500]);
@@ -24,10 +33,10 @@ describe('INVITE client transaction (§17.1.1, RFC 6026)', () => {
   it('stops retransmitting on a provisional response and waits in Proceeding past timer B', () => {
     const { clock, sender, layer, clientTU } = setup();
     const invite = makeRequest(INVITE);
-    const tx = layer.createClientTransaction(invite, UDP_NEXT_HOP, clientTU);
+    const tx = startClient(layer, invite, UDP_NEXT_HOP, clientTU);
     clock.advance(700);
-    layer.receiveResponse(makeResponse(invite, 100, 'Trying'));
-    layer.receiveResponse(makeResponse(invite, 180, 'Ringing', 'uas'));
+    deliver(layer, makeResponse(invite, 100, 'Trying'));
+    deliver(layer, makeResponse(invite, 180, 'Ringing', 'uas'));
     clock.advance(60_000);
     assert.equal(tx.state, 'Proceeding');
     assert.deepEqual(sender.times(sender.requests()), [0, 500]);
@@ -40,10 +49,10 @@ describe('INVITE client transaction (§17.1.1, RFC 6026)', () => {
   it('ACKs a 486 itself per §17.1.1.3, passes it up once, and re-sends the ACK for its retransmissions', () => {
     const { clock, sender, layer, clientTU } = setup();
     const invite = makeRequest(INVITE);
-    const tx = layer.createClientTransaction(invite, UDP_NEXT_HOP, clientTU);
+    const tx = startClient(layer, invite, UDP_NEXT_HOP, clientTU);
     clock.advance(100);
     const busy = makeResponse(invite, 486, 'Busy Here', 'uas-tag');
-    layer.receiveResponse(busy);
+    deliver(layer, busy);
     assert.equal(tx.state, 'Completed');
 
     const acks = sender.requests('ACK');
@@ -63,8 +72,8 @@ describe('INVITE client transaction (§17.1.1, RFC 6026)', () => {
 
     // Retransmissions of the 486 are answered with the ACK and not passed up.
     clock.advance(1000);
-    layer.receiveResponse(busy);
-    layer.receiveResponse(busy);
+    deliver(layer, busy);
+    deliver(layer, busy);
     assert.equal(sender.requests('ACK').length, 3);
     assert.equal(layer.stats.retransmissionsAbsorbed, 2);
     assert.deepEqual(clientTU.events, ['response 486@100']);
@@ -81,14 +90,14 @@ describe('INVITE client transaction (§17.1.1, RFC 6026)', () => {
   it('passes every 2xx to the TU, never ACKs it, and ends after timer M (Accepted, RFC 6026)', () => {
     const { clock, sender, layer, clientTU } = setup();
     const invite = makeRequest(INVITE);
-    const tx = layer.createClientTransaction(invite, UDP_NEXT_HOP, clientTU);
+    const tx = startClient(layer, invite, UDP_NEXT_HOP, clientTU);
     const ok = makeResponse(invite, 200, 'OK', 'uas-1');
-    layer.receiveResponse(ok);
+    deliver(layer, ok);
     assert.equal(tx.state, 'Accepted');
     clock.advance(2000);
-    layer.receiveResponse(ok); // the UAS retransmits its 2xx
-    layer.receiveResponse(makeResponse(invite, 200, 'OK', 'uas-2')); // a forked 2xx
-    layer.receiveResponse(makeResponse(invite, 486, 'Busy Here', 'uas-3')); // cannot follow a 2xx: dropped
+    deliver(layer, ok); // the UAS retransmits its 2xx
+    deliver(layer, makeResponse(invite, 200, 'OK', 'uas-2')); // a forked 2xx
+    deliver(layer, makeResponse(invite, 486, 'Busy Here', 'uas-3')); // cannot follow a 2xx: dropped
     assert.equal(sender.requests('ACK').length, 0);
     assert.deepEqual(sender.times(sender.requests('INVITE')), [0]);
     clock.advance(30_000);
@@ -104,10 +113,10 @@ describe('INVITE client transaction (§17.1.1, RFC 6026)', () => {
   it('over TCP never retransmits, and ends right after ACKing a non-2xx (timer D = 0)', () => {
     const { clock, sender, layer, clientTU } = setup();
     const invite = makeRequest({ ...INVITE, transport: 'TCP' });
-    const tx = layer.createClientTransaction(invite, TCP_NEXT_HOP, clientTU);
+    const tx = startClient(layer, invite, TCP_NEXT_HOP, clientTU);
     clock.advance(10_000);
     assert.deepEqual(sender.times(sender.requests()), [0]);
-    layer.receiveResponse(makeResponse(invite, 603, 'Decline', 'uas'));
+    deliver(layer, makeResponse(invite, 603, 'Decline', 'uas'));
     assert.equal(tx.state, 'Terminated');
     assert.equal(sender.requests('ACK').length, 1);
     assert.deepEqual(clientTU.events, ['response 603@10000', 'terminated@10000']);
@@ -117,15 +126,16 @@ describe('INVITE client transaction (§17.1.1, RFC 6026)', () => {
   it('keeps a CANCEL apart: responses to the CANCEL reach the CANCEL transaction', () => {
     const { clock, layer, clientTU } = setup();
     const invite = makeRequest(INVITE);
-    const inviteTx = layer.createClientTransaction(invite, UDP_NEXT_HOP, clientTU);
-    layer.receiveResponse(makeResponse(invite, 180, 'Ringing', 'uas'));
+    const inviteTx = startClient(layer, invite, UDP_NEXT_HOP, clientTU);
+    deliver(layer, makeResponse(invite, 180, 'Ringing', 'uas'));
     const cancel = makeRequest({ ...INVITE, method: 'CANCEL' });
-    const cancelTx = layer.createClientTransaction(cancel, UDP_NEXT_HOP, clientTU);
-    const match = layer.receiveResponse(makeResponse(cancel, 200, 'OK', 'uas'));
-    assert.equal(match.kind === 'matched' && match.transaction, cancelTx);
+    const cancelTx = startClient(layer, cancel, UDP_NEXT_HOP, clientTU);
+    const cancelOk = makeResponse(cancel, 200, 'OK', 'uas');
+    assert.equal(layer.findClientTransaction(cancelOk), cancelTx);
+    deliver(layer, cancelOk);
     assert.equal(cancelTx.state, 'Completed');
     assert.equal(inviteTx.state, 'Proceeding');
-    layer.receiveResponse(makeResponse(invite, 487, 'Request Terminated', 'uas'));
+    deliver(layer, makeResponse(invite, 487, 'Request Terminated', 'uas'));
     assert.equal(inviteTx.state, 'Completed');
     clock.advance(40_000);
     assertEmpty(layer, clock);

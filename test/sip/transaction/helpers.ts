@@ -1,9 +1,12 @@
 // Shared fixtures for the transaction tests: messages, a recording MessageSender (the boundary between our
-// transport and transaction layers) and recording TUs, all on a FakeClock.
+// transport and transaction layers), a recording client TU and a recording core above the layer, all on a
+// FakeClock.
 import assert from 'node:assert/strict';
 import { createResponse } from '../../../src/sip/build.js';
 import type { SipRequest, SipResponse } from '../../../src/sip/message.js';
 import { parseMessage } from '../../../src/sip/parser.js';
+import type { ServerInviteTransaction } from '../../../src/sip/transaction/server-invite.js';
+import type { ServerNonInviteTransaction } from '../../../src/sip/transaction/server-non-invite.js';
 import {
   TransactionLayer,
   type TransactionLayerOptions,
@@ -12,7 +15,7 @@ import type {
   ClientTransaction,
   ClientTransactionUser,
   ServerTransaction,
-  ServerTransactionUser,
+  TransactionCore,
 } from '../../../src/sip/transaction/user.js';
 import type { Endpoint, MessageSender, SendErrorHandler, Source } from '../../../src/sip/transport/types.js';
 import type { Clock } from '../../../src/time/clock.js';
@@ -142,9 +145,31 @@ export class RecordingClientTU implements ClientTransactionUser {
   }
 }
 
-export class RecordingServerTU implements ServerTransactionUser {
+/** What the layer handed up to the core. */
+export type HandedUp =
+  | { kind: 'request'; tx: ServerTransaction }
+  | { kind: 'cancel'; tx: ServerNonInviteTransaction; invite: ServerInviteTransaction | undefined }
+  | { kind: 'ack'; ack: SipRequest; accepted: ServerInviteTransaction | undefined }
+  | { kind: 'stray'; response: SipResponse };
+
+/** The core above the layer: records what it is handed and the server transactions' events. */
+export class RecordingServerTU implements TransactionCore {
+  /** Server transaction events, with the fake time of each. */
   readonly events: string[] = [];
+  readonly handed: HandedUp[] = [];
   constructor(private readonly clock: Clock) {}
+  onRequest(tx: ServerTransaction): void {
+    this.handed.push({ kind: 'request', tx });
+  }
+  onCancel(tx: ServerNonInviteTransaction, invite: ServerInviteTransaction | undefined): void {
+    this.handed.push({ kind: 'cancel', tx, invite });
+  }
+  onAck(ack: SipRequest, _source: Source, accepted: ServerInviteTransaction | undefined): void {
+    this.handed.push({ kind: 'ack', ack, accepted });
+  }
+  onStrayResponse(response: SipResponse): void {
+    this.handed.push({ kind: 'stray', response });
+  }
   onTimeout(_tx: ServerTransaction): void {
     this.events.push(`timeout@${this.clock.now()}`);
   }
@@ -159,18 +184,66 @@ export class RecordingServerTU implements ServerTransactionUser {
 export function setup(options: Partial<TransactionLayerOptions> = {}) {
   const clock = new FakeClock();
   const sender = new RecordingSender(clock);
-  const layer = new TransactionLayer({ sender, clock, ...options });
-  return {
-    clock,
-    sender,
-    layer,
-    clientTU: new RecordingClientTU(clock),
-    serverTU: new RecordingServerTU(clock),
-  };
+  const serverTU = new RecordingServerTU(clock);
+  const layer = new TransactionLayer({ sender, clock, core: serverTU, ...options });
+  return { clock, sender, layer, clientTU: new RecordingClientTU(clock), serverTU };
 }
 
-/** Asserts that nothing is left: no map entries, no active transactions, no pending timers. */
-export function assertEmpty(layer: TransactionLayer, clock: FakeClock): void {
+type Env = ReturnType<typeof setup>;
+
+/**
+ * Feeds a request to the layer and says what became of it: handed up to the core (`request`, `cancel`, `ack`),
+ * `absorbed` by a transaction, or `dropped` as unmatchable.
+ */
+export function receive(
+  env: Env,
+  request: SipRequest,
+  source: Source = UDP_SOURCE,
+): HandedUp['kind'] | 'absorbed' | 'dropped' {
+  const handed = env.serverTU.handed.length;
+  const absorbed = env.layer.stats.retransmissionsAbsorbed;
+  env.layer.receiveRequest(request, source);
+  const got = env.serverTU.handed[handed];
+  if (got !== undefined) return got.kind;
+  return env.layer.stats.retransmissionsAbsorbed > absorbed ? 'absorbed' : 'dropped';
+}
+
+/** Feeds a new request to the layer and returns the server transaction the core was handed with it. */
+export function receiveNew(env: Env, request: SipRequest, source: Source = UDP_SOURCE): ServerTransaction {
+  const handed = env.serverTU.handed.length;
+  env.layer.receiveRequest(request, source);
+  const got = env.serverTU.handed[handed];
+  assert.ok(
+    got?.kind === 'request' || got?.kind === 'cancel',
+    `a new request, not ${got?.kind ?? 'nothing'}`,
+  );
+  return got.tx;
+}
+
+/** Where responses come from in these tests: the next hop. */
+export const NEXT_HOP_SOURCE: Source = { ...UDP_SOURCE, ...UDP_NEXT_HOP };
+
+/** Feeds a response to the layer as if it came from the next hop. */
+export function deliver(layer: TransactionLayer, response: SipResponse): void {
+  layer.receiveResponse(response, NEXT_HOP_SOURCE);
+}
+
+/** Starts a client transaction that must be new. */
+export function startClient(
+  layer: TransactionLayer,
+  request: SipRequest,
+  to: Endpoint,
+  tu: ClientTransactionUser,
+): ClientTransaction {
+  const started = layer.createClientTransaction(request, to, tu);
+  if (started.kind !== 'created') assert.fail('a client transaction for this request exists already');
+  return started.transaction;
+}
+
+/** Asserts that nothing is left: no map entries, no active transactions, no pending timers. */ export function assertEmpty(
+  layer: TransactionLayer,
+  clock: FakeClock,
+): void {
   assert.equal(layer.size, 0, 'maps are empty');
   assert.equal(layer.stats.activeClientInvite, 0);
   assert.equal(layer.stats.activeClientNonInvite, 0);

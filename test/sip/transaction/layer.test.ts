@@ -3,16 +3,27 @@ import { describe, it } from 'node:test';
 import { Headers } from '../../../src/sip/headers.js';
 import { SipRequest } from '../../../src/sip/message.js';
 import { newBranch } from '../../../src/sip/transaction/branch.js';
-import { assertEmpty, makeRequest, makeResponse, setup, UDP_NEXT_HOP, UDP_SOURCE } from './helpers.js';
+import {
+  assertEmpty,
+  deliver,
+  makeRequest,
+  makeResponse,
+  NEXT_HOP_SOURCE,
+  receive,
+  receiveNew,
+  setup,
+  startClient,
+  UDP_NEXT_HOP,
+} from './helpers.js';
 
 describe('TransactionLayer', () => {
-  it('reports responses that match no client transaction as stray (§16.7 step 2)', () => {
-    const { layer, clientTU } = setup();
+  it('hands responses that match no client transaction to the core as stray (§18.1.2, §16.7)', () => {
+    const { layer, clientTU, serverTU } = setup();
     const request = makeRequest({ method: 'OPTIONS', branch: 'z9hG4bKmine' });
     layer.createClientTransaction(request, UDP_NEXT_HOP, clientTU);
     // Started before a takeover by the other node: same Call-ID even, but another branch.
     const foreign = makeResponse(makeRequest({ method: 'OPTIONS', branch: 'z9hG4bKpeer' }), 200, 'OK', 't');
-    assert.deepEqual(layer.receiveResponse(foreign), { kind: 'stray' });
+    layer.receiveResponse(foreign, NEXT_HOP_SOURCE);
     // Right branch, wrong CSeq method.
     const wrongMethod = makeResponse(
       makeRequest({ method: 'INVITE', branch: 'z9hG4bKmine' }),
@@ -20,46 +31,53 @@ describe('TransactionLayer', () => {
       'OK',
       't',
     );
-    assert.equal(layer.receiveResponse(wrongMethod).kind, 'stray');
+    layer.receiveResponse(wrongMethod, NEXT_HOP_SOURCE);
+    assert.deepEqual(serverTU.handed, [
+      { kind: 'stray', response: foreign },
+      { kind: 'stray', response: wrongMethod },
+    ]);
     assert.equal(layer.stats.strayResponses, 2);
     assert.equal(clientTU.responses.length, 0);
-    assert.equal(layer.receiveResponse(makeResponse(request, 200, 'OK', 't')).kind, 'matched');
+    deliver(layer, makeResponse(request, 200, 'OK', 't'));
+    assert.equal(clientTU.responses.length, 1, 'matched: the transaction passed it up');
+    assert.equal(serverTU.handed.length, 2);
   });
 
-  it('rejects what cannot be matched or must not create a transaction', () => {
-    const { layer, serverTU, clientTU } = setup();
+  it('drops what cannot be matched, hands up a lone ACK, and never starts a duplicate', () => {
+    const env = setup();
+    const { layer, serverTU, clientTU } = env;
     const noVia = new SipRequest('OPTIONS', 'sip:example.test', new Headers());
-    assert.deepEqual(layer.receiveRequest(noVia, UDP_SOURCE), { kind: 'invalid' });
-    assert.throws(() => layer.createServerTransaction(noVia, UDP_SOURCE, serverTU));
+    assert.equal(receive(env, noVia), 'dropped');
+    assert.equal(layer.size, 0, 'no server transaction for it');
     const ack = makeRequest({ method: 'ACK' });
-    assert.deepEqual(layer.receiveRequest(ack, UDP_SOURCE), { kind: 'ack', transaction: undefined });
-    assert.throws(() => layer.createServerTransaction(ack, UDP_SOURCE, serverTU));
+    assert.equal(receive(env, ack), 'ack');
+    assert.deepEqual(serverTU.handed.at(-1), { kind: 'ack', ack, accepted: undefined });
+    assert.equal(layer.size, 0, 'an ACK never creates a server transaction (§17.2.3)');
     assert.throws(() => layer.createClientTransaction(ack, UDP_NEXT_HOP, clientTU));
     const options = makeRequest({ method: 'OPTIONS' });
-    layer.createServerTransaction(options, UDP_SOURCE, serverTU);
-    assert.throws(() => layer.createServerTransaction(options, UDP_SOURCE, serverTU), /already exists/);
-    layer.createClientTransaction(options, UDP_NEXT_HOP, clientTU);
-    assert.throws(() => layer.createClientTransaction(options, UDP_NEXT_HOP, clientTU), /already exists/);
+    const tx = receiveNew(env, options);
+    assert.equal(receive(env, makeRequest({ method: 'OPTIONS' })), 'absorbed');
+    assert.equal(layer.findServerTransaction(options), tx);
+    const first = startClient(layer, options, UDP_NEXT_HOP, clientTU);
+    const again = layer.createClientTransaction(options, UDP_NEXT_HOP, clientTU);
+    assert.deepEqual(again, { kind: 'duplicate', existing: first });
   });
 
   it('empties its maps and counters after a mixed workload terminates', () => {
-    const { layer, clock, clientTU, serverTU } = setup();
+    const env = setup();
+    const { layer, clock, clientTU } = env;
     for (let i = 0; i < 50; i++) {
       const spec = { branch: newBranch(), callId: `c${i}`, cseq: i + 1 };
       const invite = makeRequest({ ...spec, method: 'INVITE' });
-      const stx = layer.createServerTransaction(invite, UDP_SOURCE, serverTU);
-      const ctx = layer.createClientTransaction(
-        makeRequest({ ...spec, method: 'INVITE' }),
-        UDP_NEXT_HOP,
-        clientTU,
-      );
+      const stx = receiveNew(env, invite);
+      const ctx = startClient(layer, makeRequest({ ...spec, method: 'INVITE' }), UDP_NEXT_HOP, clientTU);
       const reg = makeRequest({ ...spec, method: 'REGISTER' });
-      const rtx = layer.createServerTransaction(reg, UDP_SOURCE, serverTU);
+      const rtx = receiveNew(env, reg);
       layer.createClientTransaction(makeRequest({ ...spec, method: 'OPTIONS' }), UDP_NEXT_HOP, clientTU);
       if (i % 3 === 0) stx.respond(makeResponse(invite, 200, 'OK', 'a'));
       if (i % 3 === 1) stx.respond(makeResponse(invite, 486, 'Busy Here', 'a'));
       if (i % 2 === 0) rtx.respond(makeResponse(reg, 200, 'OK', 'a'));
-      if (i % 5 === 0) layer.receiveResponse(makeResponse(ctx.request, 500, 'Server Error', 'b'));
+      if (i % 5 === 0) deliver(layer, makeResponse(ctx.request, 500, 'Server Error', 'b'));
     }
     assert.equal(layer.stats.activeServerInvite, 50);
     assert.equal(layer.stats.activeClientNonInvite, 50);

@@ -8,7 +8,11 @@ import { parseMessage } from '../../../src/sip/parser.js';
 import { serializeMessage } from '../../../src/sip/serializer.js';
 import { newBranch } from '../../../src/sip/transaction/branch.js';
 import { TransactionLayer } from '../../../src/sip/transaction/transaction-layer.js';
-import type { ClientTransactionUser, ServerTransaction } from '../../../src/sip/transaction/user.js';
+import type {
+  ClientTransactionUser,
+  ServerTransaction,
+  TransactionCore,
+} from '../../../src/sip/transaction/user.js';
 import type { Endpoint, MessageSender, SendErrorHandler, Source } from '../../../src/sip/transport/types.js';
 import { makeRequest, makeResponse } from './helpers.js';
 
@@ -31,12 +35,19 @@ interface Peer {
 /** Fast timers so the test runs in about a second: T1 20 ms (so J = 1.28 s), T4 50 ms, D 100 ms. */
 const TIMERS = { t1: 20, t2: 80, t4: 50, d: 100 };
 
-async function peer(
-  onRequest: (request: SipRequest, source: Source, layer: TransactionLayer) => void,
-): Promise<Peer> {
+/** A core that answers each new request it is handed through `onRequest`. */
+function core(onRequest: (tx: ServerTransaction) => void): TransactionCore {
+  return { onRequest, onCancel: onRequest, onAck: () => {}, onStrayResponse: () => {} };
+}
+
+async function peer(onRequest: (tx: ServerTransaction) => void = () => {}): Promise<Peer> {
   const socket = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const layer = new TransactionLayer({ sender: new UdpSender(socket), timers: TIMERS });
+  const layer = new TransactionLayer({
+    sender: new UdpSender(socket),
+    timers: TIMERS,
+    core: core(onRequest),
+  });
   const port = socket.address().port;
   socket.on('message', (buf, rinfo) => {
     const parsed = parseMessage(buf);
@@ -48,8 +59,8 @@ async function peer(
       localAddress: '127.0.0.1',
       localPort: port,
     };
-    if (parsed.message.kind === 'response') layer.receiveResponse(parsed.message);
-    else onRequest(parsed.message, source, layer);
+    if (parsed.message.kind === 'response') layer.receiveResponse(parsed.message, source);
+    else layer.receiveRequest(parsed.message, source);
   });
   return { socket, layer, port };
 }
@@ -90,10 +101,8 @@ describe('transactions over UDP on loopback', () => {
   it('absorbs a real retransmission and completes a non-INVITE and an INVITE (486 + ACK) transaction', async () => {
     const serverTransactions: ServerTransaction[] = [];
     // The server's TU answers after 70 ms, so the client's timer E (20, 60 ms) retransmits meanwhile.
-    const server = await peer((request, source, layer) => {
-      const match = layer.receiveRequest(request, source);
-      if (match.kind !== 'new') return;
-      const tx = layer.createServerTransaction(request, source, {});
+    const server = await peer((tx) => {
+      const request = tx.request;
       serverTransactions.push(tx);
       const status = request.method === 'INVITE' ? 486 : 200;
       setTimeout(
@@ -101,7 +110,7 @@ describe('transactions over UDP on loopback', () => {
         70,
       );
     });
-    const client = await peer(() => {});
+    const client = await peer();
     peers.push(server, client);
     const to: Endpoint = { transport: 'udp', address: '127.0.0.1', port: server.port };
     const sentBy = `127.0.0.1:${client.port}`;

@@ -7,6 +7,8 @@ import {
   makeRequest,
   makeResponse,
   type RequestSpec,
+  receive,
+  receiveNew,
   setup,
   TCP_SOURCE,
   UDP_SOURCE,
@@ -17,8 +19,7 @@ const ACK = { ...INVITE, method: 'ACK', cseqMethod: 'ACK', toTag: 'uas' };
 
 function createInvite(env: ReturnType<typeof setup>, spec: RequestSpec = INVITE, source = UDP_SOURCE) {
   const invite = makeRequest(spec);
-  assert.equal(env.layer.receiveRequest(invite, source).kind, 'new');
-  const tx = env.layer.createServerTransaction(invite, source, env.serverTU) as ServerInviteTransaction;
+  const tx = receiveNew(env, invite, source) as ServerInviteTransaction;
   assert.equal(tx.kind, 'server-invite');
   return { invite, tx };
 }
@@ -37,11 +38,11 @@ describe('INVITE server transaction (§17.2.1, RFC 6026)', () => {
     assert.equal(t.to?.tag, undefined, '100 Trying carries no To tag');
 
     clock.advance(500);
-    assert.equal(layer.receiveRequest(makeRequest(INVITE), UDP_SOURCE).kind, 'absorbed');
+    assert.equal(receive(env, makeRequest(INVITE)), 'absorbed');
     assert.deepEqual(sender.times(sender.responses(100)), [0, 500]);
     tx.respond(makeResponse(invite, 180, 'Ringing', 'uas'));
     clock.advance(500);
-    layer.receiveRequest(makeRequest(INVITE), UDP_SOURCE);
+    receive(env, makeRequest(INVITE));
     assert.deepEqual(sender.times(sender.responses(180)), [500, 1000]);
     assert.equal(layer.stats.retransmissionsAbsorbed, 2);
     assert.equal(layer.stats.responsesRetransmitted, 2);
@@ -63,14 +64,13 @@ describe('INVITE server transaction (§17.2.1, RFC 6026)', () => {
     // 1000 + 0, 500, 1500, 3500, 7500, 11500: G doubles from T1 up to T2.
     assert.deepEqual(sender.times(sender.responses(486)), [1000, 1500, 2500, 4500, 8500, 12500]);
     // An INVITE retransmission also gets the 486 again.
-    layer.receiveRequest(makeRequest(INVITE), UDP_SOURCE);
+    receive(env, makeRequest(INVITE));
     assert.equal(sender.responses(486).length, 7);
 
-    const first = layer.receiveRequest(makeRequest(ACK), UDP_SOURCE);
-    assert.equal(first.kind, 'absorbed');
+    assert.equal(receive(env, makeRequest(ACK)), 'absorbed');
     assert.equal(tx.state, 'Confirmed');
     clock.advance(1000);
-    assert.equal(layer.receiveRequest(makeRequest(ACK), UDP_SOURCE).kind, 'absorbed'); // ACK retransmission
+    assert.equal(receive(env, makeRequest(ACK)), 'absorbed'); // ACK retransmission
     assert.equal(sender.responses(486).length, 7, 'no more retransmissions once confirmed');
     clock.advance(3999);
     assert.equal(tx.state, 'Confirmed');
@@ -104,19 +104,20 @@ describe('INVITE server transaction (§17.2.1, RFC 6026)', () => {
     assert.equal(tx.state, 'Accepted');
     clock.advance(500);
     const sentBefore = sender.sent.length;
-    assert.equal(layer.receiveRequest(makeRequest(INVITE), UDP_SOURCE).kind, 'absorbed');
+    assert.equal(receive(env, makeRequest(INVITE)), 'absorbed');
     assert.equal(sender.sent.length, sentBefore, 'nothing re-sent: 2xx reliability is the TU’s');
     assert.equal(tx.respond(ok), true, 'the TU retransmits its 2xx through the transaction');
     assert.equal(tx.respond(makeResponse(invite, 486, 'Busy Here', 'uas')), false);
     assert.deepEqual(sender.times(sender.responses(200)), [0, 500]);
 
     // An ACK with the INVITE's branch (a 2xx ACK forwarded by a stateless element) goes to the TU.
-    const ack = layer.receiveRequest(makeRequest(ACK), UDP_SOURCE);
-    assert.equal(ack.kind, 'ack');
-    assert.equal(ack.kind === 'ack' && ack.transaction, tx);
+    const ack = makeRequest(ACK);
+    assert.equal(receive(env, ack), 'ack');
+    assert.deepEqual(env.serverTU.handed.at(-1), { kind: 'ack', ack, accepted: tx });
     // The usual end-to-end ACK has a branch of its own and matches nothing.
-    const e2e = layer.receiveRequest(makeRequest({ ...ACK, branch: 'z9hG4bKack2xx' }), UDP_SOURCE);
-    assert.deepEqual(e2e, { kind: 'ack', transaction: undefined });
+    const e2e = makeRequest({ ...ACK, branch: 'z9hG4bKack2xx' });
+    assert.equal(receive(env, e2e), 'ack');
+    assert.deepEqual(env.serverTU.handed.at(-1), { kind: 'ack', ack: e2e, accepted: undefined });
 
     clock.advance(31_499);
     assert.equal(tx.state, 'Accepted');
@@ -132,7 +133,7 @@ describe('INVITE server transaction (§17.2.1, RFC 6026)', () => {
     tx.respond(makeResponse(invite, 486, 'Busy Here', 'uas'));
     clock.advance(10_000);
     assert.deepEqual(sender.times(sender.responses(486)), [0]);
-    layer.receiveRequest(makeRequest({ ...ACK, transport: 'TCP' }), TCP_SOURCE);
+    receive(env, makeRequest({ ...ACK, transport: 'TCP' }), TCP_SOURCE);
     assert.equal(tx.state, 'Terminated');
     assert.deepEqual(serverTU.events, ['terminated@10000']);
     assertEmpty(layer, clock);
@@ -164,13 +165,13 @@ describe('INVITE server transaction (§17.2.1, RFC 6026)', () => {
     const { layer, clock, sender } = env;
     const legacy = { method: 'INVITE', branch: '' };
     const { invite, tx } = createInvite(env, legacy);
-    assert.equal(layer.receiveRequest(makeRequest(legacy), UDP_SOURCE).kind, 'absorbed');
+    assert.equal(receive(env, makeRequest(legacy)), 'absorbed');
     tx.respond(makeResponse(invite, 486, 'Busy Here', 'legacy-tag'));
     const wrongTag = makeRequest({ ...legacy, method: 'ACK', cseqMethod: 'ACK', toTag: 'other' });
-    assert.equal(layer.receiveRequest(wrongTag, UDP_SOURCE).kind, 'ack');
+    assert.equal(receive(env, wrongTag), 'ack');
     assert.equal(tx.state, 'Completed');
     const ack = makeRequest({ ...legacy, method: 'ACK', cseqMethod: 'ACK', toTag: 'legacy-tag' });
-    assert.equal(layer.receiveRequest(ack, UDP_SOURCE).kind, 'absorbed');
+    assert.equal(receive(env, ack), 'absorbed');
     assert.equal(tx.state, 'Confirmed');
     clock.advance(5000);
     assert.equal(sender.responses(486).length, 1);
@@ -200,9 +201,12 @@ describe('CANCEL matching (§9.2, §16.10)', () => {
       const spec = { method: 'INVITE', branch };
       const { invite, tx } = createInvite(env, spec);
       const cancel = makeRequest({ ...spec, method: 'CANCEL' });
-      assert.equal(layer.receiveRequest(cancel, UDP_SOURCE).kind, 'new');
+      assert.equal(receive(env, cancel), 'cancel');
+      const handed = env.serverTU.handed.at(-1);
+      assert.ok(handed?.kind === 'cancel');
+      assert.equal(handed.invite, tx, 'the core is handed the INVITE transaction it cancels');
       assert.equal(layer.findInviteForCancel(cancel), tx);
-      const cancelTx = layer.createServerTransaction(cancel, UDP_SOURCE, env.serverTU);
+      const cancelTx = handed.tx;
       assert.equal(cancelTx.kind, 'server-non-invite');
       assert.equal(layer.findServerTransaction(cancel), cancelTx);
       cancelTx.respond(makeResponse(cancel, 200, 'OK', 'uas'));
@@ -210,10 +214,7 @@ describe('CANCEL matching (§9.2, §16.10)', () => {
       // A CANCEL for a different INVITE (another branch; without the cookie, another CSeq) finds nothing.
       const other = makeRequest({ method: 'CANCEL', branch: branch === '' ? '' : 'z9hG4bKother', cseq: 9 });
       assert.equal(layer.findInviteForCancel(other), undefined);
-      layer.receiveRequest(
-        makeRequest({ ...spec, method: 'ACK', cseqMethod: 'ACK', toTag: 'uas' }),
-        UDP_SOURCE,
-      );
+      receive(env, makeRequest({ ...spec, method: 'ACK', cseqMethod: 'ACK', toTag: 'uas' }));
       clock.advance(40_000);
       assertEmpty(layer, clock);
     });

@@ -1,31 +1,31 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assertEmpty, makeRequest, makeResponse, setup, TCP_SOURCE, UDP_SOURCE } from './helpers.js';
+import { assertEmpty, makeRequest, makeResponse, receive, receiveNew, setup, TCP_SOURCE } from './helpers.js';
 
 const REGISTER = { method: 'REGISTER', uri: 'sip:example.test', branch: 'z9hG4bKsn1' };
 
 describe('non-INVITE server transaction (§17.2.2)', () => {
   it('discards retransmissions in Trying, re-sends the provisional in Proceeding and the final in Completed', () => {
-    const { layer, clock, sender, serverTU } = setup();
+    const env = setup();
+    const { layer, clock, sender, serverTU } = env;
     const request = makeRequest(REGISTER);
-    assert.equal(layer.receiveRequest(request, UDP_SOURCE).kind, 'new');
-    const tx = layer.createServerTransaction(request, UDP_SOURCE, serverTU);
+    const tx = receiveNew(env, request);
     assert.equal(tx.state, 'Trying');
     assert.equal(sender.sent.length, 0, 'no 100 Trying for non-INVITE');
-    assert.equal(layer.receiveRequest(makeRequest(REGISTER), UDP_SOURCE).kind, 'absorbed');
+    assert.equal(receive(env, makeRequest(REGISTER)), 'absorbed');
     assert.equal(sender.sent.length, 0);
 
     tx.respond(makeResponse(request, 100, 'Trying'));
     assert.equal(tx.state, 'Proceeding');
     clock.advance(500);
-    layer.receiveRequest(makeRequest(REGISTER), UDP_SOURCE);
+    receive(env, makeRequest(REGISTER));
     assert.deepEqual(sender.times(sender.responses(100)), [0, 500]);
 
     assert.equal(tx.respond(makeResponse(request, 200, 'OK', 'uas')), true);
     assert.equal(tx.state, 'Completed');
     assert.equal(tx.respond(makeResponse(request, 500, 'Server Error', 'uas')), false);
     clock.advance(1000);
-    layer.receiveRequest(makeRequest(REGISTER), UDP_SOURCE);
+    receive(env, makeRequest(REGISTER));
     assert.deepEqual(sender.times(sender.responses(200)), [500, 1500]);
     assert.equal(sender.responses(500).length, 0);
     assert.equal(layer.stats.retransmissionsAbsorbed, 3);
@@ -39,9 +39,10 @@ describe('non-INVITE server transaction (§17.2.2)', () => {
   });
 
   it('over TCP ends as soon as the final response is sent (timer J = 0)', () => {
-    const { layer, clock, serverTU } = setup();
+    const env = setup();
+    const { layer, clock, serverTU } = env;
     const request = makeRequest({ ...REGISTER, transport: 'TCP' });
-    const tx = layer.createServerTransaction(request, TCP_SOURCE, serverTU);
+    const tx = receiveNew(env, request, TCP_SOURCE);
     tx.respond(makeResponse(request, 200, 'OK', 'uas'));
     assert.equal(tx.state, 'Terminated');
     assert.deepEqual(serverTU.events, ['terminated@0']);
@@ -49,19 +50,21 @@ describe('non-INVITE server transaction (§17.2.2)', () => {
   });
 
   it('answers a retransmission on the connection it arrived on', () => {
-    const { layer, sender, serverTU } = setup();
+    const env = setup();
+    const { sender } = env;
     const request = makeRequest({ ...REGISTER, transport: 'TCP' });
-    const tx = layer.createServerTransaction(request, TCP_SOURCE, serverTU);
+    const tx = receiveNew(env, request, TCP_SOURCE);
     tx.respond(makeResponse(request, 100, 'Trying'));
     const reconnected = { ...TCP_SOURCE, port: 40000, connectionId: 8 };
-    layer.receiveRequest(makeRequest({ ...REGISTER, transport: 'TCP' }), reconnected);
+    receive(env, makeRequest({ ...REGISTER, transport: 'TCP' }), reconnected);
     assert.deepEqual(sender.sent.at(-1)?.to, reconnected);
   });
 
   it('can be ended by the TU without a response (RFC 4320: no 408 to a non-INVITE)', () => {
-    const { layer, clock, sender, serverTU } = setup();
+    const env = setup();
+    const { layer, clock, sender, serverTU } = env;
     const request = makeRequest(REGISTER);
-    const tx = layer.createServerTransaction(request, UDP_SOURCE, serverTU);
+    const tx = receiveNew(env, request);
     tx.terminate();
     assert.equal(tx.respond(makeResponse(request, 200, 'OK', 'uas')), false);
     assert.equal(sender.sent.length, 0);

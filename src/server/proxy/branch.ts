@@ -3,8 +3,8 @@
 // the *other* node after a takeover is forwarded with the very branch the first node used, so the next hop matches
 // it to the transaction it already has. A loop-detection hash (§16.6 step 8) is appended.
 import { createHash } from 'node:crypto';
-import type { SipRequest } from '../sip/message.js';
-import { MAGIC_COOKIE } from '../sip/via.js';
+import type { SipRequest } from '../../sip/message.js';
+import { MAGIC_COOKIE } from '../../sip/via.js';
 
 export function forwardBranch(incoming: SipRequest, target: string): string {
   const via = incoming.via;

@@ -1,0 +1,287 @@
+// The response context of a stateful proxy (RFC 3261 §16.6, §16.7, §16.8) and the CANCELs it sends (§16.10):
+// "A stateful proxy must have a mechanism to maintain the target set as responses are received and associate the
+// responses to each forwarded request with the original request. For the purposes of this model, this mechanism
+// is a "response context" created by the proxy layer before forwarding the first request."
+import { createResponse } from '../../sip/build.js';
+import type { SipRequest, SipResponse } from '../../sip/message.js';
+import type {
+  ClientTransaction,
+  ClientTransactionUser,
+  ServerInviteTransaction,
+  ServerTransaction,
+} from '../../sip/transaction/index.js';
+import { bestResponseIndex, forwardableStatus } from './best-response.js';
+import type { ProxyEnv } from './env.js';
+import { prepareRequest } from './outbound.js';
+import type { Target } from './target-selector.js';
+
+/** Timer C (§16.6 step 11): "The timer MUST be larger than 3 minutes." */
+const TIMER_C_MS = 181_000;
+
+/**
+ * For the CANCELs this proxy sends itself. §16.7 step 3: "If no Via header field values remain in the response,
+ * the response was meant for this element and MUST NOT be forwarded. [...] This will happen, for instance, when
+ * the element generates CANCEL requests".
+ */
+export const OWN_CANCEL_TU: ClientTransactionUser = {
+  onResponse: () => {},
+  onTimeout: () => {},
+  onTransportError: () => {},
+};
+
+interface Branch {
+  target: Target;
+  request: SipRequest;
+  tx: ClientTransaction | undefined;
+  provisional: boolean;
+  final: boolean;
+  cancelPending: boolean;
+}
+
+export interface ResponseContext {
+  server: ServerTransaction;
+  request: SipRequest;
+  /** The request after route processing (§16.4): each branch is a copy of it. */
+  fwd: SipRequest;
+  /** Targets in q-groups, tried one group after the other (§16.6). */
+  groups: Target[][];
+  branches: Branch[];
+  finals: SipResponse[];
+  answered: boolean;
+  cancelled: boolean;
+  done: boolean;
+  timerC: NodeJS.Timeout | undefined;
+}
+
+export class ResponseContexts {
+  private readonly contexts = new Map<ServerTransaction, ResponseContext>();
+  private readonly branchOf = new Map<ClientTransaction, { ctx: ResponseContext; branch: Branch }>();
+  private readonly clientTu: ClientTransactionUser;
+
+  constructor(private readonly env: ProxyEnv) {
+    this.clientTu = {
+      onResponse: (res, tx) => this.onBranchResponse(res, tx),
+      // §16.7: a client transaction that times out counts as a 408 from that target.
+      onTimeout: (tx) => this.onBranchFailure(tx, 408, 'Request Timeout'),
+      // §16.9: "the proxy MUST behave as if the forwarded request received a 503 (Service Unavailable) response."
+      onTransportError: (_err, tx) => this.onBranchFailure(tx, 503, 'Service Unavailable'),
+      onTerminated: (tx) => this.branchOf.delete(tx),
+    };
+  }
+
+  get size(): number {
+    return this.contexts.size;
+  }
+
+  /** The context of an INVITE server transaction, for a CANCEL (§16.10). */
+  find(invite: ServerInviteTransaction): ResponseContext | undefined {
+    return this.contexts.get(invite);
+  }
+
+  /** Creates the context and starts the first q-group. */
+  forward(request: SipRequest, fwd: SipRequest, server: ServerTransaction, groups: Target[][]): void {
+    const ctx: ResponseContext = {
+      server,
+      request,
+      fwd,
+      groups,
+      branches: [],
+      finals: [],
+      answered: false,
+      cancelled: false,
+      done: false,
+      timerC: undefined,
+    };
+    this.contexts.set(server, ctx);
+    if (request.method === 'BYE') this.env.o.dialogs.onBye(request);
+    if (request.method === 'INVITE') {
+      // §16.6 step 11: "Timer C MUST be set for each client transaction when an INVITE request is proxied." One
+      // timer for the whole context, not reset by provisional responses: it bounds the call attempt.
+      ctx.timerC = setTimeout(() => this.onTimerC(ctx), TIMER_C_MS);
+      ctx.timerC.unref();
+    }
+    this.env.onServed(request.method);
+    this.startGroup(ctx);
+  }
+
+  /**
+   * §16.10: "A proxy MUST cancel any pending client transactions associated with a response context when it
+   * receives a matching CANCEL request."
+   */
+  cancel(ctx: ResponseContext): void {
+    ctx.cancelled = true;
+    for (const b of ctx.branches) this.cancelBranch(b);
+  }
+
+  /** §16.6: "It MAY start client transactions with every target in parallel." Within a q-group, we do. */
+  private startGroup(ctx: ResponseContext): void {
+    const group = ctx.groups.shift();
+    if (group === undefined) return;
+    ctx.branches = [];
+    for (const target of group) {
+      const out = prepareRequest(ctx.fwd, target, ctx.request, this.env.identity);
+      if (out === undefined) continue;
+      const branch: Branch = {
+        target,
+        request: out,
+        tx: undefined,
+        provisional: false,
+        final: false,
+        cancelPending: false,
+      };
+      ctx.branches.push(branch);
+      this.env.stats.forwarded++;
+      // Step 10: "A stateful proxy MUST create a new client transaction for this request".
+      const started = this.env.transactions.createClientTransaction(out, target.to, this.clientTu);
+      if (started.kind === 'created') {
+        branch.tx = started.transaction;
+        this.branchOf.set(started.transaction, { ctx, branch });
+      } else {
+        // The same request forwarded twice to the same target: a failed branch.
+        branch.final = true;
+        ctx.finals.push(createResponse(ctx.request, 500, 'Duplicate Branch'));
+      }
+    }
+    if (ctx.branches.every((b) => b.final)) this.maybeFinish(ctx);
+  }
+
+  private onBranchResponse(res: SipResponse, tx: ClientTransaction): void {
+    // Step 1: "Find the appropriate response context".
+    const entry = this.branchOf.get(tx);
+    if (entry === undefined) return;
+    const { ctx, branch } = entry;
+    const status = res.status;
+    if (status < 200) {
+      branch.provisional = true;
+      if (branch.cancelPending) this.sendCancel(branch);
+      // Step 5: "Any provisional response other than 100 (Trying)" is forwarded at once.
+      if (status === 100 || ctx.done) return;
+      this.forwardUp(ctx, res);
+      return;
+    }
+    if (status < 300) {
+      // Step 5: "Any 2xx response" is forwarded at once, also "After a final response has been sent".
+      branch.final = true;
+      ctx.answered = true;
+      this.forwardUp(ctx, res);
+      // Step 10: "If the forwarded response was a final response, the proxy MUST generate a CANCEL request for
+      // all pending client transactions associated with this response context."
+      if (ctx.request.method === 'INVITE')
+        for (const b of ctx.branches) if (b !== branch) this.cancelBranch(b);
+      this.finishContext(ctx);
+      return;
+    }
+    if (branch.final) return;
+    // Step 4: "Final responses received are stored in the response context".
+    branch.final = true;
+    ctx.finals.push(res);
+    // Step 5: "If a 6xx response is received, it is not immediately forwarded, but the stateful proxy SHOULD
+    // cancel all client pending transactions as described in Section 10, and it MUST NOT create any new branches".
+    if (status >= 600 && ctx.request.method === 'INVITE') this.cancel(ctx);
+    this.maybeFinish(ctx);
+  }
+
+  private onBranchFailure(tx: ClientTransaction, status: number, reason: string): void {
+    const entry = this.branchOf.get(tx);
+    if (entry === undefined) return;
+    const { ctx, branch } = entry;
+    if (branch.final) return;
+    branch.final = true;
+    // RFC 4320: no 408 for non-INVITE; we still record it so the context can end.
+    ctx.finals.push(createResponse(ctx.request, status, reason));
+    this.maybeFinish(ctx);
+  }
+
+  /**
+   * When every branch of the group has a final response: the next q-group, or step 6: "A stateful proxy MUST send
+   * a final response to a response context's server transaction if no final responses have been immediately
+   * forwarded by the above rules and all client transactions in this response context have been terminated."
+   */
+  private maybeFinish(ctx: ResponseContext): void {
+    if (ctx.answered || ctx.done || !ctx.branches.every((b) => b.final)) return;
+    const has6xx = ctx.finals.some((r) => r.status >= 600);
+    if (!has6xx && !ctx.cancelled && ctx.groups.length > 0) {
+      this.startGroup(ctx);
+      return;
+    }
+    const best = ctx.finals[bestResponseIndex(ctx.finals.map((r) => r.status))];
+    if (best === undefined) return;
+    if (ctx.request.method !== 'INVITE' && best.status === 408 && ctx.finals.every((r) => r.status === 408)) {
+      // RFC 4320 §4.1: "A transaction-stateful SIP element MUST NOT send a response with Status-Code of 408 to a
+      // non-INVITE request." The client has timed out too; end quietly.
+      ctx.server.terminate();
+      this.finishContext(ctx);
+      return;
+    }
+    const status = forwardableStatus(best.status);
+    if (status !== best.status || best.via?.branch === ctx.request.via?.branch) {
+      this.env.respond(ctx.server, createResponse(ctx.request, status));
+    } else this.forwardUp(ctx, best);
+    this.finishContext(ctx);
+  }
+
+  /** Steps 3 and 9: our Via off, then "The proxy MUST pass the response to the server transaction". */
+  private forwardUp(ctx: ResponseContext, res: SipResponse): void {
+    const up = res.clone();
+    // Step 3 removes our Via; we go further and restore the request's own Via list, so a next hop that mangled
+    // the Vias below ours (some do, on CANCELled calls) cannot misroute the response.
+    up.headers.remove('via');
+    for (const v of ctx.request.headers.getFields('via')) up.headers.append('Via', v);
+    if (ctx.request.method === 'INVITE') this.env.o.dialogs.onInviteResponse(ctx.request, up);
+    // "If the server transaction is no longer available to handle the transmission, the element MUST forward
+    // the response statelessly by sending it to the server transport." (A late 2xx, for instance.)
+    if (ctx.server.terminated || !ctx.server.respond(up)) this.env.sender.sendResponse(up, ctx.server.source);
+    this.env.countResponse(up.status);
+  }
+
+  private finishContext(ctx: ResponseContext): void {
+    if (ctx.done) return;
+    ctx.done = true;
+    if (ctx.timerC !== undefined) clearTimeout(ctx.timerC);
+    this.contexts.delete(ctx.server);
+  }
+
+  private onTimerC(ctx: ResponseContext): void {
+    if (ctx.done) return;
+    // §16.8: "If timer C should fire, the proxy MUST either reset the timer with any value it chooses, or
+    // terminate the client transaction. If the client transaction has received a provisional response, the proxy
+    // MUST generate a CANCEL request matching that transaction."
+    this.cancel(ctx);
+    this.env.respond(ctx.server, createResponse(ctx.request, 408, 'Request Timeout'));
+    this.finishContext(ctx);
+  }
+
+  private cancelBranch(b: Branch): void {
+    if (b.final || b.tx === undefined || b.request.method !== 'INVITE') return;
+    // §9.1: "If no provisional response has been received, the CANCEL request MUST NOT be sent; rather, the client
+    // MUST wait for the arrival of a provisional response before sending the request."
+    if (!b.provisional) {
+      b.cancelPending = true;
+      return;
+    }
+    this.sendCancel(b);
+  }
+
+  private sendCancel(b: Branch): void {
+    b.cancelPending = false;
+    // A duplicate means this branch is being cancelled already.
+    this.env.transactions.createClientTransaction(buildCancel(b.request), b.target.to, OWN_CANCEL_TU);
+  }
+}
+
+/** §9.1: the CANCEL for a forwarded INVITE — same Request-URI, Call-ID, To, From, CSeq number, top Via and Route. */
+function buildCancel(invite: SipRequest): SipRequest {
+  const cancel = invite.clone();
+  cancel.method = 'CANCEL';
+  const keep = new Set(['via', 'route', 'from', 'to', 'call-id', 'max-forwards']);
+  const top = invite.headers.first('via');
+  cancel.headers.fields.splice(
+    0,
+    cancel.headers.fields.length,
+    ...invite.headers.fields.filter((f) => keep.has(f.key) && f.key !== 'via').map((f) => ({ ...f })),
+  );
+  if (top !== undefined) cancel.headers.prepend('Via', top);
+  cancel.headers.append('CSeq', `${invite.cseq?.seq ?? 1} CANCEL`);
+  cancel.body = Buffer.alloc(0);
+  return cancel;
+}
