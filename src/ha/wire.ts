@@ -2,8 +2,10 @@
 //   datagram = MAGIC (4 bytes "SPH1") ‖ JSON header+body (UTF-8) ‖ HMAC-SHA256(key, MAGIC ‖ JSON) (32 bytes)
 // The header carries the sender's id, its incarnation (epoch ms of its start: a restarted sender begins a new
 // sequence), a sequence number (one counter for all paths), and its clock (epoch ms) for the staleness check.
+
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { SipPathReport } from '../monitor/health-decision.js';
+import { tryJson } from '../net/json.js';
 import type { Role } from './role-machine.js';
 
 export const MAGIC = Buffer.from('SPH1', 'latin1');
@@ -58,13 +60,9 @@ export function decode(buf: Buffer, key: Buffer): DecodeResult {
   const mac = buf.subarray(buf.length - MAC_BYTES);
   const want = createHmac('sha256', key).update(MAGIC).update(json).digest();
   if (!timingSafeEqual(mac, want)) return { ok: false, reason: 'forged', detail: 'HMAC mismatch' };
-  let raw: unknown;
-  try {
-    raw = JSON.parse(json.toString('utf8'));
-  } catch {
-    return { ok: false, reason: 'malformed', detail: 'not JSON' };
-  }
-  const msg = asMessage(raw);
+  const parsed = tryJson(json.toString('utf8'));
+  if (!parsed.ok) return { ok: false, reason: 'malformed', detail: 'not JSON' };
+  const msg = asMessage(parsed.value);
   return msg === undefined ? { ok: false, reason: 'malformed', detail: 'bad fields' } : { ok: true, msg };
 }
 

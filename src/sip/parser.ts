@@ -60,6 +60,15 @@ const TO = 2;
 const CALL_ID = 3;
 const CSEQ = 4;
 const CONTENT_LENGTH = 5;
+/** The headers counted while parsing (the mandatory ones and Content-Length), by canonical key. */
+const COUNTED: ReadonlyMap<string, number> = new Map([
+  ['via', VIA],
+  ['from', FROM],
+  ['to', TO],
+  ['call-id', CALL_ID],
+  ['cseq', CSEQ],
+  ['content-length', CONTENT_LENGTH],
+]);
 const COUNTED_KEYS = ['via', 'from', 'to', 'call-id', 'cseq', 'content-length'];
 
 export function parseMessage(
@@ -170,26 +179,8 @@ export function parseMessage(
     let ve = e;
     while (ve > vs && (src.charCodeAt(ve - 1) === 32 || src.charCodeAt(ve - 1) === 9)) ve--;
     const value = src.slice(vs, ve);
-    switch (key) {
-      case 'via':
-        counts[VIA]!++;
-        break;
-      case 'from':
-        counts[FROM]!++;
-        break;
-      case 'to':
-        counts[TO]!++;
-        break;
-      case 'call-id':
-        counts[CALL_ID]!++;
-        break;
-      case 'cseq':
-        counts[CSEQ]!++;
-        break;
-      case 'content-length':
-        counts[CONTENT_LENGTH]!++;
-        break;
-    }
+    const counted = COUNTED.get(key);
+    if (counted !== undefined) counts[counted]!++;
     fields.push({ name, key, value });
   }
 

@@ -141,11 +141,10 @@ export function parseSipUri(text: string): SipUri | undefined {
   let host: string;
   let afterHost: number;
   if (rest.startsWith('[')) {
-    const close = rest.indexOf(']');
-    if (close === -1) return undefined;
-    host = rest.slice(1, close);
-    if (!isIPv6(host)) return undefined;
-    afterHost = close + 1;
+    const ref = ipv6Reference(rest);
+    if (ref === undefined) return undefined;
+    host = ref.host;
+    afterHost = ref.end;
   } else {
     afterHost = 0;
     while (afterHost < rest.length) {
@@ -228,6 +227,14 @@ export function parseTelUri(text: string): TelUri | undefined {
  * hostname (RFC 3261 §25.1: labels of alphanumerics and inner hyphens, optional final dot) or IPv4address. A string
  * of digits and dots must be a valid dotted quad.
  */
+/** `[IPv6]` at the start of `text` (RFC 3261 §25.1 IPv6reference): the address and where it ends. */
+export function ipv6Reference(text: string): { host: string; end: number } | undefined {
+  const close = text.indexOf(']');
+  if (close === -1) return undefined;
+  const host = text.slice(1, close);
+  return isIPv6(host) ? { host, end: close + 1 } : undefined;
+}
+
 export function isHostname(host: string): boolean {
   const n = host.length;
   if (n === 0 || n > 255) return false;

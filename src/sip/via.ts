@@ -1,8 +1,7 @@
 // Via header values (RFC 3261 §20.42, §18.2.1, RFC 3581 rport).
-import { isIPv6 } from 'node:net';
 import { hostRef } from '../net/address.js';
 import { formatParams, isToken, type Params, parseParams } from './grammar.js';
-import { isHostname } from './uri.js';
+import { ipv6Reference, isHostname } from './uri.js';
 
 /** Branch IDs of RFC 3261 transactions start with this magic cookie (§8.1.1.7). */
 export const MAGIC_COOKIE = 'z9hG4bK';
@@ -58,11 +57,10 @@ function parseSentBy(text: string, transport: string, protocol: string): Via | u
   let rest = text.trimStart();
   let host: string;
   if (rest.startsWith('[')) {
-    const close = rest.indexOf(']');
-    if (close === -1) return undefined;
-    host = rest.slice(1, close);
-    if (!isIPv6(host)) return undefined;
-    rest = rest.slice(close + 1);
+    const ref = ipv6Reference(rest);
+    if (ref === undefined) return undefined;
+    host = ref.host;
+    rest = rest.slice(ref.end);
   } else {
     let end = 0;
     while (end < rest.length) {

@@ -3,7 +3,9 @@
 // The counter is implicit (each side counts the frames it sends and receives), so a dropped, repeated, reordered or
 // reflected frame fails its MAC. The key is the ha.key_file key for the backup's hello only; every later frame uses
 // a session key derived from both sides' fresh nonces, so a recorded stream is worthless on a new connection.
+
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { tryJson } from '../../net/json.js';
 import { asReplMessage, type ReplMessage } from './messages.js';
 
 export const MAC_BYTES = 32;
@@ -75,13 +77,9 @@ export class FrameOpener extends CountedFrames {
     if (!timingSafeEqual(got, this.mac(payload)))
       return { ok: false, reason: 'forged', detail: `HMAC mismatch on frame ${this.counter}` };
     this.counter++;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(payload.toString('utf8'));
-    } catch {
-      return { ok: false, reason: 'malformed', detail: 'not JSON' };
-    }
-    const msg = asReplMessage(raw);
+    const parsed = tryJson(payload.toString('utf8'));
+    if (!parsed.ok) return { ok: false, reason: 'malformed', detail: 'not JSON' };
+    const msg = asReplMessage(parsed.value);
     return msg === undefined
       ? { ok: false, reason: 'malformed', detail: 'unknown shape' }
       : { ok: true, msg };
