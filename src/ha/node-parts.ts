@@ -54,6 +54,7 @@ export function witnessesFromConfig(
   config: SiphaConfig & { ha: Ha },
   probe: Probe | undefined,
   onChange: (reachable: boolean) => void,
+  clock: Clock,
 ): WitnessMonitor {
   const ha = config.ha;
   return new WitnessMonitor({
@@ -63,5 +64,6 @@ export function witnessesFromConfig(
     timeoutMs: ha.witness_timeout_ms,
     failRounds: ha.witness_fail_rounds,
     onChange,
+    clock,
   });
 }

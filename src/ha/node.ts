@@ -110,10 +110,15 @@ export class HaNode implements NodeHandle {
       typeof o.worker === 'function'
         ? o.worker(events)
         : workerFromConfig(cfg, o.worker, events, this.log, this.clock);
-    this.witnesses = witnessesFromConfig(cfg, o.probe, (reachable) => {
-      this.log.warn({ reachable }, `witnesses ${reachable ? 'reachable' : 'unreachable'}`);
-      this.dispatch({ type: 'witnesses', reachable });
-    });
+    this.witnesses = witnessesFromConfig(
+      cfg,
+      o.probe,
+      (reachable) => {
+        this.log.warn({ reachable }, `witnesses ${reachable ? 'reachable' : 'unreachable'}`);
+        this.dispatch({ type: 'witnesses', reachable });
+      },
+      this.clock,
+    );
     this.sip = sipMonitorFromConfig(o.config, {
       witnesses: ha.witnesses.length > 0 ? () => this.witnesses.current : undefined,
       serving: () => isServing(this.state),

@@ -46,7 +46,14 @@ function matchIn(s: RoleState, event: RoleEvent): Row | undefined {
 export function step(state: RoleState, event: RoleEvent): StepResult {
   const s = learn(state, event);
   const row = matchIn(s, event);
-  const out = row === undefined ? { state: s, actions: [] } : expand(s, row, event);
+  let out = row === undefined ? { state: s, actions: [] } : expand(s, row, event);
+  // The VIP this node held is gone: that is what the peer waits for before it may add it, so it hears at once.
+  if (
+    state.vip === 'releasing' &&
+    s.vip === 'released' &&
+    !out.actions.some((a) => a.type === 'send-heartbeat')
+  )
+    out = { ...out, actions: [...out.actions, heartbeat(out.state)] };
   // raft's heartbeatElapsed: the periodic heartbeat is the tick's, unless the row just sent one.
   if (event.type === 'tick' && out.state.heartbeatElapsed >= out.state.config.heartbeatTicks) {
     const sent = out.actions.some((a) => a.type === 'send-heartbeat');

@@ -4,6 +4,7 @@
 //   "198.51.100.1" or "icmp:198.51.100.1" → ICMP echo;  "arp:198.51.100.1" → ARP on the VIP's interface.
 import { execFile } from 'node:child_process';
 import { isIP } from 'node:net';
+import { type Clock, systemClock, type TimerHandle } from '../time/clock.js';
 
 export interface WitnessSpec {
   kind: 'icmp' | 'arp';
@@ -52,6 +53,8 @@ export interface WitnessMonitorOptions {
   /** Consecutive rounds without any answer before "unreachable" (one lost echo is not isolation). */
   failRounds: number;
   onChange: (reachable: boolean) => void;
+  /** Rounds are timed on this clock (tests: a fake one). */
+  clock?: Clock;
 }
 
 export interface WitnessStatus {
@@ -64,11 +67,15 @@ export class WitnessMonitor {
   private state: 'unknown' | 'reachable' | 'unreachable' = 'unknown';
   private failed = 0;
   private rounds = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
   private stopped = false;
   private readonly last = new Map<string, { ok: boolean; at: number }>();
 
-  constructor(private readonly opts: WitnessMonitorOptions) {}
+  private readonly clock: Clock;
+
+  constructor(private readonly opts: WitnessMonitorOptions) {
+    this.clock = opts.clock ?? systemClock;
+  }
 
   start(): void {
     void this.round();
@@ -76,7 +83,7 @@ export class WitnessMonitor {
 
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.timer);
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
   }
 
   get current(): 'unknown' | 'reachable' | 'unreachable' {
@@ -97,7 +104,7 @@ export class WitnessMonitor {
   /** One round: all witnesses at once; any answer means reachable. */
   async round(): Promise<void> {
     if (this.stopped) return;
-    const started = Date.now();
+    const started = this.clock.now();
     const results = await Promise.all(
       this.opts.witnesses.map(async (w) => {
         const ok = await this.opts.probe(w, this.opts.timeoutMs).catch(() => false);
@@ -120,9 +127,9 @@ export class WitnessMonitor {
       this.state = next;
       this.opts.onChange(next === 'reachable');
     }
-    const wait = Math.max(0, this.opts.intervalMs - (Date.now() - started));
+    const wait = Math.max(0, this.opts.intervalMs - (this.clock.now() - started));
     // One pending round at most, also when round() is called by hand.
-    clearTimeout(this.timer);
-    if (!this.stopped) this.timer = setTimeout(() => void this.round(), wait);
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    if (!this.stopped) this.timer = this.clock.setTimeout(() => void this.round(), wait);
   }
 }

@@ -48,48 +48,76 @@ class Net {
   }
 }
 
-/** A SIP worker that is ready 5 ms after it starts, reports a synced replica every 100 ms and drains at once. */
-function memoryWorker(clock: FakeClock, roles: string[]): (events: WorkerEvents) => WorkerPort {
-  return (events) => {
-    let ready = false;
-    const report = () => {
-      clock.setTimeout(report, 100);
-      const role = roles.at(-1) === 'primary' ? 'primary' : 'backup';
-      events.onMessage({
-        type: 'replication',
-        role,
-        synced: true,
-        connected: true,
-        lastSeq: 0,
-        ackedSeq: 0,
-        lagP50Ms: null,
-        lagP99Ms: null,
-        bindings: 0,
-        dialogs: 0,
-        lastSyncedAgoMs: 0,
-        promotedSynced: role === 'primary' ? true : null,
-      });
+/** A SIP worker in memory: ready 5 ms after it starts, a replica report every 100 ms, drains at once. */
+class MemoryWorker {
+  synced = true;
+  readonly roles: string[] = [];
+  private events: WorkerEvents | undefined;
+  private isReady = false;
+  restarts = 0;
+  constructor(private readonly clock: FakeClock) {}
+
+  port(): (events: WorkerEvents) => WorkerPort {
+    return (events) => {
+      this.events = events;
+      const w = this;
+      return {
+        start: () => this.start(),
+        stop: async () => {},
+        send: (m) => {
+          if (m.type === 'role') this.roles.push(m.role);
+          return true;
+        },
+        drain: async () => ({ ok: this.synced, detail: this.synced ? 'drained' : 'not synced' }),
+        get ready() {
+          return w.isReady;
+        },
+        status: () => ({
+          pid: null,
+          ready: this.isReady,
+          restarts: this.restarts,
+          lastPongAgoMs: 0,
+          loopLagMs: 0,
+        }),
+      };
     };
-    return {
-      start: () => {
-        clock.setTimeout(() => {
-          ready = true;
-          events.onReady([]);
-          report();
-        }, 5);
-      },
-      stop: async () => {},
-      send: (m) => {
-        if (m.type === 'role') roles.push(m.role);
-        return true;
-      },
-      drain: async () => ({ ok: true, detail: 'drained' }),
-      get ready() {
-        return ready;
-      },
-      status: () => ({ pid: null, ready, restarts: 0, lastPongAgoMs: 0, loopLagMs: 0 }),
-    };
-  };
+  }
+
+  /** The worker dies: the node hears it at once, and it is back (restarted) 50 ms later. */
+  crash(): void {
+    this.isReady = false;
+    this.events?.onFailed('worker exited (SIGKILL)');
+    this.restarts++;
+    this.clock.setTimeout(() => this.start(), 50);
+  }
+
+  private start(): void {
+    this.clock.setTimeout(() => {
+      this.isReady = true;
+      this.events?.onReady([]);
+      this.report();
+    }, 5);
+  }
+
+  private report(): void {
+    if (!this.isReady) return;
+    this.clock.setTimeout(() => this.report(), 100);
+    const role = this.roles.at(-1) === 'primary' ? 'primary' : 'backup';
+    this.events?.onMessage({
+      type: 'replication',
+      role,
+      synced: this.synced,
+      connected: true,
+      lastSeq: 0,
+      ackedSeq: 0,
+      lagP50Ms: null,
+      lagP99Ms: null,
+      bindings: 0,
+      dialogs: 0,
+      lastSyncedAgoMs: 0,
+      promotedSynced: role === 'primary' ? this.synced : null,
+    });
+  }
 }
 
 /** The shared VIP: who holds it now and the most holders ever at once. */
@@ -125,7 +153,8 @@ function pair() {
   const net = new Net(clock);
   const world = new World();
   const terms: Record<string, number> = { a: 0, b: 0 };
-  const roles: Record<string, string[]> = { a: [], b: [] };
+  const workers = { a: new MemoryWorker(clock), b: new MemoryWorker(clock) };
+  const witnessOk: Record<string, boolean> = { a: true, b: true };
   const make = (id: 'a' | 'b', priority: number) =>
     new HaNode({
       config: configSchema.parse({
@@ -138,6 +167,9 @@ function pair() {
           key_file: 'unused',
           heartbeat_ms: HB,
           dead_after_ms: DEAD,
+          witnesses: ['192.0.2.1'],
+          witness_interval_ms: 30,
+          witness_fail_rounds: 1,
         },
         monitoring: { sip_traffic: { enabled: false }, nic: { enabled: false } },
       }),
@@ -150,7 +182,8 @@ function pair() {
         },
       },
       log: pino({ level: process.env.HA_TEST_LOG ?? 'silent', base: { node: id } }),
-      worker: memoryWorker(clock, roles[id] as string[]),
+      worker: workers[id].port(),
+      probe: async () => witnessOk[id] ?? false,
       link: net.link(id),
       clock,
       wallNow: () => EPOCH + clock.now(),
@@ -163,7 +196,7 @@ function pair() {
       for (let j = 0; j < 5; j++) await new Promise((r) => setImmediate(r));
     }
   };
-  return { clock, net, world, terms, roles, nodes, run };
+  return { clock, net, world, terms, workers, witnessOk, nodes, run };
 }
 
 describe('two nodes on a fake clock', () => {
@@ -191,8 +224,8 @@ describe('two nodes on a fake clock', () => {
     assert.deepEqual([...p.world.holders], ['a']);
     assert.equal(p.world.maxHolders, 1);
     assert.equal(p.terms.a, 1);
-    assert.equal(p.roles.a?.at(-1), 'primary');
-    assert.equal(p.roles.b?.at(-1), 'backup');
+    assert.equal(p.workers.a.roles.at(-1), 'primary');
+    assert.equal(p.workers.b.roles.at(-1), 'backup');
   });
 
   it('heartbeats go out every heartbeat_ms and say advertise(state)', async () => {
@@ -265,5 +298,87 @@ describe('two nodes on a fake clock', () => {
     );
     await p.run(3 * DEAD);
     assert.equal(p.nodes.a.role, 'backup', 'no preemption: A stays backup');
+  });
+
+  it('all paths cut: both hold the VIP while cut (both see witnesses); on reconnect the higher term keeps it at once', async () => {
+    const p = await started();
+    p.net.cut.ab = true;
+    p.net.cut.ba = true;
+    await p.run(DEAD + HB);
+    assert.equal(p.nodes.b.role, 'primary');
+    assert.equal(p.nodes.b.term, 2);
+    assert.equal(p.world.holders.size, 2, 'split brain while the link is cut');
+    p.net.cut.ab = false;
+    p.net.cut.ba = false;
+    await p.run(HB + 5);
+    assert.deepEqual([...p.world.holders], ['b'], 'the higher term keeps the VIP, within one heartbeat');
+    assert.equal(p.nodes.a.role, 'backup');
+    assert.equal(p.nodes.a.status().timelines.at(-1)?.cause, 'higher-term');
+    assert.ok(
+      p.nodes.a.status().alarms.some((x) => x.alarm === 'dual-primary'),
+      'the loser raises the alarm',
+    );
+  });
+
+  it('isolated primary (no peer, no witnesses) releases; it never claims the VIP while isolated', async () => {
+    const p = await started();
+    p.net.cut.ab = true;
+    p.net.cut.ba = true;
+    await p.run(DEAD + HB);
+    assert.equal(p.nodes.a.status().peer.status, 'dead');
+    p.witnessOk.a = false;
+    await p.run(2 * 30 + 5);
+    assert.equal(p.nodes.a.role, 'backup');
+    assert.ok(!p.world.holders.has('a'));
+    assert.equal(p.nodes.a.status().timelines.at(-1)?.cause, 'isolated');
+    await p.run(2 * DEAD);
+    assert.equal(p.nodes.a.role, 'backup', 'still isolated: no claim');
+    assert.equal(p.nodes.b.role, 'primary');
+  });
+
+  it('worker crash on the primary: it releases and reports fault; the backup takes over without waiting for silence', async () => {
+    const p = await started();
+    p.workers.a.crash();
+    await p.run(HB / 5 + 5);
+    assert.equal(p.nodes.a.role, 'fault');
+    await p.run(5);
+    assert.equal(p.nodes.b.role, 'primary', 'peer fault: no dead_after_ms wait');
+    assert.equal(p.nodes.b.status().timelines.at(-1)?.cause, 'peer-fault');
+    assert.deepEqual([...p.world.holders], ['b']);
+    assert.equal(p.world.maxHolders, 1);
+    await p.run(100);
+    assert.equal(p.nodes.a.role, 'backup', 'the restarted worker brings it back as backup');
+  });
+
+  it('refuses a switchover to a backup whose replica is not synced, unless forced', async () => {
+    const p = await started();
+    p.workers.b.synced = false;
+    await p.run(100);
+    const refused = p.nodes.b.switchover();
+    await p.run(1);
+    const r = await refused;
+    assert.equal(r.ok, false);
+    assert.match(r.detail, /not synced.*--force/);
+    assert.deepEqual([...p.world.holders], ['a'], 'nothing moved');
+    const forced = p.nodes.b.switchover(true);
+    await p.run(20);
+    assert.equal((await forced).ok, true);
+    assert.deepEqual([...p.world.holders], ['b']);
+    assert.equal(p.world.maxHolders, 1);
+  });
+
+  it('manual switchover asked on the primary: drain, release, resign; the peer promotes on the resign', async () => {
+    const p = await started();
+    const reply = p.nodes.a.switchover();
+    await p.run(20);
+    const r = await reply;
+    assert.equal(r.ok, true, r.detail);
+    assert.equal(r.primary, 'b');
+    assert.deepEqual([...p.world.holders], ['b']);
+    assert.equal(p.world.maxHolders, 1);
+    const tl = p.nodes.b.status().timelines.at(-1);
+    assert.equal(tl?.cause, 'switchover');
+    assert.ok((tl?.vipRemovedAt ?? 0) <= (tl?.vipAddedAt ?? 0), 'removed on A before added on B');
+    assert.equal(p.nodes.a.status().timelines.at(-1)?.kind, 'demote');
   });
 });

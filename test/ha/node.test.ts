@@ -1,5 +1,7 @@
-// Two node supervisors on loopback, each with a stand-in worker and an in-memory VIP shared by both "hosts", so
-// that "exactly one VIP holder" is checked at every step. Paths go through relays that can be cut.
+// Two node supervisors on loopback with real processes: the UDP peer link through relays, and a forked stand-in
+// worker, with an in-memory VIP shared by both "hosts", so that "exactly one VIP holder" is checked at every
+// step. Timing and role decisions (silence, split brain, isolation) are checked exactly on a fake clock in
+// node-fake-clock.test.ts; this file checks that the real link and worker processes carry them out.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -70,9 +72,6 @@ describe('two HA node supervisors on loopback', () => {
   const workerEnv: Record<string, NodeJS.ProcessEnv> = { a: { ...process.env }, b: { ...process.env } };
   let dir: string;
 
-  const cut = (yes: boolean) => {
-    for (const r of relays) r.cut = yes;
-  };
   const primaries = () => Object.entries(nodes).filter(([, n]) => n.role === 'primary');
 
   before(async () => {
@@ -193,49 +192,6 @@ describe('two HA node supervisors on loopback', () => {
     assert.deepEqual([...world.holders], ['b']);
   });
 
-  it('all paths cut (a frozen primary): the backup takes over after dead_after_ms; the old primary releases on reconnect', async () => {
-    // b is primary (term 4). Cutting every path: a sees silence, b too.
-    assert.equal(nodes.b?.role, 'primary');
-    const t0 = Date.now();
-    cut(true);
-    assert.ok(await eventually(async () => nodes.a?.role === 'primary' && world.holders.has('a'), 2000, 2));
-    const took = Date.now() - t0;
-    assert.ok(took >= DEAD - HB && took < DEAD + 400, `takeover ${took} ms after the cut`);
-    assert.equal(nodes.a?.term, 5);
-    assert.equal(world.holders.size, 2, 'split brain while the link is cut (both see their witnesses)');
-    cut(false);
-    const t1 = Date.now();
-    assert.ok(await eventually(async () => world.holders.size === 1, 2000, 1));
-    assert.ok(
-      Date.now() - t1 < 5 * HB,
-      `dual ownership ended ${Date.now() - t1} ms after the link came back`,
-    );
-    assert.deepEqual([...world.holders], ['a'], 'the higher term keeps the VIP');
-    assert.equal(nodes.b?.role, 'backup');
-    assert.equal(nodes.b?.status().timelines.at(-1)?.cause, 'higher-term');
-    assert.ok(
-      await eventually(async () => nodes.b?.status().alarms.some((x) => x.alarm === 'dual-primary') === true),
-      'the loser raises the alarm',
-    );
-  });
-
-  it('isolated primary (no peer, no witnesses) releases; the backup that sees its witnesses takes over', async () => {
-    assert.equal(nodes.a?.role, 'primary');
-    cut(true);
-    // Peer first, witnesses second (the other order is a graceful handover over the link, tested in the table).
-    assert.ok(await eventually(async () => nodes.a?.status().peer.status === 'dead', 2000, 2));
-    witnessOk.a = false;
-    assert.ok(await eventually(async () => nodes.a?.role === 'backup' && !world.holders.has('a'), 2000, 2));
-    assert.ok(await eventually(async () => nodes.b?.role === 'primary', 2000, 2));
-    assert.equal(nodes.a?.status().timelines.at(-1)?.cause, 'isolated');
-    // a stays backup: it never claims the VIP while isolated, even though its peer is dead.
-    await new Promise((r) => setTimeout(r, 2 * DEAD));
-    assert.equal(nodes.a?.role, 'backup');
-    witnessOk.a = true;
-    cut(false);
-    await new Promise((r) => setTimeout(r, 3 * HB));
-    assert.ok(await eventually(async () => world.holders.size === 1 && primaries().length === 1, 2000));
-  });
   it('refuses a switchover to a backup whose replica is not synced, unless forced', async () => {
     const backup = nodes.a?.role === 'backup' ? 'a' : 'b';
     const node = nodes[backup] as HaNode;

@@ -688,7 +688,9 @@ describe('advertise: what the peer hears is a function of the state', () => {
       ready: false,
       yielding: false,
     });
-    const released = step(demoted, { type: 'vip-result', op: 'disable', ok: true }).state;
+    const done = step(demoted, { type: 'vip-result', op: 'disable', ok: true });
+    assert.deepEqual(done.actions, [{ type: 'send-heartbeat', queued: false }], 'the peer hears at once');
+    const released = done.state;
     assert.equal(released.vip, 'released');
     assert.deepEqual(advertise(released), {
       role: 'backup',
