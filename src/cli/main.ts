@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { errorMessage } from '../net/errors.js';
 // sipha command-line entry: dispatches `sipha <command> [args]` to one module per command.
 import { commands } from './commands.js';
 
@@ -26,7 +27,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`sipha: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`sipha: ${errorMessage(err)}\n`);
     process.exitCode = 1;
   },
 );

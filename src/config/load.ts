@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
-import { errorMessage } from '../net/errors.js';
+import { errorCode, errorMessage } from '../net/errors.js';
 import { configSchema, type SiphaConfig } from './schema.js';
 
 export class ConfigError extends Error {
@@ -29,11 +29,7 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(
-      file,
-      '',
-      `cannot read file (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
-    );
+    throw new ConfigError(file, '', `cannot read file (${errorCode(err) ?? String(err)})`);
   }
   const config = parseConfigText(text, file);
   const base = dirname(resolve(file));

@@ -2,6 +2,7 @@
 // missing, short or readable-by-anyone key is a config error that names ha.key_file, never a warning.
 import { readFile, stat } from 'node:fs/promises';
 import { ConfigError, type LoadedConfig } from '../config/load.js';
+import { errorCode } from '../net/errors.js';
 
 /** RFC 2104 §3: a key shorter than the hash output (32 bytes for SHA-256) weakens the HMAC. */
 export const MIN_KEY_BYTES = 32;
@@ -20,7 +21,7 @@ export async function readKeyFile(path: string, configFile: string): Promise<Buf
     mode = (await stat(path)).mode;
     raw = await readFile(path);
   } catch (err) {
-    throw fail(`cannot read the key (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw fail(`cannot read the key (${errorCode(err) ?? String(err)})`);
   }
   if ((mode & 0o007) !== 0) throw fail('must not be accessible by others (chmod 600)');
   // A trailing newline from `echo` or an editor is not part of the key; both nodes read the file the same way.

@@ -3,6 +3,7 @@
 // fsync the folder (the rename itself is only durable once the directory entry is on disk).
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { errorCode } from '../net/errors.js';
 
 export const TERM_FILE = 'term.json';
 
@@ -35,7 +36,7 @@ export class TermStore implements TermStorePort {
     try {
       text = await readFile(this.file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      if (errorCode(err) === 'ENOENT') return 0;
       throw err;
     }
     const rec = JSON.parse(text) as Partial<TermRecord>;

@@ -3,6 +3,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { ConfigError } from '../config/load.js';
+import { errorCode } from '../net/errors.js';
 
 export const MIN_TOKEN_BYTES = 16;
 
@@ -15,7 +16,7 @@ export async function readTokenFile(path: string, configFile: string): Promise<s
     mode = (await stat(path)).mode;
     token = (await readFile(path, 'utf8')).trim();
   } catch (err) {
-    throw fail(`cannot read the token (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw fail(`cannot read the token (${errorCode(err) ?? String(err)})`);
   }
   if ((mode & 0o007) !== 0) throw fail('must not be accessible by others (chmod 600)');
   if (token.length < MIN_TOKEN_BYTES) throw fail(`too short: at least ${MIN_TOKEN_BYTES} characters`);

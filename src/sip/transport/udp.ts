@@ -1,6 +1,7 @@
 // One UDP socket bound to a listen address (possibly a not-yet-present VIP, with ip_nonlocal_bind).
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
+import { errorMessage } from '../../net/errors.js';
 
 const UDP_BUFFER_BYTES = 4 * 1024 * 1024;
 
@@ -60,7 +61,7 @@ export class UdpListener {
         if (err) onError?.(err);
       });
     } catch (err) {
-      onError?.(err as Error);
+      onError?.(err instanceof Error ? err : new Error(errorMessage(err)));
     }
   }
 
