@@ -363,8 +363,8 @@ async function siphaTrial(lab: Lab, pair: Pair, fault: SiphaFault, n: number): P
     case 'switchover':
       // Not awaited: the CLI's reply comes after the move; the probe measures the move itself.
       release = pair.switchover(P).then((r) => {
-        if (r.exitCode !== 0) note = `switchover refused: ${r.body.detail}`;
-        return { exitCode: r.exitCode };
+        if (!r.ok) note = `switchover refused: ${r.body.detail}`;
+        return { exitCode: r.ok ? 0 : 1 };
       });
       break;
   }

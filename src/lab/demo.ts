@@ -165,7 +165,7 @@ export async function runDemo(out: NodeJS.WriteStream = process.stdout): Promise
     );
     const switchedAt = Date.now();
     const reply = await p.switchover('a');
-    if (reply.exitCode !== 0) throw new Error(`switchover refused: ${reply.body.detail}`);
+    if (!reply.ok) throw new Error(`switchover refused: ${reply.body.detail}`);
     say(`A is primary again (term ${reply.body.term})`);
 
     const callResult = await calls.result;
