@@ -1,4 +1,4 @@
-// Replication benchmark (issue 6): lag p50/p99 at 1,000 REGISTER/s, and the backup's memory per binding (100,000)
+// Replication benchmark: lag p50/p99 at 1,000 REGISTER/s, and the backup's memory per binding (100,000)
 // and per dialog (20,000). The primary is a SipServer in this process fed by SIPp; the backup a replica in a child
 // process (bench/replication-replica.ts). Prints a table and writes bench/results/replication.json.
 import { type ChildProcess, fork } from 'node:child_process';
