@@ -6,11 +6,13 @@ import { join } from 'node:path';
 
 const here = import.meta.dirname;
 const BENCHES = ['parser', 'throughput', 'replication', 'failover'];
+/** Where a benchmark's entry point is, when it is not <name>.js. */
+const ENTRY: Record<string, string> = { failover: join('failover', 'main.js') };
 const only = process.env.BENCH_RUN?.split(',');
 let failed: string[] = [];
 for (const name of BENCHES) {
   if (only !== undefined && !only.includes(name)) continue;
-  const file = join(here, `${name}.js`);
+  const file = join(here, ENTRY[name] ?? `${name}.js`);
   if (!existsSync(file)) {
     process.stderr.write(`\n== ${name}: not present, skipped\n`);
     continue;

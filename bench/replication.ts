@@ -1,4 +1,4 @@
-// Replication benchmark (issue 6): lag p50/p99 at 1,000 REGISTER/s, and the backup's memory per binding (100,000)
+// Replication benchmark: lag p50/p99 at 1,000 REGISTER/s, and the backup's memory per binding (100,000)
 // and per dialog (20,000). The primary is a SipServer in this process fed by SIPp; the backup a replica in a child
 // process (bench/replication-replica.ts). Prints a table and writes bench/results/replication.json.
 import { type ChildProcess, fork } from 'node:child_process';
@@ -11,7 +11,7 @@ import { WorkerRoleHolder } from '../src/app/worker-role.js';
 import { configSchema } from '../src/config/schema.js';
 import { adaptStores } from '../src/ha/replication/store-adapter.js';
 import { WorkerReplication } from '../src/ha/replication/worker-replication.js';
-import { SCENARIOS, sipp } from '../src/lab/sipp.js';
+import { runSipp, writeInjection } from '../src/lab/sipp.js';
 import { createLogger } from '../src/log/logger.js';
 import { type Dialog, dialogId } from '../src/server/dialogs.js';
 import { SipServer } from '../src/server/sip-server.js';
@@ -113,32 +113,24 @@ async function lagRun() {
   const { server, node } = await primary(sipPort, replPort);
   const replica = await Replica.start(replPort);
   await waitFor(() => node.status().synced, 10_000, 'replica synced');
-  const csv = join(tmp, 'users.csv');
   const rows: string[] = [];
   for (let i = 0; i < USERS; i++) rows.push(`user${i};${6000 + (i % 1000)}`);
-  writeFileSync(csv, `SEQUENTIAL\n${rows.join('\n')}\n`);
+  const inf = writeInjection(join(tmp, 'users.csv'), rows);
   const total = RATE * SECONDS;
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   const started = Date.now();
-  const r = await sipp(
-    [
-      `127.0.0.1:${sipPort}`,
-      '-sf',
-      join(SCENARIOS, 'register.xml'),
-      '-inf',
-      csv,
-      '-r',
-      String(RATE),
-      '-m',
-      String(total),
-      '-l',
-      '2000',
-      '-p',
-      String(await freePort()),
-      '-timeout',
-      String(SECONDS * 3),
-    ],
+  const r = await runSipp(
+    {
+      scenario: 'register.xml',
+      to: `127.0.0.1:${sipPort}`,
+      inf,
+      rate: RATE,
+      calls: total,
+      limit: 2000,
+      port: await freePort(),
+      timeoutS: SECONDS * 3,
+    },
     { timeoutMs: SECONDS * 4000 },
   ).result;
   const elapsed = (Date.now() - started) / 1000;

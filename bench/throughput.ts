@@ -6,7 +6,7 @@ import { createSocket } from 'node:dgram';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SCENARIOS, sipp } from '../src/lab/sipp.js';
+import { runSipp, SCENARIOS, type SippSpec, writeInjection } from '../src/lab/sipp.js';
 
 const STEP_S = Number(process.env.BENCH_STEP_S ?? 5);
 const ONLY = process.env.BENCH_ONLY?.split(',');
@@ -120,31 +120,21 @@ interface Step {
 }
 
 /** Runs one SIPp load step: `rate` calls/s for STEP_S seconds. */
-async function step(target: number, scenario: string, rate: number, extra: string[]): Promise<Step> {
+async function step(target: number, scenario: string, rate: number, more: Partial<SippSpec>): Promise<Step> {
   const total = rate * STEP_S;
   const started = performance.now();
-  const r = await sipp(
-    [
-      `127.0.0.1:${target}`,
-      '-sf',
+  const r = await runSipp(
+    {
       scenario,
-      '-r',
-      String(rate),
-      '-m',
-      String(total),
-      '-l',
-      String(Math.max(100, rate * 2)),
-      '-p',
-      String(port()),
-      '-timeout',
-      String(STEP_S * 3 + 10),
-      '-timeout_error',
-      '-max_recv_loops',
-      '10000',
-      '-max_sched_loops',
-      '10000',
-      ...extra,
-    ],
+      to: `127.0.0.1:${target}`,
+      rate,
+      calls: total,
+      limit: Math.max(100, rate * 2),
+      port: port(),
+      timeoutS: STEP_S * 3 + 10,
+      extra: ['-timeout_error', '-max_recv_loops', '10000', '-max_sched_loops', '10000'],
+      ...more,
+    },
     { timeoutMs: (STEP_S * 3 + 20) * 1000 },
   ).result;
   const seconds = (performance.now() - started) / 1000;
@@ -160,12 +150,12 @@ async function ramp(
   target: number,
   scenario: string,
   rates: number[],
-  extra: string[] = [],
+  more: Partial<SippSpec> = {},
 ): Promise<{ best: number; steps: Step[] }> {
   const steps: Step[] = [];
   let best = 0;
   for (const rate of rates) {
-    const s = await step(target, scenario, rate, extra);
+    const s = await step(target, scenario, rate, more);
     steps.push(s);
     process.stderr.write(
       `    ${rate}/s → ${s.achieved}/s, ${s.failed} failed, ${s.seconds.toFixed(1)} s ${s.ok ? 'ok' : 'FAIL'}\n`,
@@ -208,50 +198,33 @@ const BENCHES: Record<
   register: {
     rates: [1000, 2000, 4000, 6000, 8000, 10000, 12000, 14000],
     async run(_subject, server) {
-      const users = join(tmp, 'users.csv');
       const rows = Array.from({ length: 20000 }, (_, i) => `u${i};5999`);
-      writeFileSync(users, `SEQUENTIAL\n${rows.join('\n')}\n`);
-      return ramp(server.port, join(SCENARIOS, 'register.xml'), this.rates, ['-inf', users]);
+      const inf = writeInjection(join(tmp, 'users.csv'), rows);
+      return ramp(server.port, join(SCENARIOS, 'register.xml'), this.rates, { inf });
     },
   },
   calls: {
     rates: [250, 500, 1000, 1500, 2000, 2500, 3000, 3500],
     async run(_subject, server) {
       const uasPort = port();
-      const uas = sipp(
-        [
-          '-sf',
-          join(SCENARIOS, 'uas-call.xml'),
-          '-p',
-          String(uasPort),
-          '-timeout',
-          '600',
-          '-max_recv_loops',
-          '10000',
-        ],
+      const uas = runSipp(
+        { scenario: 'uas-call.xml', port: uasPort, timeoutS: 600, extra: ['-max_recv_loops', '10000'] },
         { timeoutMs: 600_000 },
       );
-      const users = join(tmp, 'callee.csv');
-      writeFileSync(users, `SEQUENTIAL\nbench;${uasPort}\n`);
-      const reg = await sipp([
-        `127.0.0.1:${server.port}`,
-        '-sf',
-        join(SCENARIOS, 'register.xml'),
-        '-inf',
-        users,
-        '-m',
-        '1',
-        '-p',
-        String(port()),
-      ]).result;
+      const inf = writeInjection(join(tmp, 'callee.csv'), [`bench;${uasPort}`]);
+      const reg = await runSipp({
+        scenario: 'register.xml',
+        to: `127.0.0.1:${server.port}`,
+        inf,
+        calls: 1,
+        port: port(),
+      }).result;
       if (reg.successful !== 1) throw new Error('could not register the callee');
       try {
-        return await ramp(server.port, join(SCENARIOS, 'uac-call.xml'), this.rates, [
-          '-s',
-          'bench',
-          '-d',
-          '0',
-        ]);
+        return await ramp(server.port, join(SCENARIOS, 'uac-call.xml'), this.rates, {
+          service: 'bench',
+          holdMs: 0,
+        });
       } finally {
         uas.kill();
         await uas.result;

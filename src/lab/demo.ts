@@ -3,20 +3,21 @@
 // takes over, the old primary comes back as backup, and an operator switches back by hand. A live status line while
 // it runs; at the end a timeline per switchover and the calls and registrations lost. Everything is torn down.
 import { spawnSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { HaStatus } from '../ha/status.js';
-import type { Timeline } from '../ha/timeline.js';
-import { eventually } from './eventually.js';
-import { Lab } from './lab.js';
-import { type Host, Pair } from './pair.js';
-import { SCENARIOS, type SippRun, sipp } from './sipp.js';
+import { errorMessage } from '../net/errors.js';
+import { crashNode, switchover } from './faults.js';
+import { PairFixture } from './fixture.js';
+import type { Host } from './pair.js';
+import { clientSipp, type SippRun, writeInjection } from './sipp.js';
+import type { HaStatus, Timeline } from './status.js';
 
 const USERS = 200;
 const CALL_RATE = 10;
 const CALL_HOLD_MS = 2000;
 const CALLS = 300;
+/** The node is killed; it releases any VIP itself when it starts again (safe start). */
+const crash = crashNode();
 
 /** Debian packages that provide what the demo runs. */
 const NEEDS: Array<[string, string]> = [
@@ -44,97 +45,51 @@ export async function runDemo(out: NodeJS.WriteStream = process.stdout): Promise
   const started = Date.now();
   const elapsed = () => `[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s]`;
 
-  let lab: Lab | undefined;
-  let pair: Pair | undefined;
+  let fx: PairFixture | undefined;
   const runs: SippRun[] = [];
   let statusLoop: Promise<void> | undefined;
   let running = true;
   let failed = false;
   try {
     say('building the lab: hosts A, B (SIP + management NICs), client C, gateway G; VIP 198.51.100.10');
-    lab = await Lab.create({ twoNic: true, ipv6: false });
-    pair = await Pair.create(lab, { logLevel: 'warn' });
-    const p = pair;
-    const l = lab;
-    p.start('a');
-    p.start('b');
-    if (
-      !(await eventually(
-        async () => (await p.status('a'))?.role === 'primary' && (await p.status('b'))?.role === 'backup',
-        30_000,
-        200,
-      ))
-    ) {
-      throw new Error('the pair did not settle');
-    }
+    fx = await PairFixture.open({
+      logLevel: 'warn',
+      settleTimeoutMs: 30_000,
+      say: (line) => out.write(`${line}\n`),
+    });
+    const { lab, pair } = fx;
     say('pair up: A primary (holds the VIP), B hot backup');
 
-    const vip = `${l.topology.vip.ipv4}:5060`;
-    const c = l.nic('c').ipv4;
-    const inC = { wrap: l.wrap('c') };
-    const users = join(p.dir, 'users.csv');
-    await writeFile(
-      users,
-      `SEQUENTIAL\n${Array.from({ length: USERS }, (_, i) => `user${i};5999`).join('\n')}\n`,
+    const users = writeInjection(
+      join(pair.dir, 'users.csv'),
+      Array.from({ length: USERS }, (_, i) => `user${i};5999`),
     );
     /** One SIPp transaction per registered user, through the VIP, from C. */
-    const forEveryUser = (scenario: string, localPort: string) =>
-      sipp(
-        [
-          vip,
-          '-sf',
-          join(SCENARIOS, scenario),
-          '-i',
-          c,
-          '-p',
-          localPort,
-          '-inf',
-          users,
-          '-m',
-          String(USERS),
-          '-r',
-          '200',
-        ],
-        inC,
-      ).result;
-    const callee = join(p.dir, 'callee.csv');
-    await writeFile(callee, 'SEQUENTIAL\nbob;5070\n');
+    const forEveryUser = (scenario: string, port: number) =>
+      clientSipp(lab, { scenario, port, inf: users, calls: USERS, rate: 200 }).result;
+    const callee = writeInjection(join(pair.dir, 'callee.csv'), ['bob;5070']);
 
-    const uas = sipp(['-sf', join(SCENARIOS, 'uas-call.xml'), '-i', c, '-p', '5070', '-timeout', '300'], {
-      ...inC,
-      timeoutMs: 300_000,
-    });
+    const uas = clientSipp(lab, { uas: true, scenario: 'uas-call.xml', port: 5070, timeoutS: 300 }, 300_000);
     runs.push(uas);
-    const regBob = await sipp(
-      [vip, '-sf', join(SCENARIOS, 'register.xml'), '-i', c, '-p', '5061', '-inf', callee, '-m', '1'],
-      inC,
-    ).result;
-    const regs = await forEveryUser('register.xml', '5062');
+    const regBob = await clientSipp(lab, { scenario: 'register.xml', port: 5061, inf: callee, calls: 1 })
+      .result;
+    const regs = await forEveryUser('register.xml', 5062);
     if (regBob.successful !== 1 || regs.successful !== USERS)
       throw new Error('registration through the VIP failed');
     say(`registered bob (a SIPp phone on C:5070) and ${USERS} users through the VIP`);
 
-    const calls = sipp(
-      [
-        vip,
-        '-sf',
-        join(SCENARIOS, 'uac-call.xml'),
-        '-s',
-        'bob',
-        '-i',
-        c,
-        '-p',
-        '5080',
-        '-r',
-        String(CALL_RATE),
-        '-m',
-        String(CALLS),
-        '-d',
-        String(CALL_HOLD_MS),
-        '-l',
-        '100',
-      ],
-      { ...inC, timeoutMs: 120_000 },
+    const calls = clientSipp(
+      lab,
+      {
+        scenario: 'uac-call.xml',
+        service: 'bob',
+        port: 5080,
+        rate: CALL_RATE,
+        calls: CALLS,
+        holdMs: CALL_HOLD_MS,
+        limit: 100,
+      },
+      120_000,
     );
     runs.push(calls);
     say(`calling bob through the VIP: ${CALL_RATE} calls/s, each held ${CALL_HOLD_MS / 1000} s`);
@@ -142,41 +97,36 @@ export async function runDemo(out: NodeJS.WriteStream = process.stdout): Promise
     const latest: Partial<Record<Host, HaStatus | undefined>> = {};
     statusLoop = (async () => {
       while (running) {
-        latest.a = await p.status('a');
-        latest.b = await p.status('b');
+        [latest.a, latest.b] = await Promise.all([pair.status('a'), pair.status('b')]);
         out.write(`\r\x1b[K${elapsed()} ${statusLine(latest)}`);
         await sleep(500);
       }
     })();
 
     await sleep(8000);
-    const killedAt = Date.now();
     say('kill -9 of the node on A (the primary): its SIP worker follows it');
-    p.signal('a', 'SIGKILL');
-    if (!(await p.waitRole('b', 'primary', 10_000))) throw new Error('B did not take over');
+    const { at: killedAt } = await crash.inject(pair, 'a');
+    if (!(await pair.waitRole('b', 'primary', 10_000))) throw new Error('B did not take over');
     say('B is primary');
     await sleep(3000);
     say('A starts again: it releases any VIP first (safe start) and rejoins as backup');
-    p.start('a');
-    if (!(await p.waitRole('a', 'backup', 20_000))) throw new Error('A did not rejoin as backup');
+    await crash.heal(pair, 'a');
+    if (!(await pair.waitRole('a', 'backup', 20_000))) throw new Error('A did not rejoin as backup');
     await sleep(4000);
     say(
       'operator: sipha switchover (on A) — B resigns explicitly, A takes over without waiting for a timeout',
     );
-    const switchedAt = Date.now();
-    const reply = await p.switchover('a');
-    if (reply.exitCode !== 0) throw new Error(`switchover refused: ${reply.body.detail}`);
-    say(`A is primary again (term ${reply.body.term})`);
+    const { at: switchedAt, detail } = await switchover().inject(pair, 'a');
+    say(detail);
 
     const callResult = await calls.result;
     running = false;
     await statusLoop;
-    const query = await forEveryUser('register-query.xml', '5063');
+    const query = await forEveryUser('register-query.xml', 5063);
     uas.kill();
     await uas.result;
 
-    const statusA = await p.status('a');
-    const statusB = await p.status('b');
+    const [statusA, statusB] = await Promise.all([pair.status('a'), pair.status('b')]);
     out.write('\r\x1b[K\n');
     out.write('Switchover timelines (ms after the fault or the operator command):\n');
     const promotions = [...(statusA?.timelines ?? []), ...(statusB?.timelines ?? [])]
@@ -184,7 +134,7 @@ export async function runDemo(out: NodeJS.WriteStream = process.stdout): Promise
       .sort((x, y) => x.detectedAt - y.detectedAt);
     for (const t of promotions)
       out.write(formatTimeline(t, t.detectedAt < switchedAt ? killedAt : switchedAt));
-    const holders = await p.holders();
+    const holders = await pair.holders();
     out.write('\nResult\n');
     out.write(
       `  calls:         ${callResult.successful} completed, ${callResult.failed} failed (of ${CALLS})\n`,
@@ -194,18 +144,16 @@ export async function runDemo(out: NodeJS.WriteStream = process.stdout): Promise
     );
     out.write(`  VIP holder:    ${holders.join(', ') || 'none'}\n`);
     failed = callResult.failed > 0 || query.successful !== USERS || holders.join() !== 'a';
-    out.write(`  ${failed ? 'something was lost: see the node logs above' : 'nothing lost'}\n`);
+    out.write(`  ${failed ? 'something was lost: see the node logs' : 'nothing lost'}\n`);
   } catch (err) {
     failed = true;
-    out.write(`\n${elapsed()} demo failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    if (pair !== undefined) out.write(`node logs: ${pair.dir}/{a,b}/node.log\n`);
+    out.write(`\n${elapsed()} demo failed: ${errorMessage(err)}\n`);
   } finally {
     running = false;
     await statusLoop?.catch(() => {});
     for (const r of runs) r.kill();
-    await pair?.stop();
-    await lab?.destroy();
-    await pair?.cleanup(failed);
+    if (failed) fx?.fail();
+    await fx?.close();
     out.write(`${elapsed()} lab torn down\n`);
   }
   return failed ? 1 : 0;

@@ -1,20 +1,35 @@
 // Two sipha HA nodes in the lab (A and B; with two NICs the HA link runs on both and the API on the management
-// subnet), started as `sipha start --config FILE` inside their namespaces. Used by the end-to-end tests, the demo
-// and the failover benchmark.
+// subnet), started as `sipha start --config FILE` inside their namespaces. Status and switchover go through the
+// management API (see api.ts); the VIP holder is read in the hosts' namespaces. Used through the settled-pair
+// fixture (fixture.ts) by the lab tests, the demo and the failover benchmark.
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { HaStatus, SwitchoverReply } from '../ha/status.js';
+import { familyOf, formatHostPort, type HostPort } from '../net/address.js';
+import type { RunOutput } from '../vip/runner.js';
+import { ApiRelay } from './api.js';
 import { eventually } from './eventually.js';
 import type { Lab } from './lab.js';
+import { run } from './netns.js';
+import type { HaStatus, SwitchoverReply, Timeline } from './status.js';
 
 /** A fixed lab key and token: the lab is a throwaway network of our own. */
 export const KEY = 'f3a9c0d2e4b61788a9b0c1d2e3f40516273849aabbccddeeff00112233445566';
 export const TOKEN = 'test-token-0123456789abcdef';
 export const CLI = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
 export type Host = 'a' | 'b';
+export const HOSTS: readonly Host[] = ['a', 'b'];
+export const other = (h: Host): Host => (h === 'a' ? 'b' : 'a');
+/** The HA link's UDP port on every path; the replication stream is on the next port (TCP). */
+export const HA_PORT = 7400;
+export const REPLICATION_PORT = HA_PORT + 1;
+export const API_PORT = 8080;
+/** How long a status request may take: a stopped or dead node is "no status", not a hung poll. */
+const STATUS_TIMEOUT_MS = 3000;
+/** A switchover answers once the new primary serves. */
+const SWITCHOVER_TIMEOUT_MS = 15_000;
 
 export interface PairOptions {
   /** Overrides merged into each node's `ha` section. */
@@ -24,42 +39,44 @@ export interface PairOptions {
   logLevel?: string;
 }
 
+export interface SwitchoverAnswer {
+  /** HTTP 200 and the reply says ok. */
+  ok: boolean;
+  body: SwitchoverReply;
+}
+
 export class Pair {
   readonly procs: Partial<Record<Host, ChildProcess>> = {};
+  private readonly relays: Partial<Record<Host, Promise<ApiRelay>>> = {};
+
   private constructor(
     readonly lab: Lab,
     readonly dir: string,
   ) {}
 
   static async create(lab: Lab, options: PairOptions = {}): Promise<Pair> {
-    const dir = await mkdtemp(join(tmpdir(), 'sipha-pair-'));
-    const pair = new Pair(lab, dir);
-    const twoNic = lab.topology.twoNic;
-    for (const h of ['a', 'b'] as const) {
-      const other = h === 'a' ? 'b' : 'a';
-      const hd = join(dir, h);
+    const pair = new Pair(lab, await mkdtemp(join(tmpdir(), 'sipha-pair-')));
+    for (const h of HOSTS) {
+      const hd = join(pair.dir, h);
       await mkdir(hd, { recursive: true });
-      await writeFile(join(hd, 'ha.key'), `${KEY}\n`);
-      await chmod(join(hd, 'ha.key'), 0o600);
-      await writeFile(join(hd, 'api.token'), `${TOKEN}\n`);
-      await chmod(join(hd, 'api.token'), 0o600);
-      const mgmt = (x: Host) => (twoNic ? lab.nic(x, 'mgmt').ipv4 : lab.nic(x).ipv4);
-      const listen = twoNic ? [`${mgmt(h)}:7400`, `${lab.nic(h).ipv4}:7400`] : [`${lab.nic(h).ipv4}:7400`];
-      const peer = twoNic
-        ? [`${mgmt(other)}:7400`, `${lab.nic(other).ipv4}:7400`]
-        : [`${lab.nic(other).ipv4}:7400`];
+      await secret(join(hd, 'ha.key'), KEY);
+      await secret(join(hd, 'api.token'), TOKEN);
+      const path = (addr: string) => formatHostPort({ host: addr, port: HA_PORT });
       const config = {
         node: { id: h, priority: h === 'a' ? 150 : 100, state_dir: join(hd, 'state') },
-        sip: { listen: [`udp://${lab.topology.vip.ipv4}:5060`], domain: 'example.test' },
+        sip: {
+          listen: [`udp://${formatHostPort({ host: lab.topology.vip.ipv4, port: 5060 })}`],
+          domain: 'example.test',
+        },
         vip: {
           address: lab.topology.vip.ipv4Cidr,
-          interface: 'eth0',
-          label: 'eth0:1',
+          interface: lab.topology.vip.ifname,
+          label: `${lab.topology.vip.ifname}:1`,
           announce: { count: 3, interval_ms: 50, repeat_after_ms: 1000, refresh_s: 0 },
         },
         ha: {
-          listen,
-          peer,
+          listen: pair.haAddresses(h).map(path),
+          peer: pair.haAddresses(other(h)).map(path),
           key_file: 'ha.key',
           heartbeat_ms: 50,
           dead_after_ms: 200,
@@ -67,7 +84,7 @@ export class Pair {
           witness_interval_ms: 200,
           ...options.ha,
         },
-        management: { listen: `${mgmt(h)}:8080`, token_file: 'api.token' },
+        management: { listen: formatHostPort(pair.apiAddress(h)), token_file: 'api.token' },
         log: { level: options.logLevel ?? 'info' },
         ...options.extra,
       };
@@ -80,6 +97,18 @@ export class Pair {
     return join(this.dir, h, 'sipha.yaml');
   }
 
+  /** The addresses of host h's HA link paths, as in ha.listen: management then SIP with two NICs, else SIP. */
+  haAddresses(h: Host): string[] {
+    const sip = this.lab.nic(h).ipv4;
+    return this.lab.topology.twoNic ? [this.lab.nic(h, 'mgmt').ipv4, sip] : [sip];
+  }
+
+  /** Where host h's management API listens: the management subnet with two NICs, else the SIP address. */
+  apiAddress(h: Host): HostPort {
+    const nic = this.lab.topology.twoNic ? this.lab.nic(h, 'mgmt') : this.lab.nic(h);
+    return { host: nic.ipv4, port: API_PORT, family: familyOf(nic.ipv4) };
+  }
+
   /** Starts `sipha start` on host h; its log goes to DIR/h/node.log. */
   start(h: Host): ChildProcess {
     const log = createWriteStream(join(this.dir, h, 'node.log'), { flags: 'a' });
@@ -90,86 +119,156 @@ export class Pair {
     return child;
   }
 
-  /** Sends a signal to host h's node process (SIGKILL: a crash; SIGSTOP/SIGCONT: a frozen host). */
+  /** The pid of host h's node (`ip netns exec` execs into it), while it runs. */
+  pid(h: Host): number | undefined {
+    const p = this.procs[h];
+    return p === undefined || !alive(p) ? undefined : p.pid;
+  }
+
+  /** The node of host h and its children (the SIP worker, and any VIP command running at that moment). */
+  async processes(h: Host): Promise<number[]> {
+    const pid = this.pid(h);
+    if (pid === undefined) return [];
+    const out = await run(['pgrep', '-P', String(pid)], { allowFailure: true });
+    return [
+      pid,
+      ...out.stdout
+        .split(/\s+/)
+        .filter((w) => w !== '')
+        .map(Number),
+    ];
+  }
+
+  /** Sends a signal to host h's node process. */
   signal(h: Host, signal: NodeJS.Signals): void {
     this.procs[h]?.kill(signal);
   }
 
-  /** The node's status through `sipha status --json`, run inside the host (the API is on its own address). */
-  async status(h: Host): Promise<HaStatus | undefined> {
-    const out = await this.lab.exec(
-      h,
-      [process.execPath, CLI, 'status', '--json', '--config', this.config(h)],
-      {
-        allowFailure: true,
-      },
-    );
-    if (out.exitCode !== 0) return undefined;
+  /** Resolves once host h's node process has exited (at once when it is not running). */
+  async exited(h: Host): Promise<void> {
+    const p = this.procs[h];
+    if (p !== undefined && alive(p)) await new Promise((res) => p.once('exit', res));
+  }
+
+  /** Host h's status from its management API; undefined when it does not answer (down, stopped, starting). */
+  async status(h: Host, timeoutMs = STATUS_TIMEOUT_MS): Promise<HaStatus | undefined> {
     try {
-      return JSON.parse(out.stdout) as HaStatus;
+      const { status, body } = await (await this.api(h)).call('GET', '/api/v1/status', timeoutMs);
+      return status === 200 && typeof body === 'object' ? (body as HaStatus) : undefined;
     } catch {
       return undefined;
     }
   }
 
-  /** `sipha switchover --json` on host h. */
-  async switchover(h: Host, force = false): Promise<{ exitCode: number | null; body: SwitchoverReply }> {
-    const argv = [
-      process.execPath,
-      CLI,
-      'switchover',
-      '--json',
-      '--config',
-      this.config(h),
-      ...(force ? ['--force'] : []),
-    ];
-    const out = await this.lab.exec(h, argv, { allowFailure: true });
-    return { exitCode: out.exitCode, body: JSON.parse(out.stdout) as SwitchoverReply };
+  /** A manual switchover through host h's management API (either node may be asked). */
+  async switchover(h: Host, force = false): Promise<SwitchoverAnswer> {
+    const path = force ? '/api/v1/switchover?force=1' : '/api/v1/switchover';
+    const { status, body } = await (await this.api(h)).call('POST', path, SWITCHOVER_TIMEOUT_MS);
+    if (typeof body !== 'object' || body === null)
+      throw new Error(`switchover on ${h}: HTTP ${status} ${body}`);
+    const reply = body as SwitchoverReply;
+    return { ok: status === 200 && reply.ok, body: reply };
+  }
+
+  /** `sipha vip release` on host h: what systemd's ExecStopPost does once the node is gone. */
+  releaseVip(h: Host): Promise<RunOutput> {
+    return this.lab.exec(h, [process.execPath, CLI, 'vip', 'release', '--config', this.config(h)], {
+      allowFailure: true,
+    });
   }
 
   /** Whether host h has the VIP on its SIP NIC, read from its namespace. */
-  async holds(h: Host): Promise<boolean> {
-    const out = await this.lab.exec(h, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0']);
-    return out.stdout.includes(` ${this.lab.topology.vip.ipv4}/`);
+  holds(h: Host): Promise<boolean> {
+    return holdsVip(this.lab, h);
   }
 
-  async holders(): Promise<Host[]> {
-    const r: Host[] = [];
-    for (const h of ['a', 'b'] as const) if (await this.holds(h)) r.push(h);
-    return r;
+  holders(): Promise<Host[]> {
+    return vipHolders(this.lab);
   }
 
-  async waitRole(h: Host, role: string, timeoutMs = 10_000): Promise<boolean> {
-    return eventually(async () => (await this.status(h))?.role === role, timeoutMs, 25);
+  waitRole(h: Host, role: string, timeoutMs = 10_000, stepMs = 50): Promise<boolean> {
+    return eventually(async () => (await this.status(h))?.role === role, timeoutMs, stepMs);
   }
 
-  async stop(): Promise<void> {
-    for (const p of Object.values(this.procs)) {
-      if (p.exitCode === null && p.signalCode === null) {
-        // A stopped node must be continued to act on SIGTERM.
-        p.kill('SIGCONT');
-        p.kill('SIGTERM');
-      }
-    }
-    await Promise.all(
-      Object.values(this.procs).map(
-        (p) =>
-          new Promise<void>((res) => {
-            if (p.exitCode !== null || p.signalCode !== null) return res();
-            const t = setTimeout(() => {
-              p.kill('SIGKILL');
-              res();
-            }, 5000);
-            p.once('exit', () => {
-              clearTimeout(t);
-              res();
-            });
-          }),
-      ),
+  /**
+   * The first promotion of h recorded since `since` (epoch ms), read once its VIP is up (waiting up to timeoutMs
+   * for that; a node reports its new role before it has added the VIP). As last seen, or undefined when none.
+   */
+  async promotion(h: Host, since: number, timeoutMs = 2000): Promise<Timeline | undefined> {
+    let found: Timeline | undefined;
+    await eventually(
+      async () => {
+        found = (await this.status(h))?.timelines.find((t) => t.kind === 'promote' && t.detectedAt >= since);
+        return found?.vipAddedAt != null;
+      },
+      timeoutMs,
+      20,
     );
+    return found;
+  }
+
+  /** Stops both nodes (SIGTERM, then SIGKILL after 5 s) and the API relays. */
+  async stop(): Promise<void> {
+    await Promise.all(HOSTS.map((h) => this.stopNode(h)));
+    await Promise.all(Object.values(this.relays).map(async (r) => (await r.catch(() => undefined))?.close()));
   }
 
   async cleanup(keepLogs: boolean): Promise<void> {
     if (!keepLogs) await rm(this.dir, { recursive: true, force: true });
   }
+
+  private async stopNode(h: Host): Promise<void> {
+    const p = this.procs[h];
+    if (p === undefined || !alive(p)) return;
+    // A stopped node (and its worker) must be continued to act on SIGTERM.
+    for (const pid of await this.processes(h)) signalPid(pid, 'SIGCONT');
+    p.kill('SIGTERM');
+    const timer = setTimeout(() => p.kill('SIGKILL'), 5000);
+    await this.exited(h);
+    clearTimeout(timer);
+  }
+
+  private api(h: Host): Promise<ApiRelay> {
+    let relay = this.relays[h];
+    if (relay === undefined) {
+      relay = ApiRelay.start(this.lab, h, this.apiAddress(h), TOKEN, this.dir);
+      // A relay that failed to start is tried again at the next request.
+      relay.catch(() => {
+        if (this.relays[h] === relay) delete this.relays[h];
+      });
+      this.relays[h] = relay;
+    }
+    return relay;
+  }
+}
+
+/** Whether lab host h has the VIP on its SIP NIC (`ip addr` in its namespace). */
+export async function holdsVip(lab: Lab, h: Host): Promise<boolean> {
+  const { ipv4, ifname } = lab.topology.vip;
+  const out = await run(['ip', '-n', lab.netns(h), '-o', '-4', 'addr', 'show', 'dev', ifname]);
+  return out.stdout.includes(` ${ipv4}/`);
+}
+
+/** The hosts of the pair that hold the VIP, in order. */
+export async function vipHolders(lab: Lab): Promise<Host[]> {
+  const held = await Promise.all(HOSTS.map((h) => holdsVip(lab, h)));
+  return HOSTS.filter((_, i) => held[i]);
+}
+
+/** Sends a signal to a pid, ignoring one that is gone. */
+export function signalPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function alive(p: ChildProcess): boolean {
+  return p.exitCode === null && p.signalCode === null;
+}
+
+async function secret(file: string, text: string): Promise<void> {
+  await writeFile(file, `${text}\n`);
+  await chmod(file, 0o600);
 }

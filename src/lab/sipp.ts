@@ -1,12 +1,87 @@
 // Runs SIPp (Debian sip-tester), the real peer of tests, demo and benchmarks, and reads its verdict: exit status
-// and its statistics file.
+// and its statistics file. Command lines are built from a SippSpec (sippArgs), not assembled by hand; in the lab,
+// clientSipp runs one on host C, through the VIP.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
+import { formatHostPort } from '../net/address.js';
+import type { Lab } from './lab.js';
 
 /** SIPp scenarios shipped with sipha (test/sipp/ in the source tree). */
 export const SCENARIOS = join(process.cwd(), 'test', 'sipp');
+/** OPTIONS then REGISTER, one call each: the steady load of the HA tests and the failover benchmark. */
+export const OPTIONS_REGISTER = join(process.cwd(), 'test', 'ha', 'sipp', 'options-register.xml');
+
+/** One SIPp run, option by option. */
+export interface SippSpec {
+  /** A scenario of SCENARIOS by file name ('register.xml'), or an absolute path. */
+  scenario: string;
+  /** The remote host:port of a UAC; none for a UAS. */
+  to?: string;
+  /** Local address (-i) and port (-p). */
+  ip?: string;
+  port?: number;
+  /** The request URI's user (-s). */
+  service?: string;
+  /** Injection file (-inf), see writeInjection. */
+  inf?: string;
+  /** Calls in all (-m), calls per second (-r), calls at once (-l). */
+  calls?: number;
+  rate?: number;
+  limit?: number;
+  /** Pause of the scenario (-d), e.g. how long a call is held. */
+  holdMs?: number;
+  /** SIPp's global timeout (-timeout), in seconds. */
+  timeoutS?: number;
+  /** -max_non_invite_retrans: how many retransmissions before a non-INVITE transaction fails. */
+  maxNonInviteRetrans?: number;
+  /** Anything else, as it goes on the command line. */
+  extra?: string[];
+}
+
+/** The command line (after `sipp`) of a spec. */
+export function sippArgs(s: SippSpec): string[] {
+  const scenario = isAbsolute(s.scenario) ? s.scenario : join(SCENARIOS, s.scenario);
+  const opt = (flag: string, v: string | number | undefined) => (v === undefined ? [] : [flag, String(v)]);
+  return [
+    ...(s.to === undefined ? [] : [s.to]),
+    ...['-sf', scenario],
+    ...opt('-i', s.ip),
+    ...opt('-p', s.port),
+    ...opt('-s', s.service),
+    ...opt('-inf', s.inf),
+    ...opt('-m', s.calls),
+    ...opt('-r', s.rate),
+    ...opt('-l', s.limit),
+    ...opt('-d', s.holdMs),
+    ...opt('-timeout', s.timeoutS),
+    ...opt('-max_non_invite_retrans', s.maxNonInviteRetrans),
+    ...(s.extra ?? []),
+  ];
+}
+
+/** Runs a spec (see sipp for the options). */
+export function runSipp(s: SippSpec, opts: { timeoutMs?: number; wrap?: string[] } = {}): SippRun {
+  return sipp(sippArgs(s), opts);
+}
+
+/**
+ * Runs a spec on the lab's client host C, from its SIP address; a UAC goes to the VIP's SIP port unless the
+ * spec says where. timeoutMs: when to kill it (default 60 s).
+ */
+export function clientSipp(lab: Lab, s: SippSpec & { uas?: boolean }, timeoutMs?: number): SippRun {
+  const { uas, ...spec } = s;
+  const to =
+    uas === true ? undefined : (spec.to ?? formatHostPort({ host: lab.topology.vip.ipv4, port: 5060 }));
+  return runSipp({ ...spec, to, ip: lab.nic('c').ipv4 }, { wrap: lab.wrap('c'), timeoutMs });
+}
+
+/** Writes a SIPp injection file (SEQUENTIAL, one `field;field` row per line) and returns its path. */
+export function writeInjection(file: string, rows: readonly string[]): string {
+  writeFileSync(file, `SEQUENTIAL\n${rows.join('\n')}\n`);
+  return file;
+}
 
 export interface SippResult {
   exitCode: number | null;

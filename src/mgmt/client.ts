@@ -7,6 +7,8 @@ import { readTokenFile } from './token.js';
 export interface ApiTarget {
   url: string;
   token: string;
+  /** Connect through this Unix socket instead of to the URL's host (which then only names the Host header). */
+  socketPath?: string;
 }
 
 export async function targetFromConfig(file: string, urlOverride?: string): Promise<ApiTarget> {
@@ -28,7 +30,12 @@ export function callApi(
   return new Promise((resolve, reject) => {
     const req = request(
       `${target.url}${path}`,
-      { method, headers: { authorization: `Bearer ${target.token}` }, timeout: timeoutMs },
+      {
+        method,
+        headers: { authorization: `Bearer ${target.token}` },
+        timeout: timeoutMs,
+        ...(target.socketPath === undefined ? {} : { socketPath: target.socketPath }),
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

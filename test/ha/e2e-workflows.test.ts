@@ -1,76 +1,42 @@
-// Issue 5 end to end in the lab: two `sipha start` nodes on A and B, SIPp on C sending OPTIONS and REGISTER
+// HA workflows end to end in the lab: two `sipha start` nodes on A and B, SIPp on C sending OPTIONS and REGISTER
 // through the VIP at a steady rate during each workflow. After each: service resumed, exactly one host holds the
 // VIP (read in both namespaces), the timeline is recorded. Manual switchover must cost SIPp 0 failed transactions.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Lab } from '../../src/lab/lab.js';
-import { sipp } from '../../src/lab/sipp.js';
+import { crashNode, crashWorker, freeze } from '../../src/lab/faults.js';
+import type { Lab } from '../../src/lab/lab.js';
+import { clientSipp, OPTIONS_REGISTER } from '../../src/lab/sipp.js';
 import { eventually, NEEDS_ROOT } from '../lab/helpers.js';
-import { type Host, Pair } from './pair.js';
+import { pairSuite } from '../lab/pair-suite.js';
+import { CLI, type Host, type Pair } from './pair.js';
 
-const SCENARIO = join(process.cwd(), 'test', 'ha', 'sipp', 'options-register.xml');
 const RATE = 40; // calls (OPTIONS + REGISTER) per second
+/** The node alone stops; its SIP worker goes on (and keeps the VIP it holds). */
+const freezeNode = freeze({ worker: false });
 
 describe('HA workflows end to end (SIPp through the VIP)', { skip: NEEDS_ROOT }, () => {
+  const suite = pairSuite();
+  const { step } = suite;
   let lab: Lab;
   let pair: Pair;
-  let failed = false;
-  /** it() that marks the run failed, so that the node logs are kept for reading. */
-  const step = (name: string, fn: () => Promise<void>) =>
-    it(name, async () => {
-      try {
-        await fn();
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    });
-
-  before(async () => {
-    lab = await Lab.create({ twoNic: true, ipv6: false });
-    pair = await Pair.create(lab);
-    pair.start('a');
-    pair.start('b');
-    const ok = await eventually(
-      async () => (await pair.status('a'))?.role === 'primary' && (await pair.status('b'))?.role === 'backup',
-      20_000,
-      100,
-    );
-    if (!ok) {
-      failed = true;
-      throw new Error(`pair did not settle; logs in ${pair.dir}`);
-    }
-  });
-
-  after(async () => {
-    await pair?.stop();
-    await lab?.destroy();
-    if (failed) process.stderr.write(`node logs kept in ${pair?.dir}\n`);
-    await pair?.cleanup(failed);
+  before(() => {
+    ({ lab, pair } = suite);
   });
 
   /** SIPp from C at RATE calls/s for `calls` calls. */
   function traffic(calls: number) {
-    return sipp(
-      [
-        `${lab.topology.vip.ipv4}:5060`,
-        '-sf',
-        SCENARIO,
-        '-i',
-        lab.nic('c').ipv4,
-        '-r',
-        String(RATE),
-        '-m',
-        String(calls),
-        '-l',
-        '200',
+    return clientSipp(
+      lab,
+      {
+        scenario: OPTIONS_REGISTER,
+        rate: RATE,
+        calls,
+        limit: 200,
         // Non-INVITE retransmissions (T1 doubling): enough for a takeover, never a silent pass.
-        '-max_non_invite_retrans',
-        '6',
-      ],
-      { wrap: lab.wrap('c'), timeoutMs: 120_000 },
+        maxNonInviteRetrans: 6,
+      },
+      120_000,
     );
   }
 
@@ -109,7 +75,7 @@ describe('HA workflows end to end (SIPp through the VIP)', { skip: NEEDS_ROOT },
     const run = traffic(RATE * 5);
     await sleep(1500);
     const reply = await pair.switchover('b');
-    assert.equal(reply.exitCode, 0, JSON.stringify(reply.body));
+    assert.equal(reply.ok, true, JSON.stringify(reply.body));
     assert.equal(reply.body.primary, 'b');
     assert.equal(reply.body.term, 2);
     const r = await run.result;
@@ -127,23 +93,13 @@ describe('HA workflows end to end (SIPp through the VIP)', { skip: NEEDS_ROOT },
   });
 
   step('sipha switchover (CLI) on the primary hands the VIP back', async () => {
-    const out = await lab.exec('b', [
-      process.execPath,
-      'dist/src/cli/main.js',
-      'switchover',
-      '--config',
-      pair.config('b'),
-    ]);
+    // The CLI itself, run inside the host as an operator would.
+    const sipha = (h: Host, ...args: string[]) =>
+      lab.exec(h, [process.execPath, CLI, ...args, '--config', pair.config(h)]);
+    const out = await sipha('b', 'switchover');
     assert.match(out.stdout, /switchover done: a is primary in term 3/);
     await exactlyOneHolder('a');
-    const st = await lab.exec('a', [
-      process.execPath,
-      'dist/src/cli/main.js',
-      'status',
-      '--json',
-      '--config',
-      pair.config('a'),
-    ]);
+    const st = await sipha('a', 'status', '--json');
     const s = JSON.parse(st.stdout) as { role: string; term: number };
     assert.equal(s.role, 'primary');
     assert.equal(s.term, 3);
@@ -158,24 +114,13 @@ describe('HA workflows end to end (SIPp through the VIP)', { skip: NEEDS_ROOT },
     }
   }
 
-  /** Node pid of host h (the process `sipha start` runs in; ip netns exec execs into it). */
-  function nodePid(h: Host): number {
-    const pid = pair.procs[h]?.pid;
-    assert.ok(typeof pid === 'number');
-    return pid;
-  }
-
   step(
     'worker crash on the primary: it releases and reports fault, B takes over, A rejoins as backup',
     async () => {
-      const a = await pair.status('a');
-      assert.equal(a?.role, 'primary');
-      const workerPid = a?.worker.pid;
-      assert.ok(typeof workerPid === 'number');
+      assert.equal((await pair.status('a'))?.role, 'primary');
       const run = traffic(RATE * 4);
       await sleep(1000);
-      const killedAt = Date.now();
-      process.kill(workerPid, 'SIGKILL');
+      const { at: killedAt } = await crashWorker().inject(pair, 'a');
       const r = await run.result;
       await exactlyOneHolder('b');
       const b = await pair.status('b');
@@ -204,8 +149,7 @@ describe('HA workflows end to end (SIPp through the VIP)', { skip: NEEDS_ROOT },
       assert.ok(typeof bWorker === 'number');
       const run = traffic(RATE * 4);
       await sleep(1000);
-      const killedAt = Date.now();
-      process.kill(nodePid('b'), 'SIGKILL');
+      const { at: killedAt } = await crashNode().inject(pair, 'b');
       assert.ok(await pair.waitRole('a', 'primary', 5000));
       const r = await run.result;
       const tl = (await pair.status('a'))?.timelines.at(-1);
@@ -222,7 +166,7 @@ describe('HA workflows end to end (SIPp through the VIP)', { skip: NEEDS_ROOT },
       // no `sipha vip release` (systemd's ExecStopPost) is needed for exactly one holder.
       assert.ok(await eventually(async () => !alive(bWorker), 3000), 'the worker exited with its node');
       await exactlyOneHolder('a');
-      pair.start('b');
+      await crashNode().heal(pair, 'b');
       assert.ok(await pair.waitRole('b', 'backup', 20_000));
       await exactlyOneHolder('a');
       await served();
@@ -235,11 +179,12 @@ describe('HA workflows end to end (SIPp through the VIP)', { skip: NEEDS_ROOT },
       assert.equal((await pair.status('a'))?.role, 'primary');
       const run = traffic(RATE * 5);
       await sleep(1000);
-      const stoppedAt = Date.now();
-      process.kill(nodePid('a'), 'SIGSTOP');
+      const { at: stoppedAt } = await freezeNode.inject(pair, 'a');
       let contAt = 0;
       try {
         assert.ok(await pair.waitRole('b', 'primary', 5000));
+        // The takeover's record, once its VIP is up.
+        await pair.promotion('b', stoppedAt);
         const tl = (await pair.status('b'))?.timelines.at(-1);
         assert.equal(tl?.cause, 'peer-dead');
         assert.equal(tl?.newTerm, 6);
@@ -253,7 +198,7 @@ describe('HA workflows end to end (SIPp through the VIP)', { skip: NEEDS_ROOT },
         await sleep(1000);
       } finally {
         contAt = Date.now();
-        process.kill(nodePid('a'), 'SIGCONT');
+        await freezeNode.heal(pair, 'a');
       }
       assert.ok(await eventually(async () => !(await pair.holds('a')), 3000, 5));
       const dropped = Date.now() - contAt;
@@ -282,11 +227,11 @@ describe('HA workflows end to end (SIPp through the VIP)', { skip: NEEDS_ROOT },
     async () => {
       assert.equal((await pair.status('b'))?.role, 'primary');
       const before = (await pair.status('b'))?.term;
-      process.kill(nodePid('a'), 'SIGSTOP');
+      await freezeNode.inject(pair, 'a');
       try {
         await sleep(1000);
       } finally {
-        process.kill(nodePid('a'), 'SIGCONT');
+        await freezeNode.heal(pair, 'a');
       }
       await sleep(1000);
       const a = await pair.status('a');

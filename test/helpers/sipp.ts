@@ -1,2 +1,13 @@
-// The SIPp runner lives in the lab module (tests, demo and benchmarks share it).
-export { SCENARIOS, type SippResult, type SippRun, sipp } from '../../src/lab/sipp.js';
+// The SIPp runner and its command-line builder live in the lab module (tests, demo and benchmarks share them).
+export {
+  clientSipp,
+  OPTIONS_REGISTER,
+  runSipp,
+  SCENARIOS,
+  type SippResult,
+  type SippRun,
+  type SippSpec,
+  sipp,
+  sippArgs,
+  writeInjection,
+} from '../../src/lab/sipp.js';

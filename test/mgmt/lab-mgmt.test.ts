@@ -1,21 +1,23 @@
-// Issue 8 in the lab (two NICs): the management API on the management subnet only, the CLI from an operator's
+// The management layer in the lab (two NICs): the management API on the management subnet only, the CLI from an operator's
 // host on that subnet (G), the event stream and the CTI client across a manual switchover with a call up, and
 // the dashboard in real Chromium (Debian's /usr/bin/chromium) showing the switchover live.
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
-import { Lab } from '../../src/lab/lab.js';
-import { SCENARIOS, type SippRun, sipp } from '../../src/lab/sipp.js';
+import { ApiRelay } from '../../src/lab/api.js';
+import type { Lab } from '../../src/lab/lab.js';
+import { clientSipp, type SippRun, writeInjection } from '../../src/lab/sipp.js';
 import { CtiClient } from '../../src/mgmt/cti-client.js';
 import type { CtiEvent } from '../../src/mgmt/cti-feed.js';
 import type { ManagementStatus } from '../../src/mgmt/hub.js';
-import { CLI, type Host, Pair, TOKEN } from '../ha/pair.js';
+import { formatHostPort } from '../../src/net/address.js';
+import { CLI, type Host, type Pair, TOKEN } from '../ha/pair.js';
 import { eventually, NEEDS_ROOT } from '../lab/helpers.js';
-import { type Forward, forward } from './forward.js';
+import { pairSuite } from '../lab/pair-suite.js';
 
 const CHROMIUM_ARGS = [
   '--headless',
@@ -29,66 +31,35 @@ const CHROMIUM_ARGS = [
 ];
 
 describe('management layer in the lab', { skip: NEEDS_ROOT }, () => {
+  // Relaxed timers: this test is about management, not takeover speed, and must not flap on a busy machine.
+  const suite = pairSuite({ logLevel: 'info', ha: { heartbeat_ms: 100, dead_after_ms: 1500 } });
+  const { step } = suite;
   let lab: Lab;
   let pair: Pair;
-  let failed = false;
   let uas: SippRun | undefined;
-  const fwd: Partial<Record<Host, Forward>> = {};
-  const mgmtUrl = (h: Host) => `http://${lab.nic(h, 'mgmt').ipv4}:8080`;
-  const step = (name: string, fn: () => Promise<void>) =>
-    it(name, async () => {
-      try {
-        await fn();
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    });
+  /** The nodes' APIs as G (the operator's host on the management subnet) reaches them, on loopback ports here. */
+  const relays: ApiRelay[] = [];
+  const fwd: Partial<Record<Host, { url: string }>> = {};
+  const mgmtUrl = (h: Host) => `http://${formatHostPort(pair.apiAddress(h))}`;
 
   before(async () => {
-    lab = await Lab.create({ twoNic: true, ipv6: false });
-    // Relaxed timers: this test is about management, not takeover speed, and must not flap on a busy machine.
-    pair = await Pair.create(lab, { logLevel: 'info', ha: { heartbeat_ms: 100, dead_after_ms: 1500 } });
-    pair.start('a');
-    pair.start('b');
-    const ok = await eventually(
-      async () =>
-        (await pair.status('a'))?.role === 'primary' &&
-        (await pair.status('b'))?.replication?.synced === true,
-      30_000,
-      100,
-    );
-    if (!ok) {
-      failed = true;
-      throw new Error(`pair did not settle; logs in ${pair.dir}`);
+    ({ lab, pair } = suite);
+    for (const h of ['a', 'b'] as const) {
+      const relay = await ApiRelay.start(lab, 'g', pair.apiAddress(h), TOKEN, pair.dir);
+      relays.push(relay);
+      fwd[h] = { url: await relay.loopback() };
     }
-    for (const h of ['a', 'b'] as const)
-      fwd[h] = await forward(lab, 'g', lab.nic(h, 'mgmt').ipv4, 8080, pair.dir);
     // bob answers on C.
-    uas = sipp(
-      [
-        '-sf',
-        join(SCENARIOS, 'uas-call.xml'),
-        '-i',
-        lab.nic('c').ipv4,
-        '-p',
-        '7000',
-        '-m',
-        '100',
-        '-timeout',
-        '120',
-      ],
-      { wrap: lab.wrap('c'), timeoutMs: 180_000 },
+    uas = clientSipp(
+      lab,
+      { uas: true, scenario: 'uas-call.xml', port: 7000, calls: 100, timeoutS: 120 },
+      180_000,
     );
   });
 
   after(async () => {
     uas?.kill();
-    for (const f of Object.values(fwd)) await f.close();
-    await pair?.stop();
-    await lab?.destroy();
-    if (failed) process.stderr.write(`node logs kept in ${pair?.dir}\n`);
-    await pair?.cleanup(failed);
+    for (const r of relays) await r.close();
   });
 
   /** A small HTTP client run on G, the operator's host on the management subnet. */
@@ -148,24 +119,8 @@ describe('management layer in the lab', { skip: NEEDS_ROOT }, () => {
   const events: string[] = [];
 
   step('registrations and calls are listed; the CTI client sees the call ring and answer on A', async () => {
-    const csv = join(pair.dir, 'bob.csv');
-    await writeFile(csv, 'SEQUENTIAL\nbob;7000\n');
-    const reg = await sipp(
-      [
-        `${lab.topology.vip.ipv4}:5060`,
-        '-sf',
-        join(SCENARIOS, 'register.xml'),
-        '-inf',
-        csv,
-        '-i',
-        lab.nic('c').ipv4,
-        '-p',
-        '7001',
-        '-m',
-        '1',
-      ],
-      { wrap: lab.wrap('c'), timeoutMs: 20_000 },
-    ).result;
+    const inf = writeInjection(join(pair.dir, 'bob.csv'), ['bob;7000']);
+    const reg = await clientSipp(lab, { scenario: 'register.xml', inf, port: 7001, calls: 1 }, 20_000).result;
     assert.equal(reg.successful, 1, reg.errors);
     const regs = (await (
       await fetch(`${fwd.a?.url}/api/v1/registrations`, { headers: { authorization: `Bearer ${TOKEN}` } })
@@ -183,25 +138,10 @@ describe('management layer in the lab', { skip: NEEDS_ROOT }, () => {
     cti.start();
     assert.ok(await eventually(async () => cti?.primary === 'a', 5000, 50), 'the CTI client sees A primary');
     // A call held for 20 s (time enough for the browser to start on a busy machine): it rings and is answered on A, and will end on B after the switchover.
-    call = sipp(
-      [
-        `${lab.topology.vip.ipv4}:5060`,
-        '-sf',
-        join(SCENARIOS, 'uac-call.xml'),
-        '-s',
-        'bob',
-        '-d',
-        '20000',
-        '-m',
-        '1',
-        '-i',
-        lab.nic('c').ipv4,
-        '-p',
-        '7002',
-        '-timeout',
-        '60',
-      ],
-      { wrap: lab.wrap('c'), timeoutMs: 90_000 },
+    call = clientSipp(
+      lab,
+      { scenario: 'uac-call.xml', service: 'bob', holdMs: 20_000, calls: 1, port: 7002, timeoutS: 60 },
+      90_000,
     );
     assert.ok(
       await eventually(async () => got.some((e) => e.event === 'answered'), 5000, 50),

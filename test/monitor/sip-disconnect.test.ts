@@ -1,77 +1,29 @@
-// Issue 7 in the lab: the guide's "primary disconnect" workflow. Two `sipha start` nodes on A and B with SIP
-// traffic monitoring at its defaults; cables cut at the switch (the host sees carrier loss) or a switch port
-// taken off the SIP bridge (carrier stays up: only the probes and the traffic watch can tell). Detection and
-// takeover times are measured from the nodes' own records (alarm and timeline stamps, epoch ms).
+// The guide's "primary disconnect" workflow in the lab. Two `sipha start` nodes on A and B with SIP traffic
+// monitoring at its defaults; cables cut at the switch (the host sees carrier loss) or a switch port taken off the
+// SIP bridge (carrier stays up: only the probes and the traffic watch can tell). Detection and takeover times are
+// measured from the nodes' own records (alarm and timeline stamps, epoch ms).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Alarm, HaStatus } from '../../src/ha/status.js';
-import { Lab as LabClass } from '../../src/lab/lab.js';
-import { run } from '../../src/lab/netns.js';
-import { type Host, Pair } from '../ha/pair.js';
+import { sipNicDown, sipPathCut } from '../../src/lab/faults.js';
+import type { Alarm, HaStatus } from '../../src/lab/status.js';
+import type { Host, Pair } from '../ha/pair.js';
 import { eventually, NEEDS_ROOT } from '../lab/helpers.js';
+import { pairSuite } from '../lab/pair-suite.js';
 
 /** Carrier loss is seen within nic.interval_ms (100); the release and the peer's promotion follow at once. */
 const CARRIER_WINDOW_MS = 1000;
 /** No carrier loss: idle_ms (1000) + fail_rounds (2) × probe_timeout_ms (300) + a heartbeat and the VIP commands. */
 const PROBE_WINDOW_MS = 2500;
+const nicDown = sipNicDown();
+const pathCut = sipPathCut();
 
 function raisedAt(s: HaStatus | undefined, alarm: string, since: number): Alarm | undefined {
   return s?.alarms.find((a) => a.alarm === alarm && a.state === 'raised' && a.at >= since);
 }
 
-/** The promotion recorded since t0 (not an older one). */
-function promotionSince(s: HaStatus | undefined, t0: number) {
-  return s?.timelines.find((t) => t.kind === 'promote' && t.detectedAt >= t0);
-}
-
-/** Polls a role at 100 ms: every poll is a `sipha status` process, and the machine is shared. */
-function waitRole(pair: Pair, h: Host, role: string, timeoutMs: number): Promise<boolean> {
-  return eventually(async () => (await pair.status(h))?.role === role, timeoutMs, 100);
-}
-
 function report(line: string): void {
   process.stdout.write(`# ${line}\n`);
-}
-
-function lifecycle(twoNic: boolean) {
-  const ctx: { lab: LabClass; pair: Pair; failed: boolean } = {
-    lab: undefined as unknown as LabClass,
-    pair: undefined as unknown as Pair,
-    failed: false,
-  };
-  before(async () => {
-    ctx.lab = await LabClass.create({ twoNic, ipv6: false });
-    ctx.pair = await Pair.create(ctx.lab);
-    ctx.pair.start('a');
-    ctx.pair.start('b');
-    const ok = await eventually(
-      async () =>
-        (await ctx.pair.status('a'))?.role === 'primary' && (await ctx.pair.status('b'))?.role === 'backup',
-      20_000,
-      100,
-    );
-    if (!ok) {
-      ctx.failed = true;
-      throw new Error(`pair did not settle; logs in ${ctx.pair.dir}`);
-    }
-  });
-  after(async () => {
-    await ctx.pair?.stop();
-    await ctx.lab?.destroy();
-    if (ctx.failed) process.stderr.write(`node logs kept in ${ctx.pair?.dir}\n`);
-    await ctx.pair?.cleanup(ctx.failed);
-  });
-  const step = (name: string, fn: () => Promise<void>) =>
-    it(name, async () => {
-      try {
-        await fn();
-      } catch (err) {
-        ctx.failed = true;
-        throw err;
-      }
-    });
-  return { ctx, step };
 }
 
 async function holdersStay(pair: Pair, expected: Host, ms: number): Promise<void> {
@@ -90,7 +42,8 @@ async function healthy(pair: Pair, h: Host): Promise<boolean> {
 describe('SIP traffic monitoring, two NICs (HA link also on the management subnet)', {
   skip: NEEDS_ROOT,
 }, () => {
-  const { ctx, step } = lifecycle(true);
+  const ctx = pairSuite({ lab: { twoNic: true, ipv6: false } });
+  const { step } = ctx;
 
   step('both nodes see a healthy SIP path; B cross-probes the VIP, A is kept active by it', async () => {
     const { pair } = ctx;
@@ -114,10 +67,9 @@ describe('SIP traffic monitoring, two NICs (HA link also on the management subne
   step(
     'B’s SIP link down while A is primary: no switchover, B goes to fault and is not eligible',
     async () => {
-      const { pair, lab } = ctx;
-      const t0 = Date.now();
-      await lab.linkDown('b', 'sip');
-      assert.ok(await waitRole(pair, 'b', 'fault', 5000), 'B goes to fault');
+      const { pair } = ctx;
+      const { at: t0 } = await nicDown.inject(pair, 'b');
+      assert.ok(await pair.waitRole('b', 'fault', 5000), 'B goes to fault');
       const b = await pair.status('b');
       const alarm = raisedAt(b, 'sip-own-carrier-down', t0);
       assert.equal(alarm?.severity, 'critical');
@@ -135,10 +87,10 @@ describe('SIP traffic monitoring, two NICs (HA link also on the management subne
   );
 
   step('B’s link back: B rejoins as backup, alarms are cleared, A keeps the VIP', async () => {
-    const { pair, lab } = ctx;
+    const { pair } = ctx;
     const t0 = Date.now();
-    await lab.linkUp('b', 'sip');
-    assert.ok(await waitRole(pair, 'b', 'backup', 5000));
+    await nicDown.heal(pair, 'b');
+    assert.ok(await pair.waitRole('b', 'backup', 5000));
     assert.ok(
       await eventually(async () => (await healthy(pair, 'a')) && (await healthy(pair, 'b')), 5000, 100),
     );
@@ -151,14 +103,12 @@ describe('SIP traffic monitoring, two NICs (HA link also on the management subne
   });
 
   step('A’s SIP link down while A is primary: B takes over within the window, A goes to fault', async () => {
-    const { pair, lab } = ctx;
-    const t0 = Date.now();
-    await lab.linkDown('a', 'sip');
-    assert.ok(await waitRole(pair, 'b', 'primary', 5000), 'B takes over');
-    const b = await pair.status('b');
+    const { pair } = ctx;
+    const { at: t0 } = await nicDown.inject(pair, 'a');
+    assert.ok(await pair.waitRole('b', 'primary', 5000), 'B takes over');
+    const tl = await pair.promotion('b', t0);
     const a = await pair.status('a');
     assert.equal(a?.role, 'fault');
-    const tl = promotionSince(b, t0);
     assert.equal(tl?.cause, 'peer-fault', 'B heard A’s fault over the management link');
     const detected = (raisedAt(a, 'sip-own-carrier-down', t0)?.at ?? Infinity) - t0;
     const takeover = (tl?.vipAddedAt ?? Infinity) - t0;
@@ -168,9 +118,9 @@ describe('SIP traffic monitoring, two NICs (HA link also on the management subne
   });
 
   step('A’s link back: A rejoins as backup without taking the VIP', async () => {
-    const { pair, lab } = ctx;
-    await lab.linkUp('a', 'sip');
-    assert.ok(await waitRole(pair, 'a', 'backup', 5000));
+    const { pair } = ctx;
+    await nicDown.heal(pair, 'a');
+    assert.ok(await pair.waitRole('a', 'backup', 5000));
     await holdersStay(pair, 'b', 1500);
     assert.ok(
       await eventually(async () => (await healthy(pair, 'a')) && (await healthy(pair, 'b')), 5000, 100),
@@ -179,18 +129,15 @@ describe('SIP traffic monitoring, two NICs (HA link also on the management subne
   });
 
   step('B’s switch port dead with carrier up (probes only): A takes over, B goes to fault', async () => {
-    const { pair, lab } = ctx;
-    const port = lab.nic('b', 'sip').switchPort;
-    const t0 = Date.now();
-    await run(['ip', '-n', lab.topology.switchNetns, 'link', 'set', port, 'nomaster']);
+    const { pair } = ctx;
+    const { at: t0 } = await pathCut.inject(pair, 'b');
     try {
-      assert.ok(await waitRole(pair, 'a', 'primary', 8000), 'A takes over');
-      const a = await pair.status('a');
+      assert.ok(await pair.waitRole('a', 'primary', 8000), 'A takes over');
+      const tl = await pair.promotion('a', t0);
       const b = await pair.status('b');
       assert.equal(b?.role, 'fault');
       const alarm = raisedAt(b, 'sip-own-path-cut', t0);
       assert.equal(alarm?.severity, 'critical', JSON.stringify(b?.alarms.slice(-5)));
-      const tl = promotionSince(a, t0);
       const takeover = (tl?.vipAddedAt ?? Infinity) - t0;
       report(
         `B switch port dead (carrier up): B at fault after ${(alarm?.at ?? 0) - t0} ms, VIP on A after ${takeover} ms`,
@@ -198,28 +145,28 @@ describe('SIP traffic monitoring, two NICs (HA link also on the management subne
       assert.ok(takeover < PROBE_WINDOW_MS, `takeover ${takeover} ms`);
       assert.deepEqual(await pair.holders(), ['a']);
     } finally {
-      await run(['ip', '-n', lab.topology.switchNetns, 'link', 'set', port, 'master', 'br-sip']);
+      await pathCut.heal(pair, 'b');
     }
-    assert.ok(await waitRole(pair, 'b', 'backup', 8000), 'B rejoins as backup');
+    assert.ok(await pair.waitRole('b', 'backup', 8000), 'B rejoins as backup');
     await holdersStay(pair, 'a', 1000);
   });
 });
 
 describe('SIP traffic monitoring, one NIC (the HA link shares the SIP network)', { skip: NEEDS_ROOT }, () => {
-  const { ctx, step } = lifecycle(false);
+  const ctx = pairSuite({ lab: { twoNic: false, ipv6: false } });
+  const { step } = ctx;
 
   step('A’s only link down: B takes over on peer silence and witnesses; A goes to fault', async () => {
-    const { pair, lab } = ctx;
+    const { pair } = ctx;
     assert.ok(
       await eventually(async () => (await healthy(pair, 'a')) && (await healthy(pair, 'b')), 10_000, 100),
     );
-    const t0 = Date.now();
-    await lab.linkDown('a', 'sip');
-    assert.ok(await waitRole(pair, 'b', 'primary', 5000), 'B takes over');
-    const tl = promotionSince(await pair.status('b'), t0);
+    const { at: t0 } = await nicDown.inject(pair, 'a');
+    assert.ok(await pair.waitRole('b', 'primary', 5000), 'B takes over');
+    const tl = await pair.promotion('b', t0);
     assert.equal(tl?.cause, 'peer-dead');
-    // A's status: its API is on the SIP NIC in the one-NIC lab; the CLI runs inside A, so it still answers.
-    assert.ok(await waitRole(pair, 'a', 'fault', 3000));
+    // A's status: its API is on the SIP NIC in the one-NIC lab; the API relay runs inside A, so it still answers.
+    assert.ok(await pair.waitRole('a', 'fault', 3000));
     const a = await pair.status('a');
     const detected = (raisedAt(a, 'sip-own-carrier-down', t0)?.at ?? Infinity) - t0;
     const takeover = (tl?.vipAddedAt ?? Infinity) - t0;
@@ -231,9 +178,9 @@ describe('SIP traffic monitoring, one NIC (the HA link shares the SIP network)',
   });
 
   step('A’s link back: A rejoins as backup, B keeps the VIP', async () => {
-    const { pair, lab } = ctx;
-    await lab.linkUp('a', 'sip');
-    assert.ok(await waitRole(pair, 'a', 'backup', 5000));
+    const { pair } = ctx;
+    await nicDown.heal(pair, 'a');
+    assert.ok(await pair.waitRole('a', 'backup', 5000));
     await holdersStay(pair, 'b', 1500);
     const a = await pair.status('a');
     assert.equal(a?.peer.role, 'primary');

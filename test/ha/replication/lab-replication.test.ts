@@ -1,73 +1,53 @@
-// Issue 6 in the lab: 2,000 users registered through the VIP stay reachable after kill -9 of the primary node,
+// Replication in the lab: 2,000 users registered through the VIP stay reachable after kill -9 of the primary node,
 // a call established before the failover is ended by a BYE after it, and switchovers back and forth under steady
 // REGISTER load lose nothing. SIPp on C is the phones (a UAS answering for every registered user) and the callers.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Lab } from '../../../src/lab/lab.js';
-import { type Host, Pair } from '../../../src/lab/pair.js';
-import { SCENARIOS, type SippRun, sipp } from '../../../src/lab/sipp.js';
-import { eventually, NEEDS_ROOT } from '../../lab/helpers.js';
+import { crashNode } from '../../../src/lab/faults.js';
+import { HOSTS, type Host, other, type Pair } from '../../../src/lab/pair.js';
+import { clientSipp, type SippRun, writeInjection } from '../../../src/lab/sipp.js';
+import { NEEDS_ROOT } from '../../lab/helpers.js';
+import { pairSuite } from '../../lab/pair-suite.js';
 
 const USERS = 2000;
 const UAS_PORT = 7000;
 
 describe('replication in the lab: registrations and calls survive takeovers', { skip: NEEDS_ROOT }, () => {
-  let lab: Lab;
+  const suite = pairSuite({ logLevel: 'info' });
+  const { step } = suite;
   let pair: Pair;
   let uas: SippRun;
-  let failed = false;
   let nextPort = 7100;
-  const step = (name: string, fn: () => Promise<void>) =>
-    it(name, async () => {
-      try {
-        await fn();
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    });
-
-  const vip = () => `${lab.topology.vip.ipv4}:5060`;
 
   function csv(name: string, from: number, to: number): string {
     const rows: string[] = [];
     for (let i = from; i < to; i++) rows.push(`user${i};${UAS_PORT}`);
-    const file = join(pair.dir, name);
-    writeFileSync(file, `SEQUENTIAL\n${rows.join('\n')}\n`);
-    return file;
+    return writeInjection(join(pair.dir, name), rows);
   }
 
-  function registerAll(file: string, calls: number, rate: number): SippRun {
-    return sipp(
-      [
-        vip(),
-        '-sf',
-        join(SCENARIOS, 'register.xml'),
-        '-inf',
-        file,
-        '-i',
-        lab.nic('c').ipv4,
-        '-r',
-        String(rate),
-      ].concat(['-m', String(calls), '-l', '500', '-p', String(nextPort++), '-max_non_invite_retrans', '6']),
-      { wrap: lab.wrap('c'), timeoutMs: 120_000 },
+  function registerAll(inf: string, calls: number, rate: number): SippRun {
+    return clientSipp(
+      suite.lab,
+      {
+        scenario: 'register.xml',
+        inf,
+        rate,
+        calls,
+        limit: 500,
+        port: nextPort++,
+        maxNonInviteRetrans: 6,
+      },
+      120_000,
     );
   }
 
   function call(user: string, pauseMs = 0): SippRun {
-    return sipp(
-      [vip(), '-sf', join(SCENARIOS, 'uac-call.xml'), '-s', user, '-d', String(pauseMs), '-m', '1'].concat([
-        '-i',
-        lab.nic('c').ipv4,
-        '-p',
-        String(nextPort++),
-        '-timeout',
-        '30',
-      ]),
-      { wrap: lab.wrap('c'), timeoutMs: 60_000 },
+    return clientSipp(
+      suite.lab,
+      { scenario: 'uac-call.xml', service: user, holdMs: pauseMs, calls: 1, port: nextPort++, timeoutS: 30 },
+      60_000,
     );
   }
 
@@ -81,49 +61,22 @@ describe('replication in the lab: registrations and calls survive takeovers', { 
   }
 
   async function primary(): Promise<Host | undefined> {
-    for (const h of ['a', 'b'] as const) if ((await pair.status(h))?.role === 'primary') return h;
+    for (const h of HOSTS) if ((await pair.status(h))?.role === 'primary') return h;
     return undefined;
   }
 
-  before(async () => {
-    lab = await Lab.create({ twoNic: true, ipv6: false });
-    pair = await Pair.create(lab, { logLevel: 'info' });
-    pair.start('a');
-    pair.start('b');
-    const ok = await eventually(
-      async () => (await pair.status('a'))?.role === 'primary' && (await pair.status('b'))?.role === 'backup',
-      20_000,
-      100,
-    );
-    if (!ok) {
-      failed = true;
-      throw new Error(`pair did not settle; logs in ${pair.dir}`);
-    }
+  before(() => {
+    pair = suite.pair;
     // The phones: one SIPp UAS on C answers for every user (all register Contact C:7000).
-    uas = sipp(
-      [
-        '-sf',
-        join(SCENARIOS, 'uas-call.xml'),
-        '-i',
-        lab.nic('c').ipv4,
-        '-p',
-        String(UAS_PORT),
-        '-m',
-        '100000',
-        '-timeout',
-        '600',
-      ],
-      { wrap: lab.wrap('c'), timeoutMs: 600_000 },
+    uas = clientSipp(
+      suite.lab,
+      { uas: true, scenario: 'uas-call.xml', port: UAS_PORT, calls: 100_000, timeoutS: 600 },
+      600_000,
     );
   });
 
-  after(async () => {
+  after(() => {
     uas?.kill();
-    await pair?.stop();
-    await lab?.destroy();
-    const keep = failed || process.env.SIPHA_KEEP_LOGS !== undefined;
-    if (keep) process.stderr.write(`node logs kept in ${pair?.dir}\n`);
-    await pair?.cleanup(keep);
   });
 
   step(`${USERS} users register through the VIP on A`, async () => {
@@ -139,19 +92,11 @@ describe('replication in the lab: registrations and calls survive takeovers', { 
     async () => {
       const long = call('user0', 4000);
       await sleep(1500);
-      const pid = pair.procs.a?.pid;
-      assert.ok(typeof pid === 'number');
-      process.kill(pid, 'SIGKILL');
+      await crashNode().inject(pair, 'a');
       assert.ok(await pair.waitRole('b', 'primary', 5000), 'B takes over');
       // systemd's ExecStopPost on A.
-      await lab.exec('a', [
-        process.execPath,
-        'dist/src/cli/main.js',
-        'vip',
-        'release',
-        '--config',
-        pair.config('a'),
-      ]);
+      const released = await pair.releaseVip('a');
+      assert.equal(released.exitCode, 0, released.stderr);
       const r = await long.result;
       assert.equal(r.successful, 1, `call across the failover: ${r.errors}`);
       const sample = Array.from({ length: 25 }, (_, i) => Math.floor((i * (USERS - 1)) / 24));
@@ -161,9 +106,9 @@ describe('replication in the lab: registrations and calls survive takeovers', { 
   );
 
   step('A rejoins as backup and is synced from B (its snapshot)', async () => {
-    pair.start('a');
+    await crashNode().heal(pair, 'a');
     assert.ok(await pair.waitRole('a', 'backup', 20_000));
-    await sleep(2000);
+    await suite.fx.resettle({ primary: 'b', timeoutMs: 20_000 });
   });
 
   step('switchovers back and forth under steady REGISTER load lose nothing', async () => {
@@ -172,10 +117,9 @@ describe('replication in the lab: registrations and calls survive takeovers', { 
       await sleep(2500);
       const p = await primary();
       assert.ok(p, 'a primary');
-      const other: Host = p === 'a' ? 'b' : 'a';
       const s = await pair.switchover(p);
       assert.ok(s.body.ok, `switchover ${i + 1} from ${p}: ${s.body.detail}`);
-      assert.ok(await pair.waitRole(other, 'primary', 5000), `switchover ${i + 1}: ${other} primary`);
+      assert.ok(await pair.waitRole(other(p), 'primary', 5000), `switchover ${i + 1}: ${other(p)} primary`);
       assert.ok(await pair.waitRole(p, 'backup', 5000));
     }
     const r = await load.result;

@@ -1,9 +1,10 @@
-// The failover benchmark's probe, run inside host C: a SIP OPTIONS to the VIP every INTERVAL ms, each a new
-// transaction (new branch and Call-ID, never retransmitted), so that an answer proves the service works *now*.
+// The failover benchmark's probe process, run inside host C (prober.ts starts it): a SIP OPTIONS to the VIP every
+// INTERVAL ms, each a new transaction (new branch and Call-ID, never retransmitted), so that an answer proves the
+// service works *now*.
 // Prints one line per final response: "R <seq> <sentMs> <receivedMs> <status>", and at exit "S <sent>".
 // Times are CLOCK_MONOTONIC in ms (process.hrtime): one clock for every process on the machine, so the parent's
 // fault instant and these times compare exactly (performance.timeOrigin + now() drifts between processes).
-// Usage: node failover-prober.js TARGET_IP TARGET_PORT LOCAL_IP [INTERVAL_MS]; stops on SIGTERM, SIGINT or EOF.
+// Usage: node prober-process.js TARGET_IP TARGET_PORT LOCAL_IP [INTERVAL_MS]; stops on SIGTERM, SIGINT or EOF.
 import { createSocket } from 'node:dgram';
 
 const [target = '', portArg = '5060', local = '0.0.0.0', intervalArg = '5'] = process.argv.slice(2);

@@ -1,0 +1,162 @@
+// The failover benchmark's sipha trials: a settled pair (the lab's fixture), one fault of the lab's catalogue per
+// trial on the primary, with the prober and SIPp running through it; then the soak (no fault, full load, production
+// timers), where every new term is a false failover.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { crashNode, crashWorker, type Fault, freeze, sipNicDown, switchover } from '../../src/lab/faults.js';
+import { PairFixture } from '../../src/lab/fixture.js';
+import { type Host, other, type Pair } from '../../src/lab/pair.js';
+import { type Settled, settle } from '../../src/lab/settle.js';
+import { errorMessage } from '../../src/net/errors.js';
+import { load, log, SOAK_RATE, SOAK_S, wanted } from './common.js';
+import { measure } from './prober.js';
+import { type Row, runRow, type Soak, type Trial, trialOf } from './report.js';
+
+interface Scenario {
+  key: string;
+  name: string;
+  measure: Row['measure'];
+  fault: Fault;
+  /** Healed this long after the takeover, while the probe still runs; otherwise once the trial's load is over. */
+  healAfterMs?: number;
+  takeoverTimeoutMs?: number;
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    key: 'kill9',
+    name: 'sipha node kill -9 (VIP released at once, as systemd)',
+    measure: 'recovery',
+    fault: crashNode({ release: 'on-exit' }),
+  },
+  {
+    key: 'kill9-late',
+    name: 'sipha node kill -9 (VIP released only at restart)',
+    measure: 'recovery',
+    fault: crashNode({ release: 'before-restart' }),
+  },
+  {
+    key: 'sigstop',
+    name: 'sipha host freeze (SIGSTOP node + worker)',
+    measure: 'recovery',
+    fault: freeze(),
+    healAfterMs: 1000,
+  },
+  { key: 'worker', name: 'sipha worker crash (kill -9)', measure: 'recovery', fault: crashWorker() },
+  {
+    key: 'nicdown',
+    name: 'sipha SIP-NIC down',
+    measure: 'recovery',
+    fault: sipNicDown(),
+    healAfterMs: 500,
+    takeoverTimeoutMs: 6000,
+  },
+  { key: 'switchover', name: 'sipha manual switchover', measure: 'gap', fault: switchover() },
+];
+
+/** The settled pair, or undefined (a trial then fails, or the pair is left to the next trial's settle). */
+const settled = (pair: Pair): Promise<Settled | undefined> => settle(pair).catch(() => undefined);
+
+async function trial(pair: Pair, sc: Scenario, n: number): Promise<Trial | string> {
+  const s = await settle(pair).catch((e: unknown) => errorMessage(e));
+  if (typeof s === 'string') return s;
+  const { primary: P, backup: Q } = s;
+  const termBefore = s.status[P].term;
+  const m = await measure(pair.lab, 6, async () => {
+    const injected = await sc.fault.inject(pair, P).catch((e: unknown) => errorMessage(e));
+    const tookOver =
+      typeof injected !== 'string' && (await pair.waitRole(Q, 'primary', sc.takeoverTimeoutMs ?? 10_000, 50));
+    // Undo the fault, as an operator (or the host coming back) would.
+    if (sc.healAfterMs !== undefined) {
+      await sleep(sc.healAfterMs);
+      await sc.fault.heal(pair, P);
+    }
+    return { injected, tookOver };
+  });
+  if (sc.healAfterMs === undefined) await sc.fault.heal(pair, P);
+  const { injected, tookOver } = m.value;
+  if (typeof injected === 'string') return injected;
+  if (!tookOver) {
+    // Leave the pair healthy for the next trial.
+    await settled(pair);
+    return `${Q} did not become primary (${injected.detail})`;
+  }
+  const after = await settled(pair);
+  const termAfter = after?.status[after.primary].term ?? termBefore + 1;
+  const falseFailovers =
+    Math.max(0, termAfter - termBefore - 1) + (after !== undefined && after.primary !== Q ? 1 : 0);
+  const t = trialOf(n, { from: P, to: Q }, m, falseFailovers, injected.detail);
+  const faultEpoch = injected.at;
+  const tls = [
+    ...((await pair.status('a'))?.timelines ?? []),
+    ...((await pair.status('b'))?.timelines ?? []),
+  ];
+  t.promotions = tls
+    .filter((x) => x.kind === 'promote' && x.detectedAt >= faultEpoch - 100)
+    .sort((x, y) => x.detectedAt - y.detectedAt)
+    .map((x) => `${x.node} ${x.cause} t${x.newTerm} @${x.detectedAt - faultEpoch}`);
+  return t;
+}
+
+/** The sipha rows (those BENCH_ONLY names) and the soak (BENCH_SOAK_S > 0), on a pair of their own. */
+export async function runSipha(rows: Row[]): Promise<Soak | undefined> {
+  const scenarios = SCENARIOS.filter((x) => wanted(x.key));
+  const soak = SOAK_S > 0 && wanted('soak');
+  if (scenarios.length === 0 && !soak) return undefined;
+  const fx = await PairFixture.open({
+    logLevel: 'warn',
+    extra: { monitoring: { sip_traffic: { enabled: true } } },
+    say: log,
+  });
+  try {
+    for (const sc of scenarios) {
+      const row: Row = { key: sc.key, name: sc.name, measure: sc.measure, trials: [], failures: [] };
+      rows.push(row);
+      if (await runRow(row, (n) => trial(fx.pair, sc, n))) fx.fail();
+    }
+    return soak ? await runSoak(fx.pair) : undefined;
+  } catch (err) {
+    fx.fail();
+    throw err;
+  } finally {
+    await fx.close();
+  }
+}
+
+// "No false failover during a 10-minute run at full SIP load": SIPp loads the primary for SOAK_S seconds while the
+// pair runs with its production timers; every promotion (a new term) is a false failover.
+async function runSoak(pair: Pair): Promise<Soak> {
+  const s = await settle(pair);
+  log(`soak: ${SOAK_S} s of SIPp OPTIONS+REGISTER at ${SOAK_RATE}/s against ${s.primary}`);
+  const run = load(pair.lab, SOAK_S, SOAK_RATE);
+  let changes = 0;
+  let last: Host = s.primary;
+  let done = false;
+  const watch = (async () => {
+    while (!done) {
+      await sleep(1000);
+      const holders = await pair.holders();
+      if (holders.length === 1 && holders[0] !== last) {
+        changes++;
+        last = holders[0]!;
+      }
+    }
+  })();
+  const r = await run;
+  done = true;
+  await watch;
+  const termBefore = s.status[s.primary].term;
+  const termAfter = Math.max(
+    (await pair.status(last))?.term ?? termBefore,
+    (await pair.status(other(last)))?.term ?? 0,
+  );
+  return {
+    seconds: SOAK_S,
+    rate: SOAK_RATE,
+    termBefore,
+    termAfter,
+    falseFailovers: termAfter - termBefore,
+    sippSuccessful: r.successful,
+    sippFailed: r.failed,
+    primaryChanges: changes,
+  };
+}

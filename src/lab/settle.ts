@@ -1,0 +1,59 @@
+// When is the lab's pair settled: the one definition that the lab tests, the demo and the failover benchmark wait
+// for, before they start and after every fault is healed.
+import { eventually } from './eventually.js';
+import { HOSTS, type Host, other, type Pair } from './pair.js';
+import type { HaStatus } from './status.js';
+
+export interface Settled {
+  primary: Host;
+  backup: Host;
+  /** The statuses that showed it, by host. */
+  status: Record<Host, HaStatus>;
+}
+
+export interface SettleOptions {
+  /** Settled only with this host primary (default: either). */
+  primary?: Host;
+  timeoutMs?: number;
+  stepMs?: number;
+}
+
+/**
+ * Settled: one node primary and the other backup, each with its SIP worker ready, the primary seeing its backup
+ * ready, replication synced on both, and the primary the only host with the VIP on its NIC (read with `ip addr`
+ * in both namespaces). Returns what shows it, or why not.
+ */
+export async function settledNow(pair: Pair, primaryWanted?: Host): Promise<Settled | string> {
+  const [a, b] = await Promise.all(HOSTS.map((h) => pair.status(h)));
+  if (a === undefined || b === undefined) return `no status from ${a === undefined ? 'a' : 'b'}`;
+  const status: Record<Host, HaStatus> = { a, b };
+  const primary = HOSTS.find((h) => status[h].role === 'primary');
+  if (primary === undefined) return `no primary (a ${a.role}, b ${b.role})`;
+  if (primaryWanted !== undefined && primary !== primaryWanted) return `${primary} is primary`;
+  const backup = other(primary);
+  const [p, q] = [status[primary], status[backup]];
+  if (q.role !== 'backup') return `${backup} is ${q.role}`;
+  for (const h of HOSTS) {
+    if (!status[h].worker.ready) return `the SIP worker of ${h} is not ready`;
+    if (status[h].replication?.synced !== true) return `replication is not synced on ${h}`;
+  }
+  if (!p.peer.ready) return `${primary} does not see ${backup} ready`;
+  const holders = await pair.holders();
+  if (holders.join() !== primary) return `VIP holders: ${holders.join() || 'none'}`;
+  return { primary, backup, status };
+}
+
+/** Waits until the pair is settled; rejects with the last reason (and where the logs are) after timeoutMs. */
+export async function settle(pair: Pair, o: SettleOptions = {}): Promise<Settled> {
+  let last = 'not asked' as Settled | string;
+  await eventually(
+    async () => {
+      last = await settledNow(pair, o.primary);
+      return typeof last !== 'string';
+    },
+    o.timeoutMs ?? 30_000,
+    o.stepMs ?? 100,
+  );
+  if (typeof last === 'string') throw new Error(`the pair did not settle (${last}); logs in ${pair.dir}`);
+  return last;
+}
