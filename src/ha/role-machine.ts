@@ -54,8 +54,11 @@ export function step(state: RoleState, event: RoleEvent): StepResult {
     !out.actions.some((a) => a.type === 'send-heartbeat')
   )
     out = { ...out, actions: [...out.actions, heartbeat(out.state)] };
-  // raft's heartbeatElapsed: the periodic heartbeat is the tick's, unless the row just sent one.
-  if (event.type === 'tick' && out.state.heartbeatElapsed >= out.state.config.heartbeatTicks) {
+  // raft's heartbeatElapsed: the periodic heartbeat is the tick's, unless the row just sent one. After a stall it
+  // is due at once: the peer has not heard from this node for that long and may be about to call it dead.
+  const due =
+    out.state.heartbeatElapsed >= out.state.config.heartbeatTicks || (event.type === 'tick' && event.late);
+  if (event.type === 'tick' && due) {
     const sent = out.actions.some((a) => a.type === 'send-heartbeat');
     return {
       state: { ...out.state, heartbeatElapsed: 0 },

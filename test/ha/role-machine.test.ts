@@ -655,6 +655,11 @@ describe('time in the machine: peer silence, heartbeats, stalls', () => {
     assert.equal(r.state.peer.status, 'alive');
     assert.equal(r.state.peerSilentTicks, 0);
     assert.equal(r.state.stalls, 1);
+    assert.deepEqual(
+      r.actions,
+      [{ type: 'send-heartbeat', queued: false }],
+      'the peer hears at once after a stall',
+    );
   });
 
   it('a heartbeat goes out every heartbeatTicks ticks, at once (never behind VIP commands)', () => {
