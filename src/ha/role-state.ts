@@ -154,17 +154,19 @@ export interface Advert {
 
 /**
  * The heartbeat's body, from the state alone. What the peer hears is what is true on this host: while a release
- * is in flight this node still holds the VIP, so it still says primary — in the term it held it under, not one
+ * (or the resignation after it) is in flight this node still holds the VIP, so it still says primary — in the term it held it under, not one
  * adopted since, so that a higher-term primary still wins — and neither ready nor yielding, or the peer could add
  * the VIP before it is gone here.
  */
 export function advertise(s: RoleState): Advert {
-  const releasing = s.vip === 'releasing';
+  // Until its resignation is out, a resigning primary is still handing over: the peer takes over on the resign
+  // (which carries when the VIP went), not on a heartbeat that overtook it.
+  const handingOver = s.vip === 'releasing' || s.resigning > 0;
   return {
-    role: releasing ? 'primary' : s.role,
-    term: releasing ? s.vipTerm : s.term,
+    role: handingOver ? 'primary' : s.role,
+    term: handingOver ? s.vipTerm : s.term,
     priority: s.config.priority,
-    ready: !releasing && isReady(s),
-    yielding: !releasing && s.hold > 0,
+    ready: !handingOver && isReady(s),
+    yielding: !handingOver && s.hold > 0,
   };
 }

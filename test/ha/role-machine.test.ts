@@ -712,7 +712,15 @@ describe('advertise: what the peer hears is a function of the state', () => {
     assert.equal(step(p, { type: 'vip-result', op: 'enable', ok: true }).state.vip, 'held');
     const resigned = step(st('primary', { vip: 'held' }), { type: 'switchover-requested' }).state;
     const gone = step(resigned, { type: 'vip-result', op: 'disable', ok: true }).state;
-    assert.equal(advertise(gone).yielding, true);
-    assert.equal(advertise(gone).role, 'backup');
+    assert.deepEqual(advertise(gone), {
+      role: 'primary',
+      term: 5,
+      priority: 100,
+      ready: false,
+      yielding: false,
+    });
+    const sent = step(gone, { type: 'resign-sent' }).state;
+    assert.equal(advertise(sent).yielding, true, 'the resignation is out: now it yields');
+    assert.equal(advertise(sent).role, 'backup');
   });
 });
