@@ -1,7 +1,7 @@
 // `sipha lab up|down`: the network-namespace lab for people (the tests, demo and benchmarks use src/lab).
 import { parseArgs } from 'node:util';
 import { Lab } from '../lab/lab.js';
-import { LAB_HOSTS, type LabTopology } from '../lab/topology.js';
+import { type LabTopology, labHosts } from '../lab/topology.js';
 import { errorMessage } from '../net/errors.js';
 
 const USAGE = 'usage: sipha lab up [--two-nic] [--no-ipv6] | sipha lab down [PREFIX] | sipha lab demo\n';
@@ -55,9 +55,9 @@ export async function runLabCommand(args: string[]): Promise<number> {
 
 export function describe(t: LabTopology): string {
   const lines = [`lab ${t.prefix} is up (sipha lab down to remove it)`, ''];
-  for (const name of LAB_HOSTS) {
+  for (const name of labHosts(t)) {
     const h = t.hosts[name];
-    const nics = [h.sip, h.mgmt]
+    const nics = [h.sip, h.mgmt, h.lan]
       .filter((n) => n !== undefined)
       .map((n) => `${n.ifname} ${n.ipv4}${n.ipv6 === undefined ? '' : ` ${n.ipv6}`} ${n.mac}`);
     lines.push(`  ${name.toUpperCase()}  ${h.netns.padEnd(24)} ${nics.join(' | ')}`);

@@ -9,13 +9,14 @@ import type { RunOutput } from '../vip/runner.js';
 import { destroyNamespaces, type ExecOptions, listNamespaces, nsWrap, run } from './netns.js';
 import { register } from './registry.js';
 import {
-  LAB_HOSTS,
+  LAN_GATEWAY,
   type LabHostInfo,
   type LabHostName,
   type LabNic,
   type LabNicInfo,
   type LabOptions,
   type LabTopology,
+  labHosts,
   namespacesOf,
   parseLabNetns,
   planTopology,
@@ -171,12 +172,12 @@ export class Lab {
     const sw = t.switchNetns;
     // The switch is layer 2 only: no IPv6 of its own, no multicast snooping between the hosts.
     await sysctl(sw, { 'net.ipv6.conf.all.disable_ipv6': 1, 'net.ipv6.conf.default.disable_ipv6': 1 });
-    const bridges = t.twoNic ? ['br-sip', 'br-mgmt'] : ['br-sip'];
+    const bridges = ['br-sip', ...(t.twoNic ? ['br-mgmt'] : []), ...(t.nat ? ['br-lan'] : [])];
     for (const br of bridges) {
       await run(['ip', '-n', sw, 'link', 'add', br, 'type', 'bridge', 'mcast_snooping', '0']);
       await run(['ip', '-n', sw, 'link', 'set', br, 'up']);
     }
-    for (const name of LAB_HOSTS) {
+    for (const name of labHosts(t)) {
       const h = t.hosts[name];
       // Before the interfaces exist, so that they inherit "default": no DAD in the lab.
       const conf: Record<string, number> = {
@@ -191,8 +192,9 @@ export class Lab {
       }
       await sysctl(h.netns, conf);
       await run(['ip', '-n', h.netns, 'link', 'set', 'lo', 'up']);
-      for (const nic of [h.sip, h.mgmt]) if (nic !== undefined) await this.cable(h, nic);
+      for (const nic of [h.sip, h.mgmt, h.lan]) if (nic !== undefined) await this.cable(h, nic);
     }
+    if (t.nat) await this.natRouter();
     if (t.longLivedClientCache) {
       // C keeps what it learnt for an hour: only an announcement can change an entry during a test.
       const c = t.hosts.c;
@@ -204,6 +206,21 @@ export class Lab {
         [`net.ipv6.neigh.${dev}.gc_stale_time`]: 3600,
       });
     }
+  }
+
+  /**
+   * N routes its LAN to the SIP subnet and masquerades it behind its own address (a home router: the phone's
+   * private address and port become N's address and a port N chooses); P's default route is N.
+   */
+  private async natRouter(): Promise<void> {
+    const n = this.topology.hosts.n;
+    const p = this.topology.hosts.p;
+    await sysctl(n.netns, { 'net.ipv4.ip_forward': 1 });
+    await run(['ip', '-n', p.netns, 'route', 'add', 'default', 'via', LAN_GATEWAY]);
+    const nft = [...nsWrap(n.netns), 'nft'];
+    await run([...nft, 'add', 'table', 'ip', 'nat']);
+    await run([...nft, 'add chain ip nat post { type nat hook postrouting priority 100 ; }']);
+    await run([...nft, 'add', 'rule', 'ip', 'nat', 'post', 'oifname', n.sip.ifname, 'masquerade']);
   }
 
   private async cable(h: LabHostInfo, nic: LabNicInfo): Promise<void> {
