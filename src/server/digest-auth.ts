@@ -3,6 +3,7 @@
 // secret, and expire on time (then the answer carries stale=true so the phone retries without asking its user).
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readQuoted, splitTopLevel } from '../sip/grammar.js';
+import type { Headers } from '../sip/headers.js';
 
 export type DigestAlgorithm = 'SHA-256' | 'MD5';
 const HASH: Record<DigestAlgorithm, string> = { 'SHA-256': 'sha256', MD5: 'md5' };
@@ -57,6 +58,20 @@ export function parseDigestCredentials(value: string): DigestCredentials | undef
   const opaque = params.get('opaque');
   if (opaque !== undefined) creds.opaque = opaque;
   return creds;
+}
+
+/** The realm a credentials value names, parsed or not (a malformed value of our realm is still ours). */
+function realmOf(value: string): string | undefined {
+  return parseDigestCredentials(value)?.realm ?? /\brealm\s*=\s*"([^"]*)"/i.exec(value)?.[1];
+}
+
+/** Removes the Proxy-Authorization values for `realm` (Kamailio's consume_credentials()); others stay. */
+export function consumeCredentials(headers: Headers, realm: string): void {
+  const fields = headers.fields;
+  for (let i = fields.length - 1; i >= 0; i--) {
+    const f = fields[i]!;
+    if (f.key === 'proxy-authorization' && realmOf(f.value) === realm) fields.splice(i, 1);
+  }
 }
 
 function h(algorithm: DigestAlgorithm, text: string): string {
