@@ -34,12 +34,17 @@ export const sipSchema = z
     listen: z.array(listenUri).min(1),
     domain: z.string().min(1).optional(),
     users_file: z.string().min(1).optional(),
-    /** Digest challenges offered, most preferred first (RFC 8760 §2.4); phones use the first they support. */
+    /**
+     * Digest challenges offered, most preferred first, one header each (RFC 8760 §2.4). MD5 alone by default:
+     * phones on older SIP stacks give up on a challenge set that holds SHA-256 (baresip 1.0 / libre 1.1 fails on
+     * any non-MD5 challenge in the set, whatever its place; sipsak 0.9.8 reads only the first). A client may answer
+     * MD5 whenever MD5 is offered, so offering SHA-256 beside it protects nobody against a downgrade.
+     */
     auth_algorithms: z
       .array(z.enum(['SHA-256', 'MD5']))
       .min(1)
       .refine((a) => new Set(a).size === a.length, 'must not repeat an algorithm')
-      .default(['SHA-256', 'MD5']),
+      .default(['MD5']),
     nonce_lifetime_s: z.number().int().min(10).max(86_400).default(300),
     /** The relay policy (README "Security"); it takes effect with users_file. */
     auth: z

@@ -1,6 +1,7 @@
-// Digest authentication (RFC 3261 §22, RFC 8760: SHA-256 preferred, MD5 for old phones). Nonces are stateless:
-// an HMAC over their issue time, so they verify after a restart or on the other node of a pair that shares the
-// secret, and expire on time (then the answer carries stale=true so the phone retries without asking its user).
+// Digest authentication (RFC 3261 §22, RFC 8760: SHA-256 and MD5; MD5 alone by default, see `sip.auth_algorithms`
+// in schema.ts). Nonces are stateless: an HMAC over their issue time, so they verify after a restart or on the other
+// node of a pair that shares the secret, and expire on time (then the answer carries stale=true so the phone
+// retries without asking its user).
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readQuoted, splitTopLevel } from '../sip/grammar.js';
 import type { Headers } from '../sip/headers.js';
@@ -102,7 +103,7 @@ export class DigestAuthenticator {
     readonly realm: string,
     private readonly passwords: ReadonlyMap<string, string>,
     private readonly nonceLifetimeMs = 300_000,
-    private readonly algorithms: readonly DigestAlgorithm[] = ['SHA-256', 'MD5'],
+    private readonly algorithms: readonly DigestAlgorithm[] = ['MD5'],
     secret?: Buffer,
     private readonly now: () => number = Date.now,
   ) {
@@ -123,7 +124,7 @@ export class DigestAuthenticator {
     return createHmac('sha256', this.secret).update(`${t}:${this.realm}`).digest('base64url').slice(0, 22);
   }
 
-  /** WWW-/Proxy-Authenticate values in order of preference (RFC 8760 §2.4), SHA-256 first by default. */
+  /** WWW-/Proxy-Authenticate values: one challenge per algorithm, most preferred first (RFC 8760 §2.4). */
   challenges(stale = false): string[] {
     const nonce = this.newNonce();
     return this.algorithms.map(

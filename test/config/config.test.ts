@@ -22,6 +22,11 @@ describe('config validation', () => {
     assert.equal(c.sip.registrar.min_expires, 60);
     assert.equal(c.ha, undefined);
     assert.deepEqual(c.sip.auth, { inbound: 'allow', trusted: [] });
+    assert.deepEqual(
+      c.sip.auth_algorithms,
+      ['MD5'],
+      'what every phone answers (test/server/clients.test.ts)',
+    );
   });
   it('reads the relay policy keys beside users_file and auth_algorithms', () => {
     const c = parseConfigText(

@@ -111,3 +111,36 @@ describe('no open relay over UDP with a users file', { timeout: 60_000 }, () => 
     assert.equal((await sent).status, 486);
   });
 });
+
+describe('the open-relay warning at start', { timeout: 30_000 }, () => {
+  const open = (address: string, port: number, extra = '') =>
+    [
+      'sip:',
+      `  listen: [udp://${address}:${port}]`,
+      '  domain: example.test',
+      '  routes: [{ match: "^[0-9]+$", to: "sip:127.0.0.1:5999" }]',
+      extra,
+      'log: { level: info }',
+    ].join('\n');
+
+  it('warns once without a users file on a non-loopback address with gateways, and only then', async () => {
+    const exposed = await startSipha(open('0.0.0.0', await freePort('0.0.0.0')));
+    const loopback = await startSipha(open('127.0.0.1', await freePort()));
+    const secured = await startSipha(open('0.0.0.0', await freePort('0.0.0.0'), '  users_file: u.yaml'), {
+      'u.yaml': 'alice: s3cret\n',
+    });
+    const warnings = (p: SiphaProcess) =>
+      p
+        .log()
+        .split('\n')
+        .filter((l) => l.includes('open relay'));
+    try {
+      assert.equal(warnings(exposed).length, 1, exposed.log());
+      assert.match(warnings(exposed)[0] ?? '', /"level":40.*"gateways":\["sip:127\.0\.0\.1:5999"\]/);
+      assert.deepEqual(warnings(loopback), []);
+      assert.deepEqual(warnings(secured), []);
+    } finally {
+      await Promise.all([exposed.stop(), loopback.stop(), secured.stop()]);
+    }
+  });
+});
