@@ -1,5 +1,6 @@
 // One schema for the whole YAML config. Key names follow DESIGN.md; they are the public interface.
 import { z } from 'zod';
+import { parseCidr } from '../net/address.js';
 import { vipSchema } from '../vip/config.js';
 
 const listenUri = z
@@ -33,13 +34,32 @@ export const sipSchema = z
     listen: z.array(listenUri).min(1),
     domain: z.string().min(1).optional(),
     users_file: z.string().min(1).optional(),
-    /** Digest challenges offered, most preferred first (RFC 8760 §2.4); phones use the first they support. */
+    /**
+     * Digest challenges offered, most preferred first, one header each (RFC 8760 §2.4). MD5 alone by default:
+     * phones on older SIP stacks give up on a challenge set that holds SHA-256 (baresip 1.0 / libre 1.1 fails on
+     * any non-MD5 challenge in the set, whatever its place; sipsak 0.9.8 reads only the first). A client may answer
+     * MD5 whenever MD5 is offered, so offering SHA-256 beside it protects nobody against a downgrade.
+     */
     auth_algorithms: z
       .array(z.enum(['SHA-256', 'MD5']))
       .min(1)
       .refine((a) => new Set(a).size === a.length, 'must not repeat an algorithm')
-      .default(['SHA-256', 'MD5']),
+      .default(['MD5']),
     nonce_lifetime_s: z.number().int().min(10).max(86_400).default(300),
+    /** The relay policy (README "Security"); it takes effect with users_file. */
+    auth: z
+      .object({
+        /** Strangers (a From not of our domain) calling our users: let them (`allow`) or authenticate them too. */
+        inbound: z.enum(['allow', 'challenge']).default('allow'),
+        /** Peers (gateways, SBCs) whose requests need no credentials: addresses or ADDRESS/PREFIX networks. */
+        trusted: z
+          .array(
+            z.string().refine((s) => parseCidr(s) !== undefined, 'must be an IP address or ADDRESS/PREFIX'),
+          )
+          .default([]),
+      })
+      .strict()
+      .default({ inbound: 'allow', trusted: [] }),
     routes: z.array(routeSchema).default([]),
     advertise: z.string().min(1).optional(),
     limits: z
@@ -68,7 +88,11 @@ export const sipSchema = z
       .default({ min_expires: 60, max_expires: 3600, default_expires: 3600 }),
     tcp_idle_timeout_ms: z.number().int().min(1000).max(86_400_000).default(600_000),
   })
-  .strict();
+  .strict()
+  .refine((sip) => sip.auth.inbound === 'allow' || sip.users_file !== undefined, {
+    message: 'challenge needs sip.users_file (there is nobody to authenticate)',
+    path: ['auth', 'inbound'],
+  });
 
 export const haSchema = z
   .object({

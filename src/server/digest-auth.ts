@@ -1,8 +1,10 @@
-// Digest authentication (RFC 3261 §22, RFC 8760: SHA-256 preferred, MD5 for old phones). Nonces are stateless:
-// an HMAC over their issue time, so they verify after a restart or on the other node of a pair that shares the
-// secret, and expire on time (then the answer carries stale=true so the phone retries without asking its user).
+// Digest authentication (RFC 3261 §22, RFC 8760: SHA-256 and MD5; MD5 alone by default, see `sip.auth_algorithms`
+// in schema.ts). Nonces are stateless: an HMAC over their issue time, so they verify after a restart or on the other
+// node of a pair that shares the secret, and expire on time (then the answer carries stale=true so the phone
+// retries without asking its user).
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readQuoted, splitTopLevel } from '../sip/grammar.js';
+import type { Headers } from '../sip/headers.js';
 
 export type DigestAlgorithm = 'SHA-256' | 'MD5';
 const HASH: Record<DigestAlgorithm, string> = { 'SHA-256': 'sha256', MD5: 'md5' };
@@ -59,6 +61,20 @@ export function parseDigestCredentials(value: string): DigestCredentials | undef
   return creds;
 }
 
+/** The realm a credentials value names, parsed or not (a malformed value of our realm is still ours). */
+function realmOf(value: string): string | undefined {
+  return parseDigestCredentials(value)?.realm ?? /\brealm\s*=\s*"([^"]*)"/i.exec(value)?.[1];
+}
+
+/** Removes the Proxy-Authorization values for `realm` (Kamailio's consume_credentials()); others stay. */
+export function consumeCredentials(headers: Headers, realm: string): void {
+  const fields = headers.fields;
+  for (let i = fields.length - 1; i >= 0; i--) {
+    const f = fields[i]!;
+    if (f.key === 'proxy-authorization' && realmOf(f.value) === realm) fields.splice(i, 1);
+  }
+}
+
 function h(algorithm: DigestAlgorithm, text: string): string {
   return createHash(HASH[algorithm]).update(text, 'utf8').digest('hex');
 }
@@ -87,7 +103,7 @@ export class DigestAuthenticator {
     readonly realm: string,
     private readonly passwords: ReadonlyMap<string, string>,
     private readonly nonceLifetimeMs = 300_000,
-    private readonly algorithms: readonly DigestAlgorithm[] = ['SHA-256', 'MD5'],
+    private readonly algorithms: readonly DigestAlgorithm[] = ['MD5'],
     secret?: Buffer,
     private readonly now: () => number = Date.now,
   ) {
@@ -108,7 +124,7 @@ export class DigestAuthenticator {
     return createHmac('sha256', this.secret).update(`${t}:${this.realm}`).digest('base64url').slice(0, 22);
   }
 
-  /** WWW-/Proxy-Authenticate values in order of preference (RFC 8760 §2.4), SHA-256 first by default. */
+  /** WWW-/Proxy-Authenticate values: one challenge per algorithm, most preferred first (RFC 8760 §2.4). */
   challenges(stale = false): string[] {
     const nonce = this.newNonce();
     return this.algorithms.map(

@@ -2,7 +2,7 @@
 // It runs standalone (`sipha start` without `ha`) or as the SIP worker of an HA node.
 import type { Logger } from 'pino';
 import type { SiphaConfig } from '../config/schema.js';
-import { formatHostPort } from '../net/address.js';
+import { formatHostPort, isLoopback } from '../net/address.js';
 import { TransactionLayer } from '../sip/transaction/transaction-layer.js';
 import { type ListenSpec, parseListenUri } from '../sip/transport/listen-uri.js';
 import { TransportLayer } from '../sip/transport/transport-layer.js';
@@ -95,6 +95,7 @@ export class SipServer {
         defaultExpires: sip.registrar.default_expires,
       },
       ...(auth === undefined ? {} : { auth }),
+      relay: sip.auth,
       routes: compileRoutes(sip.routes),
       advertise,
       now: () => performance.now(),
@@ -109,6 +110,21 @@ export class SipServer {
     log.info(
       { listen: bound.map((l) => `${l.transport}://${formatHostPort({ host: l.address, port: l.port })}`) },
       'SIP server listening',
+    );
+    this.warnIfOpenRelay(bound);
+  }
+
+  /**
+   * Without a users file nothing is authenticated (README "Security"): reachable from the network with static
+   * routes, anyone can call through the gateways at our cost. Said once, at start.
+   */
+  private warnIfOpenRelay(bound: readonly ListenSpec[]): void {
+    const { sip } = this.o.config;
+    const exposed = bound.filter((l) => !isLoopback(l.address)).map((l) => l.address);
+    if (sip.users_file !== undefined || sip.routes.length === 0 || exposed.length === 0) return;
+    this.o.log.warn(
+      { listen: [...new Set(exposed)], gateways: sip.routes.map((r) => r.to) },
+      'no sip.users_file: anyone who reaches these addresses can call out through the static routes (an open relay); see README "Security"',
     );
   }
 

@@ -21,6 +21,23 @@ describe('config validation', () => {
     assert.deepEqual(c.sip.listen, ['udp://127.0.0.1:5060']);
     assert.equal(c.sip.registrar.min_expires, 60);
     assert.equal(c.ha, undefined);
+    assert.deepEqual(c.sip.auth, { inbound: 'allow', trusted: [] });
+    assert.deepEqual(
+      c.sip.auth_algorithms,
+      ['MD5'],
+      'what every phone answers (test/server/clients.test.ts)',
+    );
+  });
+  it('reads the relay policy keys beside users_file and auth_algorithms', () => {
+    const c = parseConfigText(
+      'sip: { listen: [udp://127.0.0.1:5060], users_file: u.yaml, auth_algorithms: [SHA-256, MD5], auth: { inbound: challenge, trusted: [198.51.100.50, 203.0.113.0/24, "2001:db8::/32"] } }',
+    );
+    assert.equal(c.sip.users_file, 'u.yaml');
+    assert.deepEqual(c.sip.auth_algorithms, ['SHA-256', 'MD5']);
+    assert.deepEqual(c.sip.auth, {
+      inbound: 'challenge',
+      trusted: ['198.51.100.50', '203.0.113.0/24', '2001:db8::/32'],
+    });
   });
   const cases: Array<[string, string, string, RegExp]> = [
     ['not YAML', 'sip: [unclosed', '', /not valid YAML/],
@@ -71,6 +88,36 @@ describe('config validation', () => {
       'sip: { listen: [udp://127.0.0.1:5060], auth_algorithms: [MD5, MD5] }',
       'sip.auth_algorithms',
       /repeat/,
+    ],
+    [
+      'trusted peer not an address',
+      'sip: { listen: [udp://127.0.0.1:5060], auth: { trusted: [198.51.100.50, gw.example] } }',
+      'sip.auth.trusted[1]',
+      /IP address or ADDRESS\/PREFIX/,
+    ],
+    [
+      'trusted prefix too long',
+      'sip: { listen: [udp://127.0.0.1:5060], auth: { trusted: ["2001:db8::/129"] } }',
+      'sip.auth.trusted[0]',
+      /ADDRESS\/PREFIX/,
+    ],
+    [
+      'unknown inbound policy',
+      'sip: { listen: [udp://127.0.0.1:5060], users_file: u.yaml, auth: { inbound: deny } }',
+      'sip.auth.inbound',
+      /allow|challenge/,
+    ],
+    [
+      'inbound challenge without users',
+      'sip: { listen: [udp://127.0.0.1:5060], auth: { inbound: challenge } }',
+      'sip.auth.inbound',
+      /needs sip\.users_file/,
+    ],
+    [
+      'unknown auth key',
+      'sip: { listen: [udp://127.0.0.1:5060], auth: { trust: [] } }',
+      'sip.auth',
+      /unknown key\(s\): trust/,
     ],
   ];
   for (const [name, text, key, problem] of cases) {

@@ -12,6 +12,7 @@ import type { Myself } from '../myself.js';
 import type { RegistrarPolicy } from '../registrar.js';
 import type { StaticRoute } from '../static-routes.js';
 import { type Advertise, ProxyIdentity } from './identity.js';
+import type { InboundPolicy } from './relay-policy.js';
 
 export interface ProxyOptions {
   myself: Myself;
@@ -19,6 +20,8 @@ export interface ProxyOptions {
   dialogs: DialogStore;
   registrar: RegistrarPolicy;
   auth?: DigestAuthenticator;
+  /** The relay policy's settings (`sip.auth`); default: strangers may reach our users, no trusted peers. */
+  relay?: { inbound: InboundPolicy; trusted: readonly string[] };
   routes: StaticRoute[];
   /** Our own SIP address per transport (the VIP in HA mode) for Via and Record-Route. */
   advertise: Advertise;

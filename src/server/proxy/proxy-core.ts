@@ -5,6 +5,7 @@
 // services for requests addressed to the server itself. It is the core above the transaction layer, which hands it
 // only new requests, CANCELs, unmatched ACKs and stray responses; forwarding the last three statelessly, with
 // Route-based routing of in-dialog requests, carries calls across an HA takeover.
+import { AddressSet } from '../../net/address.js';
 import { createResponse } from '../../sip/build.js';
 import type { SipRequest, SipResponse } from '../../sip/message.js';
 import type {
@@ -24,6 +25,7 @@ import {
   checkProxyAuthorization,
   checkRequest,
   checkUriScheme,
+  type RelayGuard,
 } from './request-validation.js';
 import { ResponseContexts } from './response-context.js';
 import { StatelessForwarding } from './stateless.js';
@@ -39,6 +41,7 @@ export class ProxyCore implements TransactionCore {
   private readonly cancels: CancelProcessing;
   private readonly stateless: StatelessForwarding;
   private readonly local: LocalServices;
+  private readonly guard: RelayGuard;
 
   constructor(sender: MessageSender, transactions: TransactionLayer, o: ProxyOptions) {
     this.env = new ProxyEnv(sender, transactions, o);
@@ -47,6 +50,12 @@ export class ProxyCore implements TransactionCore {
     this.cancels = new CancelProcessing(this.env, this.contexts, this.selector);
     this.stateless = new StatelessForwarding(this.env, this.selector);
     this.local = new LocalServices(this.env);
+    this.guard = {
+      auth: o.auth,
+      myself: o.myself,
+      inbound: o.relay?.inbound ?? 'allow',
+      trusted: new AddressSet(o.relay?.trusted ?? []),
+    };
   }
 
   get stats(): ProxyStats {
@@ -76,16 +85,16 @@ export class ProxyCore implements TransactionCore {
       return;
     }
     const { kind, fwd, aor, groups } = selection;
+    // REGISTER for our domain is the registrar's, which authenticates it itself (401, §22.2).
     if (request.method === 'REGISTER' && (kind === 'server' || kind === 'domain')) {
       this.local.register(server);
       return;
     }
+    if (!this.authorized(server, selection)) return;
     if (kind === 'server') {
       this.local.answer(server);
       return;
     }
-    // In-dialog requests (routed by our Record-Route) need no credentials.
-    if (kind !== 'route' && !this.authorized(server)) return;
     if (groups.length > 0) this.contexts.forward(request, fwd, server, groups);
     else if (kind === 'route') this.reply(server, { status: 404, reason: 'No Route To Next Hop' });
     else if (kind === 'domain') this.local.unavailable(server, aor);
@@ -105,7 +114,7 @@ export class ProxyCore implements TransactionCore {
   }
 
   /**
-   * §16.3 steps 2-5 (step 6, Proxy-Authorization, only for what we forward). The scheme is checked on the request
+   * §16.3 steps 2-5 (step 6, Proxy-Authorization, after them in `authorized`). The scheme is checked on the request
    * as received; whether it is for the server itself (OPTIONS with Max-Forwards 0) after route preprocessing.
    */
   private validate(request: SipRequest, selection: Selection): CheckFailure | undefined {
@@ -116,9 +125,9 @@ export class ProxyCore implements TransactionCore {
     return loop;
   }
 
-  /** §16.3 step 6; answers the request itself when the credentials do not do. */
-  private authorized(server: ServerTransaction): boolean {
-    const refusal = checkProxyAuthorization(server.request, this.env.o.auth, this.env.o.myself);
+  /** §16.3 step 6 (the relay policy); answers the request itself when it may not pass. */
+  private authorized(server: ServerTransaction, selection: Selection): boolean {
+    const refusal = checkProxyAuthorization(server.request, selection, server.source.address, this.guard);
     if (refusal === undefined) return true;
     if (refusal.failure) this.env.stats.authFailures++;
     this.env.respond(server, refusal.response);

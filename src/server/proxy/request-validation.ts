@@ -2,12 +2,16 @@
 // validity." One pure check per step; "If any of these checks fail, the element MUST behave as a user agent server
 // (see Section 8.2) and respond with an error code." Step 1, reasonable syntax, is the parser's and the transaction
 // layer's: "The request MUST be well-formed enough to be handled with a server transaction."
+
+import type { AddressSet } from '../../net/address.js';
 import { createResponse } from '../../sip/build.js';
 import type { SipRequest, SipResponse } from '../../sip/message.js';
 import { SipUri, TelUri } from '../../sip/uri.js';
 import type { DigestAuthenticator, VerifyResult } from '../digest-auth.js';
 import type { Myself } from '../myself.js';
 import { loopHash } from './branch.js';
+import { type InboundPolicy, relayDecision } from './relay-policy.js';
+import type { Selection } from './target-selector.js';
 
 export interface CheckFailure {
   status: number;
@@ -85,22 +89,44 @@ export interface AuthRefusal {
   failure: boolean;
 }
 
+/** What step 6 needs besides the request: the users, our domain, and the relay policy's settings. */
+export interface RelayGuard {
+  auth: DigestAuthenticator | undefined;
+  myself: Myself;
+  inbound: InboundPolicy;
+  /** `sip.auth.trusted`: peers whose requests need no credentials. */
+  trusted: AddressSet;
+}
+
 /**
  * Step 6: "If an element requires credentials before forwarding a request, the request MUST be inspected as
- * described in Section 22.3." We require them of out-of-dialog INVITEs from users of our domain, and the
- * credentials must be the From user's own.
+ * described in Section 22.3." Whether it requires them is the relay policy's decision (relay-policy.ts), made on
+ * where the request goes after §16.4-16.5 (`selection`) and where it came from (`sourceAddress`).
  */
 export function checkProxyAuthorization(
   request: SipRequest,
-  auth: DigestAuthenticator | undefined,
-  myself: Myself,
+  selection: Pick<Selection, 'kind' | 'leaves' | 'viaOurRoute'>,
+  sourceAddress: string,
+  g: RelayGuard,
 ): AuthRefusal | undefined {
-  if (auth === undefined || request.method !== 'INVITE' || request.to?.tag !== undefined) return undefined;
-  if (!myself.isMyUri(request.from?.uri)) return undefined;
+  const { auth } = g;
+  if (auth === undefined) return undefined;
+  const from = request.from?.uri;
   const result = auth.verify(request.headers.getFields('proxy-authorization'), request.method);
-  const fromUser = request.from?.uri instanceof SipUri ? request.from.uri.userText : undefined;
-  if (result.ok && result.username === fromUser) return undefined;
-  if (result.ok) {
+  const decision = relayDecision(
+    {
+      method: request.method,
+      inDialog: request.to?.tag !== undefined && selection.viaOurRoute,
+      fromOurs: g.myself.isMyUri(from),
+      fromUser: from instanceof SipUri ? from.userText : undefined,
+      destination: selection.kind === 'server' ? 'server' : selection.leaves ? 'leaving' : 'local',
+      trustedSource: g.trusted.has(sourceAddress),
+      authenticatedUser: result.ok ? result.username : undefined,
+    },
+    { authentication: true, inbound: g.inbound },
+  );
+  if (decision === 'allow') return undefined;
+  if (decision === 'forbid' || result.ok) {
     return {
       response: createResponse(request, 403, 'Forbidden (Credentials Do Not Match From)'),
       failure: true,

@@ -7,6 +7,7 @@ import { parseNameAddr } from '../../sip/name-addr.js';
 import type { Endpoint } from '../../sip/transport/types.js';
 import { SipUri } from '../../sip/uri.js';
 import { aorKey } from '../aor.js';
+import { consumeCredentials } from '../digest-auth.js';
 import type { Binding, LocationService } from '../location-service.js';
 import type { Myself } from '../myself.js';
 import { nextHop } from '../next-hop.js';
@@ -33,6 +34,10 @@ export interface Selection {
   aor: string | undefined;
   /** The target set in groups of equal q-value, highest first, tried one after the other (§16.6). Empty: none. */
   groups: Target[][];
+  /** The targets are out of our domain: a foreign Route or Request-URI, or a gateway by a static route. */
+  leaves: boolean;
+  /** §16.4 removed a Route value of ours (or undid a strict router's rewrite): it came through our Record-Route. */
+  viaOurRoute: boolean;
 }
 
 export interface TargetSelectorOptions {
@@ -41,6 +46,8 @@ export interface TargetSelectorOptions {
   routes: readonly StaticRoute[];
   /** Monotonic ms, the location service's clock. */
   now: () => number;
+  /** Our digest realm, when we authenticate: its Proxy-Authorization values are ours to consume. */
+  auth?: { readonly realm: string };
 }
 
 export class TargetSelector {
@@ -48,33 +55,48 @@ export class TargetSelector {
 
   select(request: SipRequest): Selection {
     const fwd = request.clone();
-    this.preprocessRoutes(fwd);
+    // §22.3: "A Proxy-Authorization header field value applies only to the proxy whose realm is identified in the
+    // "realm" parameter". Ours stop here (Kamailio's consume_credentials()), on every way out — the ACK for a 2xx
+    // carries the INVITE's (§22.1) and an in-dialog request may carry cached ones — so no next hop gets material
+    // for guessing our users' passwords; those of other realms go on.
+    if (this.o.auth !== undefined) consumeCredentials(fwd.headers, this.o.auth.realm);
+    const viaOurRoute = this.preprocessRoutes(fwd);
+    const out = (kind: Selection['kind'], groups: Target[][], leaves: boolean, aor?: string): Selection => ({
+      kind,
+      fwd,
+      aor,
+      groups,
+      leaves,
+      viaOurRoute,
+    });
     // §16.6 step 7: "the proxy MUST apply the procedures to the first value in the Route header field, if
     // present, else the Request-URI."
     if (fwd.headers.has('route')) {
-      return selection('route', fwd, undefined, single(fwd.uri, nextHop(fwd.nameAddrs('route')[0]?.uri)));
+      return out('route', single(fwd.uri, nextHop(fwd.nameAddrs('route')[0]?.uri)), true);
     }
     const uri = fwd.requestUri;
     if (!(uri instanceof SipUri) || !this.o.myself.isMyUri(uri)) {
       // "If the domain of the Request-URI indicates a domain this element is not responsible for, the
       // Request-URI MUST be placed into the target set as the only target". A static route may name the gateway.
       const to = staticRouteFor(this.o.routes, uri) ?? nextHop(uri);
-      return selection('remote', fwd, undefined, single(fwd.uri, to));
+      return out('remote', single(fwd.uri, to), true);
     }
-    if (uri.user === undefined) return selection('server', fwd, undefined, []);
+    if (uri.user === undefined) return out('server', [], false);
     // "When accessing the location service constructed by a registrar, the Request-URI MUST first be
     // canonicalized as described in Section 10.3 before being used as an index."
     const aor = aorKey(uri, this.o.myself);
     const groups = aor === undefined ? [] : this.bindingGroups(aor);
-    if (groups.length > 0) return selection('domain', fwd, aor, groups);
+    if (groups.length > 0) return out('domain', groups, false, aor);
     // No binding: a number of our domain may still have a gateway.
-    return selection('domain', fwd, aor, single(fwd.uri, staticRouteFor(this.o.routes, uri)));
+    const gateway = single(fwd.uri, staticRouteFor(this.o.routes, uri));
+    return out('domain', gateway, gateway.length > 0, aor);
   }
 
-  /** §16.4, in place on the copy. */
-  private preprocessRoutes(fwd: SipRequest): void {
+  /** §16.4, in place on the copy; whether a Route value of ours was consumed. */
+  private preprocessRoutes(fwd: SipRequest): boolean {
     const ru = fwd.requestUri;
     const { myself } = this.o;
+    let ours = false;
     // "If the Request-URI of the request contains a value this proxy previously placed into a Record-Route header
     // field (see Section 16.6 item 4), the proxy MUST replace the Request-URI in the request with the last value
     // from the Route header field, and remove that value from the Route header field." (A strict router.)
@@ -85,14 +107,16 @@ export class TargetSelector {
         fwd.uri = last.uri.toString();
         fwd.headers.remove('route');
         for (const r of routes.slice(0, -1)) fwd.headers.append('Route', r);
+        ours = true;
       }
     }
     // "If the first value in the Route header field indicates this proxy, the proxy MUST remove that value from
     // the request."
     for (;;) {
       const top = fwd.nameAddrs('route')[0];
-      if (top === undefined || !myself.isMyUri(top.uri)) break;
+      if (top === undefined || !myself.isMyUri(top.uri)) return ours;
       fwd.headers.removeFirst('route');
+      ours = true;
     }
   }
 
@@ -109,15 +133,6 @@ export class TargetSelector {
     }
     return groups;
   }
-}
-
-function selection(
-  kind: Selection['kind'],
-  fwd: SipRequest,
-  aor: string | undefined,
-  groups: Target[][],
-): Selection {
-  return { kind, fwd, aor, groups };
 }
 
 /** "The Request-URI MUST be placed into the target set as the only target": one group of one, if it has a hop. */

@@ -2,6 +2,7 @@
 // domain example.test on 198.51.100.10:5060. Requests go in through the transaction layer, as the transport
 // hands them over.
 import { DialogStore } from '../../../src/server/dialogs.js';
+import type { DigestAuthenticator } from '../../../src/server/digest-auth.js';
 import { type Binding, LocationService } from '../../../src/server/location-service.js';
 import { Myself } from '../../../src/server/myself.js';
 import type { Advertise } from '../../../src/server/proxy/identity.js';
@@ -15,7 +16,16 @@ import { RecordingSender, UDP_SOURCE } from '../../sip/transaction/helpers.js';
 
 export const OUR_UDP: Advertise = { udp: { host: '198.51.100.10', port: 5060 } };
 
-export function proxyHarness(o: { advertise?: Advertise; routes?: StaticRoute[] } = {}) {
+export interface HarnessOptions {
+  advertise?: Advertise;
+  routes?: StaticRoute[];
+  /** Digest authentication (a users file) and the relay policy's settings. */
+  auth?: DigestAuthenticator;
+  inbound?: 'allow' | 'challenge';
+  trusted?: string[];
+}
+
+export function proxyHarness(o: HarnessOptions = {}) {
   const clock = new FakeClock();
   const sender = new RecordingSender(clock);
   const layer = new TransactionLayer({ sender, clock });
@@ -25,6 +35,8 @@ export function proxyHarness(o: { advertise?: Advertise; routes?: StaticRoute[] 
     location,
     dialogs: new DialogStore(),
     registrar: { minExpires: 60, maxExpires: 3600, defaultExpires: 1800 },
+    ...(o.auth === undefined ? {} : { auth: o.auth }),
+    relay: { inbound: o.inbound ?? 'allow', trusted: o.trusted ?? [] },
     routes: o.routes ?? [],
     advertise: o.advertise ?? OUR_UDP,
     now: () => clock.now(),
