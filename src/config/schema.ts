@@ -61,6 +61,11 @@ export const sipSchema = z
       .strict()
       .default({ inbound: 'allow', trusted: [] }),
     routes: z.array(routeSchema).default([]),
+    /**
+     * Phones behind NAT: reach a phone where its REGISTER came from when its Contact is private and its source is
+     * not (`auto`), always (`always`), or at its Contact as written (`never`).
+     */
+    nat: z.enum(['auto', 'always', 'never']).default('auto'),
     advertise: z.string().min(1).optional(),
     limits: z
       .object({

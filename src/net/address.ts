@@ -87,3 +87,21 @@ const LOOPBACK = new AddressSet(['127.0.0.0/8', '::1']);
 export function isLoopback(address: string): boolean {
   return LOOPBACK.has(address);
 }
+
+/**
+ * Addresses that are not reachable from the public side of a NAT: RFC 1918 private networks, RFC 6598 shared
+ * address space (carrier-grade NAT), RFC 4193 unique local IPv6, and link-local (RFC 3927, RFC 4291).
+ */
+const PRIVATE = new AddressSet([
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '100.64.0.0/10',
+  '169.254.0.0/16',
+  'fc00::/7',
+  'fe80::/10',
+]);
+
+export function isPrivateAddress(address: string): boolean {
+  return PRIVATE.has(address);
+}

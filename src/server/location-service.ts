@@ -3,6 +3,7 @@
 
 import type { Endpoint } from '../sip/transport/types.js';
 import { ChangeFeed, type ChangeOrigin, type Unsubscribe } from './change-feed.js';
+import { contactKey } from './nat.js';
 
 export interface Binding {
   aor: string;
@@ -29,6 +30,8 @@ export type BindingChange = (
 
 export class LocationService {
   private readonly byAor = new Map<string, Binding[]>();
+  /** Bindings by contact (`contactKey`): an in-dialog request to a phone's Contact finds its flow. */
+  private readonly byContact = new Map<string, Binding>();
   private count = 0;
   private readonly changes = new ChangeFeed<BindingChange>();
 
@@ -60,6 +63,23 @@ export class LocationService {
     return this.byAor.get(aor)?.find((b) => b.contact === contact);
   }
 
+  /** The live binding whose contact is `uri` (user, host and port alike), if any. */
+  byContactUri(uri: string, now: number): Binding | undefined {
+    const key = contactKey(uri);
+    const b = key === undefined ? undefined : this.byContact.get(key);
+    return b !== undefined && b.expiresAt > now ? b : undefined;
+  }
+
+  private index(b: Binding): void {
+    const key = contactKey(b.contact);
+    if (key !== undefined) this.byContact.set(key, b);
+  }
+
+  private unindex(b: Binding): void {
+    const key = contactKey(b.contact);
+    if (key !== undefined && this.byContact.get(key) === b) this.byContact.delete(key);
+  }
+
   /** Adds or replaces the binding of (aor, contact). */
   put(binding: Binding, origin: ChangeOrigin = 'local'): void {
     let list = this.byAor.get(binding.aor);
@@ -71,9 +91,12 @@ export class LocationService {
     if (idx === -1) {
       list.push(binding);
       this.count++;
+      this.index(binding);
       this.changes.emit({ kind: 'added', binding, origin });
     } else {
+      this.unindex(list[idx] as Binding);
       list[idx] = binding;
+      this.index(binding);
       this.changes.emit({ kind: 'refreshed', binding, origin });
     }
   }
@@ -88,6 +111,7 @@ export class LocationService {
     if (list === undefined) return false;
     const idx = list.findIndex((b) => b.contact === contact);
     if (idx === -1) return false;
+    this.unindex(list[idx] as Binding);
     list.splice(idx, 1);
     this.count--;
     if (list.length === 0) this.byAor.delete(aor);
@@ -115,6 +139,7 @@ export class LocationService {
 
   clear(): void {
     this.byAor.clear();
+    this.byContact.clear();
     this.count = 0;
   }
 }

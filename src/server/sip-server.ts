@@ -96,6 +96,7 @@ export class SipServer {
       },
       ...(auth === undefined ? {} : { auth }),
       relay: sip.auth,
+      nat: sip.nat,
       routes: compileRoutes(sip.routes),
       advertise,
       now: () => performance.now(),

@@ -9,6 +9,7 @@ import type { DialogStore } from '../dialogs.js';
 import type { DigestAuthenticator } from '../digest-auth.js';
 import type { LocationService } from '../location-service.js';
 import type { Myself } from '../myself.js';
+import type { NatMode } from '../nat.js';
 import type { RegistrarPolicy } from '../registrar.js';
 import type { StaticRoute } from '../static-routes.js';
 import { type Advertise, ProxyIdentity } from './identity.js';
@@ -22,6 +23,8 @@ export interface ProxyOptions {
   auth?: DigestAuthenticator;
   /** The relay policy's settings (`sip.auth`); default: strangers may reach our users, no trusted peers. */
   relay?: { inbound: InboundPolicy; trusted: readonly string[] };
+  /** How phones behind NAT are reached (`sip.nat`, src/server/nat.ts). */
+  nat?: NatMode;
   routes: StaticRoute[];
   /** Our own SIP address per transport (the VIP in HA mode) for Via and Record-Route. */
   advertise: Advertise;

@@ -10,6 +10,7 @@ import { aorKey } from '../aor.js';
 import { consumeCredentials } from '../digest-auth.js';
 import type { Binding, LocationService } from '../location-service.js';
 import type { Myself } from '../myself.js';
+import { type NatMode, useFlow } from '../nat.js';
 import { nextHop } from '../next-hop.js';
 import { type StaticRoute, staticRouteFor } from '../static-routes.js';
 
@@ -48,6 +49,8 @@ export interface TargetSelectorOptions {
   now: () => number;
   /** Our digest realm, when we authenticate: its Proxy-Authorization values are ours to consume. */
   auth?: { readonly realm: string };
+  /** How phones behind NAT are reached (src/server/nat.ts); `auto` when not set. */
+  nat?: NatMode;
 }
 
 export class TargetSelector {
@@ -75,6 +78,18 @@ export class TargetSelector {
       return out('route', single(fwd.uri, nextHop(fwd.nameAddrs('route')[0]?.uri)), true);
     }
     const uri = fwd.requestUri;
+    // A request to a registered phone's Contact (a call's BYE, re-INVITE or ACK towards it: its Contact became
+    // the dialog's remote target) goes where that phone is reached, its flow when it is behind NAT.
+    const phone = uri instanceof SipUri ? this.o.location.byContactUri(fwd.uri, this.o.now()) : undefined;
+    if (phone !== undefined) {
+      const hop = this.bindingHop(phone);
+      return out(
+        'domain',
+        hop === undefined ? [] : [[{ uri: fwd.uri, to: hop, routes: phone.path }]],
+        false,
+        phone.aor,
+      );
+    }
     if (!(uri instanceof SipUri) || !this.o.myself.isMyUri(uri)) {
       // "If the domain of the Request-URI indicates a domain this element is not responsible for, the
       // Request-URI MUST be placed into the target set as the only target". A static route may name the gateway.
@@ -120,12 +135,23 @@ export class TargetSelector {
     }
   }
 
+  /**
+   * Where a request for a binding goes: its first Path hop (RFC 3327: the Path becomes the route to the contact),
+   * else the flow it registered on when it is behind NAT (src/server/nat.ts), else its contact, else its flow.
+   */
+  private bindingHop(b: Binding): Endpoint | undefined {
+    const path = b.path[0];
+    if (path !== undefined) return nextHop(parseNameAddr(path)?.uri);
+    if (useFlow(b.contact, b.received, this.o.nat ?? 'auto')) return b.received;
+    return nextHop(b.contact) ?? b.received;
+  }
+
   /** The live bindings (highest q first, as the location service orders them), grouped by q. */
   private bindingGroups(aor: string): Target[][] {
     const groups: Target[][] = [];
     let lastQ = -1;
     for (const b of this.o.location.lookup(aor, this.o.now())) {
-      const to = bindingHop(b);
+      const to = this.bindingHop(b);
       if (to === undefined) continue;
       if (b.q !== lastQ) groups.push([]);
       lastQ = b.q;
@@ -138,14 +164,4 @@ export class TargetSelector {
 /** "The Request-URI MUST be placed into the target set as the only target": one group of one, if it has a hop. */
 function single(uri: string, to: Endpoint | undefined): Target[][] {
   return to === undefined ? [] : [[{ uri, to, routes: [] }]];
-}
-
-/**
- * Where a request for a binding goes: its first Path hop (RFC 3327: the Path becomes the route to the contact),
- * else its contact, else where it registered from.
- */
-function bindingHop(b: Binding): Endpoint | undefined {
-  const path = b.path[0];
-  if (path !== undefined) return nextHop(parseNameAddr(path)?.uri);
-  return nextHop(b.contact) ?? b.received;
 }

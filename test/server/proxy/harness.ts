@@ -5,6 +5,7 @@ import { DialogStore } from '../../../src/server/dialogs.js';
 import type { DigestAuthenticator } from '../../../src/server/digest-auth.js';
 import { type Binding, LocationService } from '../../../src/server/location-service.js';
 import { Myself } from '../../../src/server/myself.js';
+import type { NatMode } from '../../../src/server/nat.js';
 import type { Advertise } from '../../../src/server/proxy/identity.js';
 import { ProxyCore } from '../../../src/server/proxy/proxy-core.js';
 import type { StaticRoute } from '../../../src/server/static-routes.js';
@@ -23,6 +24,8 @@ export interface HarnessOptions {
   auth?: DigestAuthenticator;
   inbound?: 'allow' | 'challenge';
   trusted?: string[];
+  /** The fixtures' contacts are private addresses registered from public ones; NAT handling is off unless asked. */
+  nat?: NatMode;
 }
 
 export function proxyHarness(o: HarnessOptions = {}) {
@@ -38,6 +41,7 @@ export function proxyHarness(o: HarnessOptions = {}) {
     ...(o.auth === undefined ? {} : { auth: o.auth }),
     relay: { inbound: o.inbound ?? 'allow', trusted: o.trusted ?? [] },
     routes: o.routes ?? [],
+    nat: o.nat ?? 'never',
     advertise: o.advertise ?? OUR_UDP,
     now: () => clock.now(),
   });
