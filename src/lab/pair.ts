@@ -160,6 +160,15 @@ export class Pair {
     }
   }
 
+  /** GET path from host h's management API (registrations, calls…): the status code and the parsed body. */
+  async get(
+    h: Host,
+    path: string,
+    timeoutMs = STATUS_TIMEOUT_MS,
+  ): Promise<{ status: number; body: unknown }> {
+    return (await this.api(h)).call('GET', path, timeoutMs);
+  }
+
   /** A manual switchover through host h's management API (either node may be asked). */
   async switchover(h: Host, force = false): Promise<SwitchoverAnswer> {
     const path = force ? '/api/v1/switchover?force=1' : '/api/v1/switchover';
