@@ -103,6 +103,8 @@ export class SipServer {
     this.transactions.core = this.proxy;
     this.transport.onRequest = (req, source) => this.transactions.receiveRequest(req, source);
     this.transport.onResponse = (res, source) => this.transactions.receiveResponse(res, source);
+    // §18.4: an ICMP error or a failed TCP connection fails what waits on that next hop at once (§17.1.4).
+    this.transport.onUnreachable = (to, err) => this.transactions.transportFailed(to, err);
     this.transport.onHandlerError = (err) => log.error({ err }, 'error while handling a SIP message');
     this.expiryTimer = setInterval(() => this.expire(), EXPIRY_INTERVAL_MS);
     this.expiryTimer.unref();
