@@ -11,7 +11,8 @@ import { DialogStore } from './dialogs.js';
 import { DigestAuthenticator } from './digest-auth.js';
 import { LocationService } from './location-service.js';
 import { Myself } from './myself.js';
-import { type AdvertisedAddress, ProxyCore } from './proxy/proxy-core.js';
+import type { Advertise, AdvertisedPoint } from './proxy/identity.js';
+import { ProxyCore } from './proxy/proxy-core.js';
 import { compileRoutes } from './static-routes.js';
 import { loadUsersFile } from './users-file.js';
 
@@ -79,11 +80,14 @@ export class SipServer {
     await this.transport.start();
     const bound = this.transport.listening;
     const myself = new Myself(sip.domain, bound);
-    const advertise: Partial<Record<'udp' | 'tcp', AdvertisedAddress>> = {};
+    const all: AdvertisedPoint[] = [];
+    const advertise: Advertise = { all };
     for (const l of bound) {
       // sip.advertise may be written with or without the brackets of an IPv6 address.
       const host = sip.advertise ?? l.address;
-      advertise[l.transport] ??= { host: host.startsWith('[') ? host.slice(1, -1) : host, port: l.port };
+      const point = { host: host.startsWith('[') ? host.slice(1, -1) : host, port: l.port };
+      advertise[l.transport] ??= point;
+      all.push({ ...point, transport: l.transport });
     }
     this.proxy = new ProxyCore(this.transport, this.transactions, {
       myself,

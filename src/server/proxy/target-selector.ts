@@ -19,6 +19,8 @@ export interface Target {
   to: Endpoint;
   /** Route values pushed ahead for this target (§16.6 step 6): the binding's Path (RFC 3327), top first. */
   routes: readonly string[];
+  /** A registered contact of the address-of-record (not a route, a gateway or a remote domain). */
+  registered?: true;
 }
 
 export interface Selection {
@@ -105,7 +107,7 @@ export class TargetSelector {
       if (to === undefined) continue;
       if (b.q !== lastQ) groups.push([]);
       lastQ = b.q;
-      groups.at(-1)!.push({ uri: b.contact, to, routes: b.path });
+      groups.at(-1)!.push({ uri: b.contact, to, routes: b.path, registered: true });
     }
     return groups;
   }
