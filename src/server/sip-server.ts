@@ -7,9 +7,9 @@ import { TransactionLayer } from '../sip/transaction/transaction-layer.js';
 import { type ListenSpec, parseListenUri } from '../sip/transport/listen-uri.js';
 import { TransportLayer } from '../sip/transport/transport-layer.js';
 import { systemClock } from '../time/clock.js';
-import { DialogStore } from './dialogs.js';
+import { type DialogChange, DialogStore } from './dialogs.js';
 import { DigestAuthenticator } from './digest-auth.js';
-import { LocationService } from './location-service.js';
+import { type BindingChange, LocationService } from './location-service.js';
 import { Myself } from './myself.js';
 import type { Advertise, AdvertisedPoint } from './proxy/identity.js';
 import { ProxyCore } from './proxy/proxy-core.js';
@@ -62,6 +62,13 @@ export class SipServer {
       clock: systemClock,
       timers: { t1: sip.timers.t1_ms, t2: sip.timers.t2_ms, t4: sip.timers.t4_ms },
     });
+    // SIP activity for the journal, one line per registration change and per call state change: at info for what
+    // this node did, at debug for what a backup applies from the primary's replication stream. `log.sip` sets the
+    // level of these lines apart from the rest.
+    const level = o.config.log.sip;
+    const activity = o.log.child({ component: 'sip' }, level === undefined ? {} : { level });
+    this.location.subscribe((c) => logRegistration(activity, c, performance.now()));
+    this.dialogs.subscribe((c) => logCall(activity, c));
   }
 
   async start(): Promise<void> {
@@ -143,4 +150,38 @@ export class SipServer {
     this.transactions.close();
     await this.transport.stop();
   }
+}
+
+function logRegistration(log: Logger, c: BindingChange, now: number): void {
+  const level = c.origin === 'local' ? 'info' : 'debug';
+  if (c.kind === 'removed') {
+    log[level](
+      { aor: c.aor, contact: c.contact, reason: c.reason, origin: c.origin },
+      'registration removed',
+    );
+    return;
+  }
+  const b = c.binding;
+  const from = b.received;
+  const source =
+    from === undefined
+      ? {}
+      : { transport: from.transport, source: formatHostPort({ host: from.address, port: from.port }) };
+  const expires = Math.max(0, Math.round((b.expiresAt - now) / 1000));
+  log[level](
+    { aor: b.aor, contact: b.contact, expires, ...source, origin: c.origin },
+    `registration ${c.kind}`,
+  );
+}
+
+function logCall(log: Logger, c: DialogChange): void {
+  const d = c.dialog;
+  // A call answered without a provisional response is created confirmed; its `confirmed` change follows.
+  if (c.kind === 'created' && d.state !== 'early' && c.origin === 'local') return;
+  const level = c.origin === 'local' ? 'info' : 'debug';
+  const reason = d.endReason === undefined ? {} : { reason: d.endReason };
+  log[level](
+    { dialog: d.id, caller: d.caller, callee: d.callee, state: d.state, ...reason, origin: c.origin },
+    `call ${d.state}`,
+  );
 }
