@@ -214,7 +214,7 @@ describe('UDP requests through a socket connected to the next hop', () => {
     }
   });
 
-  it('keeps at most maxSockets, least recently used out, and closes idle ones', async () => {
+  it('keeps at most maxSockets (the next hops beyond leave from the listener) and closes idle ones', async () => {
     const env = await transportOn(LOOPBACK, { maxSockets: 2, idleMs: 100 });
     const peers = await Promise.all([UdpPeer.open(), UdpPeer.open(), UdpPeer.open()]);
     try {
@@ -224,7 +224,8 @@ describe('UDP requests through a socket connected to the next hop', () => {
           address: '127.0.0.1',
           port: p.port,
         });
-      await Promise.all(peers.map((p) => p.next()));
+      const got = await Promise.all(peers.map((p) => p.next()));
+      assert.equal(got.length, 3, 'every request was sent');
       assert.equal(env.t.udpConnectedSockets, 2);
       await until(() => env.t.udpConnectedSockets === 0, 1000);
     } finally {

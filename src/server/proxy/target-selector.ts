@@ -122,7 +122,14 @@ function selection(
   return { kind, fwd, aor, groups };
 }
 
-/** "The Request-URI MUST be placed into the target set as the only target": one group of one, if it has a hop. */
+/**
+ * "The Request-URI MUST be placed into the target set as the only target": one group of one, if it has a hop. A host
+ * name leaves the set empty — we resolve no names (RFC 3263) — and the core answers 404, which covers it: "This
+ * status is also returned if the domain in the Request-URI does not match any of the domains handled by the
+ * recipient of the request" (§21.4.5). Not 604, "authoritative information that the user indicated in the
+ * Request-URI does not exist anywhere" (§21.6.3), which we do not have and which would end the caller's forking
+ * everywhere (§16.7 step 5); not 503 either, since nothing was tried and nothing is known to be down.
+ */
 function single(uri: string, to: Endpoint | undefined): Target[][] {
   return to === undefined ? [] : [[{ uri, to, routes: [] }]];
 }

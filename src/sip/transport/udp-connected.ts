@@ -13,7 +13,10 @@ import { udpType } from '../../net/address.js';
 import { errorCode, errorMessage } from '../../net/errors.js';
 
 export interface ConnectedUdpOptions {
-  /** Sockets kept at most; the least recently used is closed for a new one. */
+  /**
+   * Sockets kept at most (each is a file descriptor). Beyond that, requests leave from the listener itself until an
+   * idle socket is closed: closing a busy one could drop what is queued on it.
+   */
   maxSockets: number;
   /** A socket unused for this long is closed (what its next hop sends then reaches the listener). */
   idleMs: number;
@@ -49,12 +52,11 @@ interface Entry {
 }
 
 export class ConnectedUdpSockets {
-  /** By next hop, least recently used first. */
+  /** By next hop. */
   private readonly entries = new Map<string, Entry>();
   private sweeper: NodeJS.Timeout | undefined;
   /** Set when the listener's port cannot be shared: every send goes from the listener then. */
   private disabled = false;
-  opened = 0;
 
   constructor(
     private readonly host: ConnectedUdpHost,
@@ -72,9 +74,14 @@ export class ConnectedUdpSockets {
     }
     const key = hopKey(address, port);
     let entry = this.entries.get(key);
-    if (entry === undefined) entry = this.open(address, port);
-    else this.entries.delete(key);
-    this.entries.set(key, entry);
+    if (entry === undefined) {
+      if (this.entries.size >= this.options.maxSockets) {
+        this.host.sendUnconnected(bytes, port, address, onError);
+        return;
+      }
+      entry = this.open(address, port);
+      this.entries.set(key, entry);
+    }
     entry.lastUsed = performance.now();
     if (entry.queue !== undefined) {
       entry.queue.push({ bytes, onError });
@@ -90,13 +97,8 @@ export class ConnectedUdpSockets {
   }
 
   private open(address: string, port: number): Entry {
-    if (this.entries.size >= this.options.maxSockets) {
-      const [oldest] = this.entries.values();
-      if (oldest !== undefined) this.remove(oldest, true);
-    }
     const socket = createSocket({ type: udpType(address), reuseAddr: true });
     const entry: Entry = { socket, address, port, queue: [], lastUsed: performance.now(), closed: false };
-    this.opened++;
     // Attached before bind: between bind and connect the kernel may hand this socket anyone's datagram.
     socket.on('message', (bytes, remote) => {
       entry.lastUsed = performance.now();
