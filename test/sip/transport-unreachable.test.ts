@@ -27,7 +27,7 @@ interface Report {
 
 async function transportOn(
   listen: ListenSpec[],
-  udpConnected?: { maxSockets: number; idleMs: number },
+  udpConnected?: { maxSockets: number; idleMs: number } | false,
 ): Promise<{ t: TransportLayer; reports: Report[]; sentAt: { value: number } }> {
   const t = new TransportLayer({ listen, ...(udpConnected === undefined ? {} : { udpConnected }) });
   const reports: Report[] = [];
@@ -230,6 +230,23 @@ describe('UDP requests through a socket connected to the next hop', () => {
       await until(() => env.t.udpConnectedSockets === 0, 1000);
     } finally {
       for (const p of peers) p.close();
+      await env.t.stop();
+    }
+  });
+
+  it('can be turned off: requests leave from the listener, and the listen port is not shared', async () => {
+    const env = await transportOn(LOOPBACK, false);
+    const next = await UdpPeer.open();
+    try {
+      env.t.sendRequest(parsed(request('OPTIONS')), {
+        transport: 'udp',
+        address: '127.0.0.1',
+        port: next.port,
+      });
+      await next.next();
+      assert.equal(env.t.udpConnectedSockets, 0);
+    } finally {
+      next.close();
       await env.t.stop();
     }
   });
