@@ -14,6 +14,8 @@ const hostPort = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[^:/\s]+):\d{1,5}$/, 'must look like ADDRESS:PORT or [IPv6]:PORT');
 
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
 export const nodeSchema = z
   .object({
     id: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'must be 1-32 letters, digits, dot, dash or underscore'),
@@ -199,7 +201,9 @@ export const configSchema = z
     monitoring: monitoringSchema.optional(),
     log: z
       .object({
-        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+        level: z.enum(LOG_LEVELS).default('info'),
+        /** SIP activity — registrations and calls, one line per change — at its own level; default: `level`. */
+        sip: z.enum(LOG_LEVELS).optional(),
       })
       .strict()
       .default({ level: 'info' }),

@@ -7,11 +7,12 @@ import { TransactionLayer } from '../sip/transaction/transaction-layer.js';
 import { type ListenSpec, parseListenUri } from '../sip/transport/listen-uri.js';
 import { TransportLayer } from '../sip/transport/transport-layer.js';
 import { systemClock } from '../time/clock.js';
-import { DialogStore } from './dialogs.js';
+import { type DialogChange, DialogStore } from './dialogs.js';
 import { DigestAuthenticator } from './digest-auth.js';
-import { LocationService } from './location-service.js';
+import { type BindingChange, LocationService } from './location-service.js';
 import { Myself } from './myself.js';
-import { type AdvertisedAddress, ProxyCore } from './proxy/proxy-core.js';
+import type { Advertise, AdvertisedPoint } from './proxy/identity.js';
+import { ProxyCore } from './proxy/proxy-core.js';
 import { compileRoutes } from './static-routes.js';
 import { loadUsersFile } from './users-file.js';
 
@@ -61,6 +62,13 @@ export class SipServer {
       clock: systemClock,
       timers: { t1: sip.timers.t1_ms, t2: sip.timers.t2_ms, t4: sip.timers.t4_ms },
     });
+    // SIP activity for the journal, one line per registration change and per call state change: at info for what
+    // this node did, at debug for what a backup applies from the primary's replication stream. `log.sip` sets the
+    // level of these lines apart from the rest.
+    const level = o.config.log.sip;
+    const activity = o.log.child({ component: 'sip' }, level === undefined ? {} : { level });
+    this.location.subscribe((c) => logRegistration(activity, c, performance.now()));
+    this.dialogs.subscribe((c) => logCall(activity, c));
   }
 
   async start(): Promise<void> {
@@ -79,11 +87,14 @@ export class SipServer {
     await this.transport.start();
     const bound = this.transport.listening;
     const myself = new Myself(sip.domain, bound);
-    const advertise: Partial<Record<'udp' | 'tcp', AdvertisedAddress>> = {};
+    const all: AdvertisedPoint[] = [];
+    const advertise: Advertise = { all };
     for (const l of bound) {
       // sip.advertise may be written with or without the brackets of an IPv6 address.
       const host = sip.advertise ?? l.address;
-      advertise[l.transport] ??= { host: host.startsWith('[') ? host.slice(1, -1) : host, port: l.port };
+      const point = { host: host.startsWith('[') ? host.slice(1, -1) : host, port: l.port };
+      advertise[l.transport] ??= point;
+      all.push({ ...point, transport: l.transport });
     }
     this.proxy = new ProxyCore(this.transport, this.transactions, {
       myself,
@@ -105,6 +116,8 @@ export class SipServer {
     this.transactions.core = this.proxy;
     this.transport.onRequest = (req, source) => this.transactions.receiveRequest(req, source);
     this.transport.onResponse = (res, source) => this.transactions.receiveResponse(res, source);
+    // §18.4: an ICMP error or a failed TCP connection fails what waits on that next hop at once (§17.1.4).
+    this.transport.onUnreachable = (to, err) => this.transactions.transportFailed(to, err);
     this.transport.onHandlerError = (err) => log.error({ err }, 'error while handling a SIP message');
     this.expiryTimer = setInterval(() => this.expire(), EXPIRY_INTERVAL_MS);
     this.expiryTimer.unref();
@@ -154,4 +167,38 @@ export class SipServer {
     this.transactions.close();
     await this.transport.stop();
   }
+}
+
+function logRegistration(log: Logger, c: BindingChange, now: number): void {
+  const level = c.origin === 'local' ? 'info' : 'debug';
+  if (c.kind === 'removed') {
+    log[level](
+      { aor: c.aor, contact: c.contact, reason: c.reason, origin: c.origin },
+      'registration removed',
+    );
+    return;
+  }
+  const b = c.binding;
+  const from = b.received;
+  const source =
+    from === undefined
+      ? {}
+      : { transport: from.transport, source: formatHostPort({ host: from.address, port: from.port }) };
+  const expires = Math.max(0, Math.round((b.expiresAt - now) / 1000));
+  log[level](
+    { aor: b.aor, contact: b.contact, expires, ...source, origin: c.origin },
+    `registration ${c.kind}`,
+  );
+}
+
+function logCall(log: Logger, c: DialogChange): void {
+  const d = c.dialog;
+  // A call answered without a provisional response is created confirmed; its `confirmed` change follows.
+  if (c.kind === 'created' && d.state !== 'early' && c.origin === 'local') return;
+  const level = c.origin === 'local' ? 'info' : 'debug';
+  const reason = d.endReason === undefined ? {} : { reason: d.endReason };
+  log[level](
+    { dialog: d.id, caller: d.caller, callee: d.callee, state: d.state, ...reason, origin: c.origin },
+    `call ${d.state}`,
+  );
 }

@@ -2,6 +2,8 @@
 // "A stateful proxy must have a mechanism to maintain the target set as responses are received and associate the
 // responses to each forwarded request with the original request. For the purposes of this model, this mechanism
 // is a "response context" created by the proxy layer before forwarding the first request."
+import { familyOf } from '../../net/address.js';
+import { errorCode } from '../../net/errors.js';
 import { createResponse } from '../../sip/build.js';
 import type { SipRequest, SipResponse } from '../../sip/message.js';
 import type {
@@ -10,9 +12,10 @@ import type {
   ServerInviteTransaction,
   ServerTransaction,
 } from '../../sip/transaction/index.js';
+import type { Endpoint } from '../../sip/transport/types.js';
 import { bestResponseIndex, forwardableStatus } from './best-response.js';
 import type { ProxyEnv } from './env.js';
-import { prepareRequest } from './outbound.js';
+import { type Outgoing, prepareBranch } from './outbound.js';
 import type { Target } from './target-selector.js';
 
 /** Timer C (§16.6 step 11): "The timer MUST be larger than 3 minutes." */
@@ -32,6 +35,10 @@ export const OWN_CANCEL_TU: ClientTransactionUser = {
 interface Branch {
   target: Target;
   request: SipRequest;
+  /** Where `request` goes: the target, or the target over TCP for a large request (§18.1.1). */
+  to: Endpoint;
+  /** The request over UDP, while the TCP attempt it replaced may still fail (§18.1.1). */
+  udpFallback: Outgoing | undefined;
   tx: ClientTransaction | undefined;
   provisional: boolean;
   final: boolean;
@@ -47,6 +54,10 @@ export interface ResponseContext {
   groups: Target[][];
   branches: Branch[];
   finals: SipResponse[];
+  /** Our own 503s for branches whose next hop was unreachable (§16.9): their target, and the error code if any. */
+  unreachable: Map<SipResponse, { target: Target; detail: string }>;
+  /** While a group's branches are being started: no answer before all of them are. */
+  starting: boolean;
   answered: boolean;
   cancelled: boolean;
   done: boolean;
@@ -63,8 +74,10 @@ export class ResponseContexts {
       onResponse: (res, tx) => this.onBranchResponse(res, tx),
       // §16.7: a client transaction that times out counts as a 408 from that target.
       onTimeout: (tx) => this.onBranchFailure(tx, 408, 'Request Timeout'),
-      // §16.9: "the proxy MUST behave as if the forwarded request received a 503 (Service Unavailable) response."
-      onTransportError: (_err, tx) => this.onBranchFailure(tx, 503, 'Service Unavailable'),
+      onTransportError: (err, tx) => {
+        const entry = this.branchOf.get(tx);
+        if (entry !== undefined) this.branchUnreachable(entry.ctx, entry.branch, err);
+      },
       onTerminated: (tx) => this.branchOf.delete(tx),
     };
   }
@@ -87,6 +100,8 @@ export class ResponseContexts {
       groups,
       branches: [],
       finals: [],
+      unreachable: new Map(),
+      starting: false,
       answered: false,
       cancelled: false,
       done: false,
@@ -118,12 +133,17 @@ export class ResponseContexts {
     const group = ctx.groups.shift();
     if (group === undefined) return;
     ctx.branches = [];
+    const source = ctx.server.source;
+    const arrived = { transport: source.transport, family: familyOf(source.address) };
+    ctx.starting = true;
     for (const target of group) {
-      const out = prepareRequest(ctx.fwd, target, ctx.request, this.env.identity);
+      const out = prepareBranch(ctx.fwd, target, ctx.request, this.env.identity, arrived);
       if (out === undefined) continue;
       const branch: Branch = {
         target,
-        request: out,
+        request: out.request,
+        to: out.to,
+        udpFallback: out.udpFallback,
         tx: undefined,
         provisional: false,
         final: false,
@@ -131,18 +151,29 @@ export class ResponseContexts {
       };
       ctx.branches.push(branch);
       this.env.stats.forwarded++;
-      // Step 10: "A stateful proxy MUST create a new client transaction for this request".
-      const started = this.env.transactions.createClientTransaction(out, target.to, this.clientTu);
-      if (started.kind === 'created') {
-        branch.tx = started.transaction;
-        this.branchOf.set(started.transaction, { ctx, branch });
-      } else {
-        // The same request forwarded twice to the same target: a failed branch.
-        branch.final = true;
-        ctx.finals.push(createResponse(ctx.request, 500, 'Duplicate Branch'));
-      }
+      this.startBranch(ctx, branch);
     }
+    ctx.starting = false;
     if (ctx.branches.every((b) => b.final)) this.maybeFinish(ctx);
+  }
+
+  /** Step 10: "A stateful proxy MUST create a new client transaction for this request". */
+  private startBranch(ctx: ResponseContext, branch: Branch): void {
+    const started = this.env.transactions.createClientTransaction(branch.request, branch.to, this.clientTu);
+    if (started.kind !== 'created') {
+      // The same request forwarded twice to the same target: a failed branch.
+      branch.final = true;
+      ctx.finals.push(createResponse(ctx.request, 500, 'Duplicate Branch'));
+      return;
+    }
+    const tx = started.transaction;
+    // A sender that fails inside the send ended the transaction before we knew it.
+    if (tx.terminated) {
+      this.branchUnreachable(ctx, branch, new Error('send failed'));
+      return;
+    }
+    branch.tx = tx;
+    this.branchOf.set(tx, { ctx, branch });
   }
 
   private onBranchResponse(res: SipResponse, tx: ClientTransaction): void {
@@ -193,12 +224,37 @@ export class ResponseContexts {
   }
 
   /**
+   * The transport could not reach the branch's next hop (§18.4, §17.1.4): a large request moved to TCP tries UDP
+   * instead (§18.1.1); otherwise §16.9: "the proxy MUST behave as if the forwarded request received a 503 (Service
+   * Unavailable) response." Its reason phrase says so, with the system's error code, for whoever reads the trace.
+   */
+  private branchUnreachable(ctx: ResponseContext, branch: Branch, err: Error): void {
+    if (branch.final) return;
+    const fallback = branch.udpFallback;
+    if (fallback !== undefined && !branch.provisional && !ctx.done && !ctx.cancelled) {
+      branch.udpFallback = undefined;
+      branch.request = fallback.request;
+      branch.to = fallback.to;
+      branch.tx = undefined;
+      this.startBranch(ctx, branch);
+      return;
+    }
+    branch.final = true;
+    const code = errorCode(err);
+    const detail = code === undefined ? '' : ` (${code})`;
+    const response = createResponse(ctx.request, 503, `Next Hop Unreachable${detail}`);
+    ctx.unreachable.set(response, { target: branch.target, detail });
+    ctx.finals.push(response);
+    this.maybeFinish(ctx);
+  }
+
+  /**
    * When every branch of the group has a final response: the next q-group, or step 6: "A stateful proxy MUST send
    * a final response to a response context's server transaction if no final responses have been immediately
    * forwarded by the above rules and all client transactions in this response context have been terminated."
    */
   private maybeFinish(ctx: ResponseContext): void {
-    if (ctx.answered || ctx.done || !ctx.branches.every((b) => b.final)) return;
+    if (ctx.starting || ctx.answered || ctx.done || !ctx.branches.every((b) => b.final)) return;
     const has6xx = ctx.finals.some((r) => r.status >= 600);
     if (!has6xx && !ctx.cancelled && ctx.groups.length > 0) {
       this.startGroup(ctx);
@@ -213,11 +269,25 @@ export class ResponseContexts {
       this.finishContext(ctx);
       return;
     }
-    const status = forwardableStatus(best.status);
-    if (status !== best.status || best.via?.branch === ctx.request.via?.branch) {
-      this.env.respond(ctx.server, createResponse(ctx.request, status));
-    } else this.forwardUp(ctx, best);
+    if (best.via?.branch === ctx.request.via?.branch) this.env.respond(ctx.server, this.ownAnswer(ctx, best));
+    else if (forwardableStatus(best.status) !== best.status)
+      this.env.respond(ctx.server, createResponse(ctx.request, forwardableStatus(best.status)));
+    else this.forwardUp(ctx, best);
     this.finishContext(ctx);
+  }
+
+  /**
+   * Our own best response (a timeout, an unreachable next hop) as the caller gets it. Step 6 has "If the selected
+   * response is a 503 (Service Unavailable), the proxy MUST convert it to a 500 (Server Internal Error) response":
+   * a 503 received says that its sender is overloaded, which is no news for the caller. Ours says that the next hop
+   * could not be reached, and a 500 would hide that, so it stays a 503 — except for a registered contact of the
+   * callee: §16.5's answer for a user with nowhere to go, "which SHOULD be the 480 (Temporarily Unavailable)
+   * response", says it better, and a phone retries no other server for it as it may for a 503 (§21.5.4).
+   */
+  private ownAnswer(ctx: ResponseContext, best: SipResponse): SipResponse {
+    const unreachable = ctx.unreachable.get(best);
+    if (unreachable?.target.registered !== true) return best;
+    return createResponse(ctx.request, 480, `Contact Unreachable${unreachable.detail}`);
   }
 
   /** Steps 3 and 9: our Via off, then "The proxy MUST pass the response to the server transaction". */
@@ -265,7 +335,7 @@ export class ResponseContexts {
   private sendCancel(b: Branch): void {
     b.cancelPending = false;
     // A duplicate means this branch is being cancelled already.
-    this.env.transactions.createClientTransaction(buildCancel(b.request), b.target.to, OWN_CANCEL_TU);
+    this.env.transactions.createClientTransaction(buildCancel(b.request), b.to, OWN_CANCEL_TU);
   }
 }
 

@@ -21,6 +21,8 @@ export interface Target {
   to: Endpoint;
   /** Route values pushed ahead for this target (§16.6 step 6): the binding's Path (RFC 3327), top first. */
   routes: readonly string[];
+  /** A registered contact of the address-of-record (not a route, a gateway or a remote domain). */
+  registered?: true;
 }
 
 export interface Selection {
@@ -155,13 +157,20 @@ export class TargetSelector {
       if (to === undefined) continue;
       if (b.q !== lastQ) groups.push([]);
       lastQ = b.q;
-      groups.at(-1)!.push({ uri: b.contact, to, routes: b.path });
+      groups.at(-1)!.push({ uri: b.contact, to, routes: b.path, registered: true });
     }
     return groups;
   }
 }
 
-/** "The Request-URI MUST be placed into the target set as the only target": one group of one, if it has a hop. */
+/**
+ * "The Request-URI MUST be placed into the target set as the only target": one group of one, if it has a hop. A host
+ * name leaves the set empty — we resolve no names (RFC 3263) — and the core answers 404, which covers it: "This
+ * status is also returned if the domain in the Request-URI does not match any of the domains handled by the
+ * recipient of the request" (§21.4.5). Not 604, "authoritative information that the user indicated in the
+ * Request-URI does not exist anywhere" (§21.6.3), which we do not have and which would end the caller's forking
+ * everywhere (§16.7 step 5); not 503 either, since nothing was tried and nothing is known to be down.
+ */
 function single(uri: string, to: Endpoint | undefined): Target[][] {
   return to === undefined ? [] : [[{ uri, to, routes: [] }]];
 }

@@ -129,6 +129,10 @@ export class ClientInviteTransaction extends TransactionBase<ClientInviteState> 
     }
   }
 
+  protected override awaitingFinal(): boolean {
+    return this.state === 'Calling' || this.state === 'Proceeding';
+  }
+
   protected notifyEnd(cause: EndCause): void {
     notifyEnd(this.tu, this, cause);
   }

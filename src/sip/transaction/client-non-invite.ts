@@ -90,6 +90,10 @@ export class ClientNonInviteTransaction extends TransactionBase<ClientNonInviteS
     else this.end('timeout');
   }
 
+  protected override awaitingFinal(): boolean {
+    return this.state === 'Trying' || this.state === 'Proceeding';
+  }
+
   protected notifyEnd(cause: EndCause): void {
     notifyEnd(this.tu, this, cause);
   }

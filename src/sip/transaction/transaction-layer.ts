@@ -187,6 +187,23 @@ export class TransactionLayer {
     return { kind: 'created', transaction: tx };
   }
 
+  /**
+   * §18.4, §17.1.4: the transport found `to` unreachable after the sends there had returned — an ICMP error on the
+   * UDP socket connected to it, a refused, reset or timed-out TCP connection. Every client transaction still waiting
+   * for a final response from there fails at once, as if its own send had failed; returns how many.
+   */
+  transportFailed(to: Endpoint, error: Error): number {
+    const address = to.address.toLowerCase();
+    const hit: ClientTransaction[] = [];
+    for (const tx of this.clients.values()) {
+      const t = tx.to;
+      if (t.port === to.port && t.transport === to.transport && t.address.toLowerCase() === address)
+        hit.push(tx);
+    }
+    for (const tx of hit) tx.transportFailed(error);
+    return hit.length;
+  }
+
   /** The INVITE server transaction a CANCEL targets (§9.2, §16.10), whatever its state, if it still exists. */
   findInviteForCancel(cancel: SipRequest): ServerInviteTransaction | undefined {
     const key = inviteKeyForCancel(cancel);

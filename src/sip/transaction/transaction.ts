@@ -51,6 +51,21 @@ export abstract class TransactionBase<S extends string> {
     this.end(undefined);
   }
 
+  /**
+   * §17.1.4 for a failure the transport learns after the send has returned — an ICMP error on the socket connected
+   * to the next hop, a refused or reset TCP connection: "the client transaction SHOULD inform the TU that a
+   * transport failure has occurred, and the client transaction SHOULD transition directly to the "Terminated"
+   * state." Only a transaction still waiting for its final response is failed; one that has it just lingers on.
+   */
+  transportFailed(error: Error): void {
+    if (this.awaitingFinal()) this.end(error);
+  }
+
+  /** Whether a final response is still to come: a client transaction before "Completed". */
+  protected awaitingFinal(): boolean {
+    return false;
+  }
+
   /** Ends without telling the TU anything (layer shutdown). */
   dispose(): void {
     this.state = 'Terminated';

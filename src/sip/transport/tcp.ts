@@ -20,6 +20,11 @@ export interface TcpEvents {
   ): void;
   onPing(): void;
   onError(error: Error): void;
+  /**
+   * A connection failed: refused, reset, timed out while connecting (§18.4). Whatever waits on an answer from
+   * `remoteAddress:remotePort` over TCP will not get it on this connection.
+   */
+  onConnectionFailed(remoteAddress: string, remotePort: number, error: Error): void;
 }
 
 class TcpConnection implements TcpConnectionInfo {
@@ -155,7 +160,10 @@ export class TcpTransport {
         }
       }
     });
-    socket.on('error', () => socket.destroy());
+    socket.on('error', (err) => {
+      socket.destroy();
+      this.events.onConnectionFailed(c.remoteAddress, c.remotePort, err);
+    });
     socket.on('close', () => {
       this.connections.delete(c.id);
       if (this.byRemote.get(key) === c) this.byRemote.delete(key);

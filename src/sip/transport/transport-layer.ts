@@ -14,8 +14,9 @@ import { parseVia } from '../via.js';
 import type { ListenSpec } from './listen-uri.js';
 import { responseTarget } from './response-target.js';
 import { normaliseAddress, type TcpConnectionInfo, TcpTransport } from './tcp.js';
-import type { Endpoint, MessageSender, SendErrorHandler, Source } from './types.js';
+import type { Endpoint, MessageSender, SendErrorHandler, Source, TransportProtocol } from './types.js';
 import { UdpListener } from './udp.js';
+import type { ConnectedUdpOptions } from './udp-connected.js';
 import { stampVia } from './via-stamp.js';
 
 export interface TransportOptions {
@@ -23,6 +24,8 @@ export interface TransportOptions {
   limits?: ParseLimits;
   tcpIdleTimeoutMs?: number;
   tcpConnectTimeoutMs?: number;
+  /** Requests over UDP leave through sockets connected to their next hop (udp-connected.ts); `false`: never. */
+  udpConnected?: ConnectedUdpOptions | false;
 }
 
 export interface TransportCounters {
@@ -38,17 +41,24 @@ export interface TransportCounters {
   malformedDropped: number;
   /** Exceptions thrown by the layer above while handling a message (caught here). */
   handlerErrors: number;
+  /** Sends that failed at once (no route, no listener for the address family, connect refused). */
   sendErrors: number;
+  /** ICMP errors and failed TCP connections: a next hop found unreachable (§18.4). */
+  unreachable: number;
   keepalivesAnswered: number;
 }
 
 export type RequestHandler = (request: SipRequest, source: Source) => void;
 export type ResponseHandler = (response: SipResponse, source: Source) => void;
+/** A next hop the socket layer found unreachable, after the send that went there returned (§18.4, §17.1.4). */
+export type UnreachableHandler = (to: Endpoint, error: Error) => void;
 
 export class TransportLayer implements MessageSender {
   onRequest: RequestHandler = () => {};
   onResponse: ResponseHandler = () => {};
   onHandlerError: (error: unknown) => void = () => {};
+  /** The transaction layer fails what waits on that next hop (TransactionLayer.transportFailed). */
+  onUnreachable: UnreachableHandler = () => {};
 
   readonly counters: TransportCounters = {
     messagesIn: 0,
@@ -60,6 +70,7 @@ export class TransportLayer implements MessageSender {
     malformedDropped: 0,
     handlerErrors: 0,
     sendErrors: 0,
+    unreachable: 0,
     keepalivesAnswered: 0,
   };
 
@@ -81,6 +92,7 @@ export class TransportLayer implements MessageSender {
         onFramingError: (reason, head, c) => this.onFramingError(reason, head, c),
         onPing: () => this.counters.keepalivesAnswered++,
         onError: () => this.counters.sendErrors++,
+        onConnectionFailed: (address, port, err) => this.unreachable('tcp', address, port, err),
       },
     );
   }
@@ -91,8 +103,12 @@ export class TransportLayer implements MessageSender {
         const l = new UdpListener(
           spec.address,
           spec.port,
-          (bytes, remote, listener) => this.onDatagram(bytes, remote, listener),
-          () => this.counters.sendErrors++,
+          {
+            onDatagram: (bytes, remote, listener) => this.onDatagram(bytes, remote, listener),
+            onSocketError: () => this.counters.sendErrors++,
+            onUnreachable: (address, port, err) => this.unreachable('udp', address, port, err),
+          },
+          this.options.udpConnected,
         );
         await l.start();
         this.udp.push(l);
@@ -113,6 +129,11 @@ export class TransportLayer implements MessageSender {
     return this.tcp.openConnections;
   }
 
+  /** UDP sockets connected to a next hop, over all listeners. */
+  get udpConnectedSockets(): number {
+    return this.udp.reduce((n, l) => n + l.connectedSockets, 0);
+  }
+
   /** Stops accepting TCP connections; UDP keeps answering (used for a graceful stop). */
   stopAccepting(): Promise<void> {
     return this.tcp.stopListening();
@@ -131,14 +152,14 @@ export class TransportLayer implements MessageSender {
   sendResponse(response: SipResponse, source: Source, onError?: SendErrorHandler): void {
     const via = response.via;
     if (via === undefined) {
-      this.counters.sendErrors++;
-      onError?.(new Error('response without a usable Via'));
+      this.fail(new Error('response without a usable Via'), onError);
       return;
     }
     const target = responseTarget(via, source);
     this.send(serializeMessage(response), target, source, onError, target.connectionId);
   }
 
+  /** `via` is set for a response: the source of the request it answers. */
   private send(
     bytes: Buffer,
     to: Endpoint,
@@ -146,22 +167,44 @@ export class TransportLayer implements MessageSender {
     onError?: SendErrorHandler,
     connectionId?: number,
   ): void {
-    const fail = (err: Error) => {
-      this.counters.sendErrors++;
-      onError?.(err);
-    };
+    const fail = (err: Error) => this.fail(err, onError);
     this.counters.messagesOut++;
     if (to.transport === 'udp') {
       const socket = this.pickUdp(to.address, via);
-      if (socket === undefined) {
-        fail(new Error(`no UDP listener for ${to.address}`));
-        return;
-      }
-      socket.send(bytes, to.port, to.address, fail);
+      if (socket === undefined) fail(new Error(`no UDP listener for ${to.address}`));
+      else if (via === undefined) socket.sendRequest(bytes, to.port, to.address, fail);
+      else socket.send(bytes, to.port, to.address, fail);
       return;
     }
     if (connectionId !== undefined && this.tcp.sendOn(connectionId, bytes)) return;
     this.tcp.sendTo(to.address, to.port, bytes, fail);
+  }
+
+  /**
+   * A send failed. The sender hears it after its own call has returned, never from inside it (a transaction that
+   * fails while it is being created is still unknown to its caller then), and nothing it throws reaches a socket.
+   */
+  private fail(err: Error, onError: SendErrorHandler | undefined): void {
+    this.counters.sendErrors++;
+    if (onError !== undefined) queueMicrotask(() => this.guarded(() => onError(err)));
+  }
+
+  private unreachable(transport: TransportProtocol, address: string, port: number, err: Error): void {
+    this.counters.unreachable++;
+    this.guarded(() => this.onUnreachable({ transport, address: normaliseAddress(address), port }, err));
+  }
+
+  private guarded(run: () => void): void {
+    try {
+      run();
+    } catch (err) {
+      this.counters.handlerErrors++;
+      try {
+        this.onHandlerError(err);
+      } catch {
+        // A failing error reporter must not take the socket down either.
+      }
+    }
   }
 
   /** Responses leave from the socket the request came in on (the VIP in HA mode); requests from the first of the family. */
@@ -189,7 +232,7 @@ export class TransportLayer implements MessageSender {
 
   private receive(bytes: Buffer, source: Source, framing: Framing): void {
     this.counters.messagesIn++;
-    try {
+    this.guarded(() => {
       const result = parseMessage(bytes, this.limits, framing);
       if (!result.ok) {
         this.rejectMalformed(result.error, source, bytes);
@@ -206,14 +249,7 @@ export class TransportLayer implements MessageSender {
         this.counters.responsesIn++;
         this.onResponse(message, source);
       }
-    } catch (err) {
-      this.counters.handlerErrors++;
-      try {
-        this.onHandlerError(err);
-      } catch {
-        // A failing error reporter must not take the socket down either.
-      }
-    }
+    });
   }
 
   private rejectMalformed(error: SipParseError, source: Source, bytes?: Buffer): void {
