@@ -87,7 +87,7 @@ export class TargetSelector {
       const hop = this.bindingHop(phone);
       return out(
         'domain',
-        hop === undefined ? [] : [[{ uri: fwd.uri, to: hop, routes: phone.path }]],
+        hop === undefined ? [] : [[{ uri: fwd.uri, to: hop, routes: phone.path, registered: true }]],
         false,
         phone.aor,
       );
