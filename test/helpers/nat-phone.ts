@@ -11,6 +11,11 @@ import { serializeMessage } from '../../src/sip/serializer.js';
 import { StreamFramer } from '../../src/sip/transport/stream-framer.js';
 
 const [transport, ip, portText, serverIp, serverPortText, user] = process.argv.slice(2) as string[];
+// `node --test dist/test/` loads every file under test/, this one too: without arguments there is nothing to do.
+if (user === undefined) {
+  process.stdout.write('usage: nat-phone udp|tcp LOCAL_IP LOCAL_PORT SERVER_IP SERVER_PORT USER\n');
+  process.exit(0);
+}
 const port = Number(portText);
 const serverPort = Number(serverPortText);
 const TRANSPORT = transport === 'tcp' ? 'TCP' : 'UDP';
