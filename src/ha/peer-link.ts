@@ -81,6 +81,8 @@ export class PeerLink implements PeerChannel {
   private seq = 0;
   private replay: ReplayState | undefined;
   private peerId: string | null = null;
+  /** The newest message delivered: its sender's incarnation and sequence number. */
+  private delivered = { inc: 0, seq: 0 };
   /** When any path last heard the peer. */
   private lastHeard: number | null = null;
   private closed = false;
@@ -191,6 +193,11 @@ export class PeerLink implements PeerChannel {
       path.received++;
     }
     this.lastHeard = this.now();
+    // Every message goes out once per path; a copy that took the slow path must not undo what a newer message
+    // said on the fast one (a stale "backup" heard after "primary" would start an election). Authentic, heard,
+    // but not delivered.
+    if (msg.inc < this.delivered.inc || (msg.inc === this.delivered.inc && msg.seq <= this.delivered.seq)) return;
+    this.delivered = { inc: msg.inc, seq: msg.seq };
     this.opts.onMessage(msg, pathIndex);
   }
 

@@ -179,3 +179,32 @@ describe('peer link over loopback UDP', () => {
     assert.deepEqual(a.link.status().rejected.replayed, 1, 'the restored path brings no false replays');
   });
 });
+
+describe('peer link ordering across paths', () => {
+  it('delivers a message only if it is newer than the last delivered: a slow path’s stale copy is heard, not delivered', async () => {
+    const [p] = (await freePorts(1)) as [number];
+    const x = side('x', [{ listen: `127.0.0.1:${p}`, peer: '127.0.0.1:9' }]);
+    await x.link.start();
+    const raw = createSocket('udp4');
+    await new Promise<void>((r) => raw.bind(0, '127.0.0.1', () => r()));
+    const inc = Date.now();
+    const hb = (seq: number, role: 'primary' | 'backup') =>
+      encode({ from: 'y', inc, seq, ts: Date.now(), path: 0, body: { ...HB_BODY, role } }, KEY);
+    const send = (buf: Buffer) => new Promise<void>((r) => raw.send(buf, p, '127.0.0.1', () => r()));
+    try {
+      await send(hb(5, 'backup'));
+      await send(hb(7, 'primary'));
+      await send(hb(6, 'backup')); // sent before 7, arriving after it
+      await sleep(50);
+      assert.deepEqual(
+        x.messages.map((m) => (m.body.type === 'hb' ? `${m.seq} ${m.body.role}` : m.body.type)),
+        ['5 backup', '7 primary'],
+      );
+      assert.equal(x.link.status().rejected.replayed, 0, 'authentic and fresh: not a replay');
+      assert.equal(x.link.status().paths[0]?.received, 3, 'all three were heard');
+    } finally {
+      raw.close();
+      await closeSide(x);
+    }
+  });
+});
