@@ -196,7 +196,8 @@ export class PeerLink implements PeerChannel {
     // Every message goes out once per path; a copy that took the slow path must not undo what a newer message
     // said on the fast one (a stale "backup" heard after "primary" would start an election). Authentic, heard,
     // but not delivered.
-    if (msg.inc < this.delivered.inc || (msg.inc === this.delivered.inc && msg.seq <= this.delivered.seq)) return;
+    if (msg.inc < this.delivered.inc || (msg.inc === this.delivered.inc && msg.seq <= this.delivered.seq))
+      return;
     this.delivered = { inc: msg.inc, seq: msg.seq };
     this.opts.onMessage(msg, pathIndex);
   }
