@@ -64,6 +64,9 @@ export function sipCounters(server: SipServer): SipCounters {
     messagesOut: t.messagesOut,
     transactionTimeouts: x.timeouts,
     retransmissionsAbsorbed: x.retransmissionsAbsorbed,
+    transportErrors: x.transportErrors,
+    unreachable: t.unreachable,
+    sendErrors: t.sendErrors,
     activeTransactions:
       x.activeClientInvite + x.activeClientNonInvite + x.activeServerInvite + x.activeServerNonInvite,
     bindings: server.location.size,

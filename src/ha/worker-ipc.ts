@@ -90,6 +90,11 @@ export interface SipCounters {
   messagesOut: number;
   transactionTimeouts: number;
   retransmissionsAbsorbed: number;
+  /** Client transactions failed by a transport error (§17.1.4): ICMP errors, refused or reset TCP connections. */
+  transportErrors: number;
+  /** Next hops the socket layer found unreachable (§18.4), and sends that failed at once. */
+  unreachable: number;
+  sendErrors: number;
   activeTransactions: number;
   bindings: number;
   dialogs: number;

@@ -148,6 +148,12 @@ export class Metrics {
         all: c.transactionTimeouts,
       }),
     );
+    // A next hop that cannot be reached is answered 503 at once (§18.4, §17.1.4); these say how often.
+    sipCounter('sipha_sip_transport_errors_total', 'SIP transport errors, by what saw them', 'kind', (c) => ({
+      transaction: c.transportErrors,
+      unreachable: c.unreachable,
+      send: c.sendErrors,
+    }));
     this.transitions = new Counter({
       name: 'sipha_role_transitions_total',
       help: 'Role changes of this node',

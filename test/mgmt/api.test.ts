@@ -126,6 +126,7 @@ describe('management API', () => {
       /^sipha_sip_requests_total\{method="REGISTER"\} 7$/m,
       /^sipha_sip_responses_total\{code="404"\} 1$/m,
       /^sipha_sip_parse_errors_total\{reason="bad-start-line"\} 1$/m,
+      /^sipha_sip_transport_errors_total\{kind="unreachable"\} 2$/m,
       /^sipha_replication_lag_seconds\{quantile="0.99"\} 0.004$/m,
       /^sipha_replication_synced 1$/m,
       /^sipha_alarms_total\{alarm="dual-primary",severity="critical"\} 1$/m,
