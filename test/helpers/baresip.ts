@@ -17,6 +17,8 @@ export interface BaresipOptions {
   transport: 'udp' | 'tcp';
   /** Answer calls at once (`auto`) or on `/accept` (`manual`). */
   answer?: 'auto' | 'manual';
+  /** Run inside a lab host: the argv prefix (`ip netns exec NS`), its address and the ports to use there. */
+  host?: { wrap: readonly string[]; address: string; sipPort: number; consPort: number };
 }
 
 export class Baresip {
@@ -24,7 +26,7 @@ export class Baresip {
   private exited = false;
   private constructor(
     private readonly child: ChildProcess,
-    private readonly consPort: number,
+    private readonly cons: { address: string; port: number; wrap: readonly string[] },
     readonly user: string,
   ) {
     const take = (d: Buffer) => {
@@ -40,13 +42,14 @@ export class Baresip {
 
   static async start(o: BaresipOptions): Promise<Baresip> {
     // baresip listens on its SIP port and the next one (TLS): both must be free.
-    let sip = await freePort();
+    let sip = o.host?.sipPort ?? (await freePort());
     while (sip >= 65_000) sip = await freePort();
-    const cons = await freePort();
+    const address = o.host?.address ?? '127.0.0.1';
+    const cons = { address, port: o.host?.consPort ?? (await freePort()), wrap: o.host?.wrap ?? [] };
     mkdirSync(o.home, { recursive: true });
     const config = [
       ['poll_method', 'epoll'],
-      ['sip_listen', `127.0.0.1:${sip}`],
+      ['sip_listen', `${address}:${sip}`],
       ['module_path', '/usr/lib/baresip/modules'],
       ['module', 'g711.so'],
       ['module', 'ausine.so'],
@@ -54,7 +57,7 @@ export class Baresip {
       ['module', 'cons.so'],
       ['module_app', 'account.so'],
       ['module_app', 'menu.so'],
-      ['cons_listen', `127.0.0.1:${cons}`],
+      ['cons_listen', `${address}:${cons.port}`],
       ['audio_player', 'aufile,/dev/null'],
       ['audio_alert', 'aufile,/dev/null'],
       ['audio_source', 'ausine,440'],
@@ -75,11 +78,9 @@ export class Baresip {
       join(o.home, 'accounts'),
       `<sip:${o.user}@example.test;transport=${o.transport}>;${params.join(';')}\n`,
     );
-    const phone = new Baresip(
-      spawn('baresip', ['-f', o.home], { stdio: ['ignore', 'pipe', 'pipe'] }),
-      cons,
-      o.user,
-    );
+    const argv = [...cons.wrap, 'baresip', '-f', o.home];
+    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const phone = new Baresip(child, cons, o.user);
     await phone.waitFor(/200 OK \(\) \[1 binding\]/, 10_000, `${o.user} registers`);
     return phone;
   }
@@ -90,9 +91,16 @@ export class Baresip {
 
   /** A command for its console, e.g. `/dial sip:bob@example.test`, `/accept`, `/hold`, `/hangup`. */
   command(text: string): Promise<void> {
+    const { address, port, wrap } = this.cons;
+    if (wrap.length > 0) {
+      // Inside a lab host: its console is reachable only from there.
+      const script = `const s=require('node:dgram').createSocket('udp4');s.send(process.argv[1],${port},'${address}',()=>s.close())`;
+      const argv = [...wrap, process.execPath, '-e', script, `${text}\n`];
+      return new Promise((resolve) => spawn(argv[0] as string, argv.slice(1)).once('exit', () => resolve()));
+    }
     const s = createSocket('udp4');
     return new Promise((resolve) =>
-      s.send(`${text}\n`, this.consPort, '127.0.0.1', () => {
+      s.send(`${text}\n`, port, address, () => {
         s.close();
         resolve();
       }),
