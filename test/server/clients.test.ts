@@ -133,4 +133,13 @@ describe('phones register against the default digest configuration', { timeout: 
     );
     assert.equal(r.code, 0, r.output);
   });
+
+  it('sipsak asks the server for its OPTIONS and gets 200 with what it allows', {
+    skip: skip('sipsak'),
+  }, async () => {
+    const r = await run('sipsak', ['-s', `sip:127.0.0.1:${port}`, '-vv'], 15_000);
+    assert.match(r.output, /SIP\/2\.0 200 OK/, r.output);
+    assert.match(r.output, /Allow: .*INVITE.*REGISTER/i, r.output);
+    assert.equal(r.code, 0, r.output);
+  });
 });
