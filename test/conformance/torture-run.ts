@@ -1,6 +1,6 @@
 // Sends every torture message of the manifest (RFC 4475 §3.1, RFC 5118 §4) to a fresh standalone sipha over one
-// transport and prints, as JSON, the status codes that came back for each. `torture.test.ts` runs it, inside a network
-// namespace with only loopback where it can, so that requests the proxy forwards to the RFCs' example hosts go nowhere.
+// transport and prints, as JSON, the status codes that came back for each. `torture.test.ts` runs it inside a network
+// namespace with only loopback, so that requests the proxy forwards to the RFCs' example hosts go nowhere.
 // Without arguments it does nothing (the test runner loads every file under test/).
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
