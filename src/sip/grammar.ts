@@ -103,6 +103,28 @@ export function splitTopLevel(value: string, separator = ','): string[] {
   return out;
 }
 
+/** Whether a comma-separated list has an empty element (`a,,b`, `a,`, `,a`) outside quotes and <...>. */
+export function hasEmptyElement(value: string): boolean {
+  let empty = true;
+  let inQuote = false;
+  let angle = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (inQuote) {
+      if (c === 92) i++;
+      else if (c === 34) inQuote = false;
+    } else if (c === 44 /* , */ && angle === 0) {
+      if (empty) return true;
+      empty = true;
+      continue;
+    } else if (c === 34) inQuote = true;
+    else if (c === 60) angle++;
+    else if (c === 62 && angle > 0) angle--;
+    if (c !== 32 && c !== 9) empty = false;
+  }
+  return empty;
+}
+
 /** Index of the first `ch` outside quotes and <...> at or after `from`, or -1. */
 export function indexOfTopLevel(value: string, ch: string, from = 0): number {
   const target = ch.charCodeAt(0);

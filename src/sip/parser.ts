@@ -1,7 +1,7 @@
 // Parses one whole SIP message from bytes (RFC 3261 §7, §25). Never throws: the result is a message or a
 // structured error. Only the headers every SIP element needs are validated here (Via, From, To, Call-ID,
 // CSeq, Content-Length, Max-Forwards); the rest are parsed lazily by whoever reads them.
-import { isToken, isWord, parseUnsigned } from './grammar.js';
+import { hasEmptyElement, isToken, isWord, parseUnsigned } from './grammar.js';
 import { commonHeaderKey, type HeaderField, Headers, headerDisplayName, headerKey } from './headers.js';
 import { DEFAULT_LIMITS, type ParseLimits } from './limits.js';
 import { type AnySipMessage, SIP_VERSION, SipRequest, SipResponse } from './message.js';
@@ -185,6 +185,9 @@ export function parseMessage(
     const counted = COUNTED.get(key);
     if (counted !== undefined) counts[counted]!++;
     fields.push({ name, key, value });
+    // via-parm *(COMMA via-parm): no empty elements (RFC 4475 §3.1.2.1); the proxy forwards them all.
+    if (counted === VIA && value.indexOf(',') !== -1 && hasEmptyElement(value) && badStartLine === undefined)
+      return badHeader('via', kind, method, headers);
   }
 
   if (badStartLine !== undefined) return failure('bad-start-line', badStartLine, kind, method, headers);

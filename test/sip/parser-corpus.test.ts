@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TYPICAL_INVITE } from '../../bench/messages.js';
-import { splitTopLevel } from '../../src/sip/grammar.js';
+import { hasEmptyElement, splitTopLevel } from '../../src/sip/grammar.js';
 import type { AnySipMessage, SipRequest } from '../../src/sip/message.js';
 import { parseNameAddr } from '../../src/sip/name-addr.js';
 import type { ParseErrorCode } from '../../src/sip/parse-error.js';
@@ -262,11 +262,16 @@ describe('parser: RFC 4475 and RFC 5118 torture classes', () => {
       'SIP/2.0/UDP 192.0.2.15;;,;,,',
       'SIP/2.0/UDP 192.0.2.15;',
       'SIP/2.0/UDP h;branch=z9hG4bK1;;a',
+      'SIP/2.0/UDP h;branch=z9hG4bK1,,SIP/2.0/UDP g',
+      'SIP/2.0/UDP h;branch=z9hG4bK1, ',
     ]) {
       const r = parseMessage(msg(['OPTIONS sip:b@x SIP/2.0', `Via: ${via}`, ...BASE.slice(1)]));
       assert.ok(!r.ok, via);
       if (!r.ok) assert.equal(r.error.header, 'via');
     }
+    const two = req(msg(['OPTIONS sip:b@x SIP/2.0', `${BASE[0]}, SIP/2.0/TCP g;x="a,,b"`, ...BASE.slice(1)]));
+    assert.equal(two.headers.values('via').length, 2);
+    assert.equal(hasEmptyElement('a, "x,,y", <sip:b;c=d,,>'), false);
     assert.equal(parseNameAddr('"Joe" <sip:joe@example.org>;;;;'), undefined);
     assert.equal(parseNameAddr('sip:joe@example.org;'), undefined);
     assert.equal(parseNameAddr('sip:joe@example.org ; tag = 1')?.tag, '1');
