@@ -53,11 +53,16 @@ export function isWord(s: string): boolean {
   return true;
 }
 
-/** An unsigned decimal integer with at most `maxDigits` digits; -1 if the text is anything else. */
+/**
+ * An unsigned decimal integer (1*DIGIT) with at most `maxDigits` significant digits; -1 if the text is anything else.
+ * Leading zeros are allowed and not counted (`Max-Forwards: 0068`, RFC 4475 §3.1.1.1).
+ */
 export function parseUnsigned(s: string, maxDigits = 10): number {
-  if (s.length === 0 || s.length > maxDigits) return -1;
+  let i = 0;
+  while (i < s.length - 1 && s.charCodeAt(i) === 48) i++;
+  if (s.length === 0 || s.length - i > maxDigits) return -1;
   let n = 0;
-  for (let i = 0; i < s.length; i++) {
+  for (; i < s.length; i++) {
     const c = s.charCodeAt(i) - 48;
     if (c < 0 || c > 9) return -1;
     n = n * 10 + c;
@@ -96,6 +101,28 @@ export function splitTopLevel(value: string, separator = ','): string[] {
   const t = value.slice(start).trim();
   if (t !== '') out.push(t);
   return out;
+}
+
+/** Whether a comma-separated list has an empty element (`a,,b`, `a,`, `,a`) outside quotes and <...>. */
+export function hasEmptyElement(value: string): boolean {
+  let empty = true;
+  let inQuote = false;
+  let angle = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (inQuote) {
+      if (c === 92) i++;
+      else if (c === 34) inQuote = false;
+    } else if (c === 44 /* , */ && angle === 0) {
+      if (empty) return true;
+      empty = true;
+      continue;
+    } else if (c === 34) inQuote = true;
+    else if (c === 60) angle++;
+    else if (c === 62 && angle > 0) angle--;
+    if (c !== 32 && c !== 9) empty = false;
+  }
+  return empty;
 }
 
 /** Index of the first `ch` outside quotes and <...> at or after `from`, or -1. */
@@ -138,26 +165,28 @@ export function quote(text: string): string {
 /** Generic parameters: `;name=value;flag` (leading `;` optional). Names are lower-cased; a flag maps to null. */
 export type Params = Map<string, string | null>;
 
-/** One pass over `;name=value;flag` text; quoted values are kept as written so re-serialising is lossless. */
+/**
+ * One pass over `*( SEMI generic-param )` text (RFC 3261 §25.1); quoted values are kept as written so re-serialising is
+ * lossless. LWS may surround `;` and `=`, but every `;` must be followed by a parameter: `;;` or a trailing `;` is
+ * malformed (RFC 4475 §3.1.2.1).
+ */
 export function parseParams(s: string): Params | undefined {
   const params: Params = new Map();
   const n = s.length;
-  let i = 0;
-  for (;;) {
-    while (i < n && isSeparatorOrSpace(s.charCodeAt(i))) i++;
-    if (i >= n) return params;
+  let i = skipSpaces(s, 0);
+  while (i < n) {
+    if (s.charCodeAt(i) !== 59 /* ; */) return undefined;
+    i = skipSpaces(s, i + 1);
     const nameStart = i;
     while (i < n && isTokenChar(s.charCodeAt(i))) i++;
     if (i === nameStart) return undefined;
     const name = s.slice(nameStart, i).toLowerCase();
-    while (i < n && isSpace(s.charCodeAt(i))) i++;
-    if (i >= n || s.charCodeAt(i) === 59) {
+    i = skipSpaces(s, i);
+    if (s.charCodeAt(i) !== 61 /* = */) {
       params.set(name, null);
       continue;
     }
-    if (s.charCodeAt(i) !== 61 /* = */) return undefined;
-    i++;
-    while (i < n && isSpace(s.charCodeAt(i))) i++;
+    i = skipSpaces(s, i + 1);
     if (s.charCodeAt(i) === 34) {
       const q = readQuoted(s, i);
       if (q === undefined) return undefined;
@@ -169,17 +198,19 @@ export function parseParams(s: string): Params | undefined {
       if (i === valueStart) return undefined;
       params.set(name, s.slice(valueStart, i));
     }
-    while (i < n && isSpace(s.charCodeAt(i))) i++;
-    if (i < n && s.charCodeAt(i) !== 59) return undefined;
+    i = skipSpaces(s, i);
   }
+  return params;
+}
+
+function skipSpaces(s: string, from: number): number {
+  let i = from;
+  while (i < s.length && isSpace(s.charCodeAt(i))) i++;
+  return i;
 }
 
 function isSpace(c: number): boolean {
   return c === 32 || c === 9;
-}
-
-function isSeparatorOrSpace(c: number): boolean {
-  return c === 59 || c === 32 || c === 9;
 }
 
 function isTokenChar(c: number): boolean {

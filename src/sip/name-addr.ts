@@ -55,23 +55,16 @@ export function parseNameAddr(text: string): NameAddr | undefined {
     if (uri === undefined) return undefined;
     const params = parseParams(s.slice(gt + 1));
     if (params === undefined) return undefined;
-    if (
-      s.slice(gt + 1).trim() !== '' &&
-      !s
-        .slice(gt + 1)
-        .trim()
-        .startsWith(';')
-    )
-      return undefined;
     return new NameAddr(uri, displayName, params, true);
   }
   // addr-spec: everything up to the first ';' is the URI; what follows are header parameters (§20.10).
   const semi = s.indexOf(';');
-  const uriText = semi === -1 ? s : s.slice(0, semi);
+  // LWS may come before the SEMI of the first header parameter (RFC 4475 §3.1.1.1), not inside the URI.
+  const uriText = semi === -1 ? s : s.slice(0, semi).trimEnd();
   if (/[\s<>"]/.test(uriText)) return undefined;
   const uri = parseUri(uriText);
   if (uri === undefined) return undefined;
-  const params = semi === -1 ? new Map<string, string | null>() : parseParams(s.slice(semi + 1));
+  const params = semi === -1 ? new Map<string, string | null>() : parseParams(s.slice(semi));
   if (params === undefined) return undefined;
   return new NameAddr(uri, undefined, params, false);
 }

@@ -1,7 +1,7 @@
 // Parses one whole SIP message from bytes (RFC 3261 §7, §25). Never throws: the result is a message or a
 // structured error. Only the headers every SIP element needs are validated here (Via, From, To, Call-ID,
 // CSeq, Content-Length, Max-Forwards); the rest are parsed lazily by whoever reads them.
-import { isToken, isWord, parseUnsigned } from './grammar.js';
+import { hasEmptyElement, isToken, isWord, parseUnsigned } from './grammar.js';
 import { commonHeaderKey, type HeaderField, Headers, headerDisplayName, headerKey } from './headers.js';
 import { DEFAULT_LIMITS, type ParseLimits } from './limits.js';
 import { type AnySipMessage, SIP_VERSION, SipRequest, SipResponse } from './message.js';
@@ -95,6 +95,7 @@ export function parseMessage(
   if (startLine.length > limits.maxLineLength) return failure('line-too-long', 'Start Line Too Long');
 
   let request: { method: string; uri: string; version: string } | undefined;
+  let badStartLine: string | undefined;
   let response: { status: number; reason: string } | undefined;
   if (startLine.startsWith('SIP/') || startLine.startsWith('sip/')) {
     const sp1 = startLine.indexOf(' ');
@@ -109,26 +110,29 @@ export function parseMessage(
       return failure('bad-version', 'Version Not Supported', 'response');
     response = { status, reason: sp2 === -1 ? '' : startLine.slice(sp2 + 1) };
   } else {
-    // Request-Line = Method SP Request-URI SP SIP-Version: exactly two single spaces.
+    // Request-Line = Method SP Request-URI SP SIP-Version: exactly two single spaces (RFC 4475 §3.1.2.8-10). A
+    // malformed one is reported after the headers are read, so that the 400 can be addressed by the top Via.
     const sp1 = startLine.indexOf(' ');
     const sp2 = sp1 === -1 ? -1 : startLine.indexOf(' ', sp1 + 1);
-    if (sp1 === -1 || sp2 === -1 || startLine.indexOf(' ', sp2 + 1) !== -1) {
-      return failure('bad-start-line', 'Bad Request Line');
-    }
-    const method = startLine.slice(0, sp1);
+    const method = sp1 === -1 ? startLine : startLine.slice(0, sp1);
     const version = startLine.slice(sp2 + 1);
-    if (!isToken(method)) return failure('bad-start-line', 'Bad Method');
-    if (version !== SIP_VERSION && !/^SIP\/[0-9]+\.[0-9]+$/i.test(version)) {
-      return failure('bad-start-line', 'Bad Request Line');
-    }
+    if (sp1 === -1 || sp2 === -1 || startLine.indexOf(' ', sp2 + 1) !== -1) badStartLine = 'Bad Request Line';
+    else if (!isToken(method)) badStartLine = 'Bad Method';
+    else if (version !== SIP_VERSION && !/^SIP\/[0-9]+\.[0-9]+$/i.test(version))
+      badStartLine = 'Bad Request Line';
     request = { method, uri: startLine.slice(sp1 + 1, sp2), version: version.toUpperCase() };
   }
-  const kind = request === undefined ? 'response' : 'request';
-  const method = request?.method;
-
-  // Header fields, unfolding continuation lines (§7.3.1).
   const fields: HeaderField[] = [];
   const headers = new Headers(fields);
+  const kind = request === undefined ? 'response' : 'request';
+  const method = request !== undefined && isToken(request.method) ? request.method : undefined;
+  /** A defect in the header section, or the start line's when it had one (the first defect is the one named). */
+  const headFailure = (code: ParseErrorCode, reason: string): ParseResult =>
+    badStartLine === undefined
+      ? failure(code, reason, kind, method, headers)
+      : failure('bad-start-line', badStartLine, kind, method, headers);
+
+  // Header fields, unfolding continuation lines (§7.3.1).
   const counts = [0, 0, 0, 0, 0, 0];
   let pos = lineEnd + 1;
   while (pos < head.length) {
@@ -155,23 +159,22 @@ export function parseMessage(
       e = line.length;
     }
     if (e - s > limits.maxLineLength) {
-      return failure('line-too-long', 'Header Line Too Long', kind, method, headers);
+      return headFailure('line-too-long', 'Header Line Too Long');
     }
     if (e === s) continue;
     const colon = src.indexOf(':', s);
-    if (colon <= s || colon >= e)
-      return failure('bad-header-line', 'Malformed Header Line', kind, method, headers);
+    if (colon <= s || colon >= e) return headFailure('bad-header-line', 'Malformed Header Line');
     let nameEnd = colon;
     while (nameEnd > s && (src.charCodeAt(nameEnd - 1) === 32 || src.charCodeAt(nameEnd - 1) === 9))
       nameEnd--;
     const name = src.slice(s, nameEnd);
     if (fields.length >= limits.maxHeaders) {
-      return failure('too-many-headers', 'Too Many Headers', kind, method, headers);
+      return headFailure('too-many-headers', 'Too Many Headers');
     }
     // A usual spelling is a token by construction; anything else is checked.
     let key = commonHeaderKey(name);
     if (key === undefined) {
-      if (!isToken(name)) return failure('bad-header-line', 'Malformed Header Name', kind, method, headers);
+      if (!isToken(name)) return headFailure('bad-header-line', 'Malformed Header Name');
       key = headerKey(name);
     }
     let vs = colon + 1;
@@ -182,8 +185,12 @@ export function parseMessage(
     const counted = COUNTED.get(key);
     if (counted !== undefined) counts[counted]!++;
     fields.push({ name, key, value });
+    // via-parm *(COMMA via-parm): no empty elements (RFC 4475 §3.1.2.1); the proxy forwards them all.
+    if (counted === VIA && value.indexOf(',') !== -1 && hasEmptyElement(value) && badStartLine === undefined)
+      return badHeader('via', kind, method, headers);
   }
 
+  if (badStartLine !== undefined) return failure('bad-start-line', badStartLine, kind, method, headers);
   if (request !== undefined && request.version !== SIP_VERSION) {
     return failure('bad-version', 'Version Not Supported', kind, method, headers);
   }

@@ -115,8 +115,9 @@ export function parseSipUri(text: string): SipUri | undefined {
   if (scheme !== 'sip' && scheme !== 'sips') return undefined;
   let rest = text.slice(colon + 1);
 
+  // The user part may hold '?' (user-unreserved, RFC 3261 §25.1): headers start at the first '?' after the '@'.
   let headers: Array<[string, string]> = [];
-  const q = rest.indexOf('?');
+  const q = rest.indexOf('?', rest.lastIndexOf('@') + 1);
   if (q !== -1) {
     const parsed = parseUriHeaders(rest.slice(q + 1));
     if (parsed === undefined) return undefined;
@@ -232,7 +233,14 @@ export function ipv6Reference(text: string): { host: string; end: number } | und
   const close = text.indexOf(']');
   if (close === -1) return undefined;
   const host = text.slice(1, close);
-  return isIPv6(host) ? { host, end: close + 1 } : undefined;
+  if (isIPv6(host)) return { host, end: close + 1 };
+  // RFC 3261's IPv6address ABNF (from RFC 2373) also derives `hexseq "::" ":" IPv4address`, three colons before an
+  // embedded IPv4 address; RFC 5118 §4.10 asks for it to be tolerated. It is read as the RFC 4291 form.
+  const triple = host.indexOf(':::');
+  if (triple === -1 || host.indexOf(':', triple + 3) !== -1 || !isIPv4(host.slice(triple + 3)))
+    return undefined;
+  const fixed = host.slice(0, triple + 2) + host.slice(triple + 3);
+  return isIPv6(fixed) ? { host: fixed, end: close + 1 } : undefined;
 }
 
 export function isHostname(host: string): boolean {

@@ -2,8 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TYPICAL_INVITE } from '../../bench/messages.js';
-import { splitTopLevel } from '../../src/sip/grammar.js';
+import { hasEmptyElement, splitTopLevel } from '../../src/sip/grammar.js';
 import type { AnySipMessage, SipRequest } from '../../src/sip/message.js';
+import { parseNameAddr } from '../../src/sip/name-addr.js';
 import type { ParseErrorCode } from '../../src/sip/parse-error.js';
 import { parseMessage } from '../../src/sip/parser.js';
 import { serializeMessage } from '../../src/sip/serializer.js';
@@ -199,6 +200,96 @@ describe('parser: valid messages', () => {
       serializeMessage(ok(bytes)),
       Buffer.concat([bytes.subarray(0, bytes.length - 4), Buffer.from('\r\nContent-Length: 0\r\n\r\n')]),
     );
+  });
+});
+
+describe('parser: RFC 4475 and RFC 5118 torture classes', () => {
+  it('unfolds a CSeq continued on the next line; integers may have leading zeros (RFC 4475 §3.1.1.1)', () => {
+    const m = req(
+      msg(['OPTIONS sip:b@x SIP/2.0', ...BASE.slice(0, 4), 'cseq: 0009', '  OPTIONS', 'Max-Forwards: 0068']),
+    );
+    assert.deepEqual(m.cseq, { seq: 9, method: 'OPTIONS' });
+    assert.equal(m.maxForwards, 68);
+  });
+
+  it('reads LWS before the SEMI of an addr-spec parameter, and folded parameters (RFC 4475 §3.1.1.1)', () => {
+    const m = req(
+      msg([
+        'OPTIONS sip:b@x SIP/2.0',
+        BASE[0]!,
+        'TO :',
+        ' sip:b@example.test ;   tag    = 1918181833n',
+        'from   : "J Rosenberg \\\\\\""       <sip:a@example.test>',
+        '  ;',
+        '  tag = 98asjd8',
+        ...BASE.slice(3),
+      ]),
+    );
+    assert.equal(m.to!.tag, '1918181833n');
+    assert.equal(m.from!.tag, '98asjd8');
+    assert.equal(m.from!.displayName, 'J Rosenberg \\"');
+  });
+
+  it('takes the whole token alphabet in methods and header names, and ? in a URI user part (§3.1.1.2)', () => {
+    const method = "!interesting-Method0123456789_*+`.%indeed'~";
+    const user = "1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*";
+    const m = req(
+      msg([
+        `${method} sip:${user}:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com SIP/2.0`,
+        BASE[0]!,
+        `To: "BEL:\\\x07 NUL:\\\x00 DEL:\\\x7f" <sip:${user}@example.com>`,
+        ...BASE.slice(1, 2),
+        ...BASE.slice(3, 4),
+        `CSeq: 139122385 ${method}`,
+        "extensionHeader-!.%*+_`'~: \xef\xbb\xbf",
+      ]),
+    );
+    assert.equal(m.method, method);
+    const uri = m.requestUri as SipUri;
+    assert.equal(uri.user, user);
+    assert.equal(uri.host, 'example.com');
+    assert.equal((m.to!.uri as SipUri).user, user);
+    assert.equal(m.headers.get("extensionheader-!.%*+_`'~"), '\xef\xbb\xbf');
+  });
+
+  it('tolerates the three-colon IPv6 reference of RFC 3261 ABNF (RFC 5118 §4.10)', () => {
+    const m = req(msg(['OPTIONS sip:user@[2001:db8:::192.0.2.1] SIP/2.0', ...BASE]));
+    assert.equal((m.requestUri as SipUri).host, '2001:db8::192.0.2.1');
+  });
+
+  it('rejects extraneous separators in Via and Contact parameters (RFC 4475 §3.1.2.1)', () => {
+    for (const via of [
+      'SIP/2.0/UDP 192.0.2.15;;,;,,',
+      'SIP/2.0/UDP 192.0.2.15;',
+      'SIP/2.0/UDP h;branch=z9hG4bK1;;a',
+      'SIP/2.0/UDP h;branch=z9hG4bK1,,SIP/2.0/UDP g',
+      'SIP/2.0/UDP h;branch=z9hG4bK1, ',
+    ]) {
+      const r = parseMessage(msg(['OPTIONS sip:b@x SIP/2.0', `Via: ${via}`, ...BASE.slice(1)]));
+      assert.ok(!r.ok, via);
+      if (!r.ok) assert.equal(r.error.header, 'via');
+    }
+    const two = req(msg(['OPTIONS sip:b@x SIP/2.0', `${BASE[0]}, SIP/2.0/TCP g;x="a,,b"`, ...BASE.slice(1)]));
+    assert.equal(two.headers.values('via').length, 2);
+    assert.equal(hasEmptyElement('a, "x,,y", <sip:b;c=d,,>'), false);
+    assert.equal(parseNameAddr('"Joe" <sip:joe@example.org>;;;;'), undefined);
+    assert.equal(parseNameAddr('sip:joe@example.org;'), undefined);
+    assert.equal(parseNameAddr('sip:joe@example.org ; tag = 1')?.tag, '1');
+  });
+
+  it('reads the headers after a malformed request line, so that the 400 can be addressed (§3.1.2.8-10)', () => {
+    for (const line of [
+      'OPTIONS sip:b@x SIP/2.0  ',
+      'INVITE  sip:b@x  SIP/2.0',
+      'INVITE sip:b@x; lr SIP/2.0',
+    ]) {
+      const r = parseMessage(msg([line, ...BASE]));
+      assert.ok(!r.ok, line);
+      if (r.ok) continue;
+      assert.equal(r.error.code, 'bad-start-line');
+      assert.equal(r.error.startLine, 'request');
+      assert.equal(r.error.headers?.get('via'), BASE[0]!.slice(5));
+    }
   });
 });
 

@@ -264,9 +264,21 @@ export class TransportLayer implements MessageSender {
       head?.startLine !== 'request' ||
       head.method === 'ACK' ||
       headers === undefined ||
-      via === undefined
+      topVia === undefined
     ) {
       this.counters.malformedDropped++;
+      return;
+    }
+    if (via === undefined) {
+      // The top Via itself is malformed (RFC 4475 §3.1.2.1): §18.2.2 has nothing to go by, so the 400 goes back
+      // where the request came from, on its connection for TCP.
+      const response = createResponse(
+        { headers: new Headers(headers.fields.map((f) => ({ ...f }))) },
+        error.status,
+        error.reason,
+      );
+      this.counters.malformedAnswered++;
+      this.send(serializeMessage(response), source, source, undefined, source.connectionId);
       return;
     }
     const stamped = stampVia(via, source.address, source.port);
