@@ -1,9 +1,10 @@
 // `npm run fuzz -- --count N --seconds S --seed S [--check-every N] [--transport udp|tcp|both] [--corpus DIR]…`
 // Fuzzes a standalone sipha on loopback and prints what it saw; exits 1 on a crash, after saving the last cases
-// to bench/results/fuzz-crash-<seed>.json for replay.
+// to bench/results/fuzz-crash-<seed>.json, which `npm run fuzz -- --replay FILE` sends again.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readCrashFile, replay } from './replay.js';
 import { DEFAULTS, type FuzzReport, runFuzz } from './run.js';
 import type { Transport } from './senders.js';
 
@@ -39,6 +40,7 @@ export function formatReport(r: FuzzReport): string {
     ['crashes', r.crash === undefined ? '0' : `1 (${r.crash})`],
     ['error log lines', String(r.errorLogs.length)],
     ['RSS start / mid / end', `${mib(r.rssKiB.start)} / ${mib(r.rssKiB.mid)} / ${mib(r.rssKiB.end)}`],
+    ['RSS each tenth (MiB)', r.rssSeries.map((k) => (k / 1024).toFixed(0)).join(' ')],
     [`RSS flat (end − mid ≤ ${mib(FLAT_BOUND_KIB)})`, isFlat(r) ? 'yes' : 'NO'],
     [
       'mutations',
@@ -79,8 +81,16 @@ async function main(): Promise<void> {
       'check-every': { type: 'string', default: String(DEFAULTS.checkEvery) },
       transport: { type: 'string', default: 'both' },
       corpus: { type: 'string', multiple: true, default: [] },
+      replay: { type: 'string' },
     },
   });
+  if (values.replay !== undefined) {
+    const cases = readCrashFile(values.replay);
+    const failure = await replay(cases);
+    console.log(`replayed ${cases.length} cases from ${values.replay}: ${failure ?? 'server survived'}`);
+    if (failure !== undefined) process.exitCode = 1;
+    return;
+  }
   const num = (name: string, v: string | undefined): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 0) throw new Error(`--${name}: must be a whole number, got ${v}`);
@@ -100,6 +110,7 @@ async function main(): Promise<void> {
     },
   });
   console.log(formatReport(r));
+  for (const odd of r.oddReplies) console.log(`not a response: ${JSON.stringify(odd)}`);
   for (const line of r.errorLogs.slice(0, 5)) console.log(`error log: ${line.slice(0, 400)}`);
   if (r.crash !== undefined) {
     const path = saveCrash(r);

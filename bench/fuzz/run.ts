@@ -3,7 +3,7 @@
 // has read what came before), and the server's RSS is read at the start, the middle and the end.
 import { instantiate, loadCorpus } from './corpus.js';
 import { type FuzzCase, fuzzCase, type MutationKind, prng } from './mutate.js';
-import { type ClassCounts, TcpSender, type Transport, UdpSender } from './senders.js';
+import { type ClassCounts, oddReplies, TcpSender, type Transport, UdpSender } from './senders.js';
 import { freePort, Prober, startServer } from './server.js';
 
 export interface FuzzOptions {
@@ -54,6 +54,10 @@ export interface FuzzReport {
   /** Log lines of level error/fatal: an exception caught by the transport counts here, not as a crash. */
   errorLogs: string[];
   rssKiB: { start: number | undefined; mid: number | undefined; end: number | undefined };
+  /** RSS after each tenth of the count (KiB), to tell a plateau from a climb. */
+  rssSeries: number[];
+  /** The first messages that came back and were not responses. */
+  oddReplies: string[];
   lastCases: SentCase[];
   logTail: string;
 }
@@ -75,6 +79,7 @@ export async function runFuzz(partial: Partial<FuzzOptions>): Promise<FuzzReport
   const probes = { sent: 0, answered: 0 };
   let crash: string | undefined;
   const rss: FuzzReport['rssKiB'] = { start: undefined, mid: undefined, end: undefined };
+  const series: number[] = [];
   const started = performance.now();
   const elapsed = () => (performance.now() - started) / 1000;
 
@@ -102,6 +107,7 @@ export async function runFuzz(partial: Partial<FuzzOptions>): Promise<FuzzReport
       else if (!(await tcp.send(c.bytes))) {
         if (!(await health())) break;
       }
+      if ((n + 1) % Math.max(1, Math.floor(o.count / 10)) === 0) series.push(server.rssKiB() ?? 0);
       if (rss.mid === undefined && (n + 1 >= o.count / 2 || elapsed() >= o.seconds / 2))
         rss.mid = server.rssKiB();
       if ((n + 1) % o.checkEvery === 0) {
@@ -156,6 +162,8 @@ export async function runFuzz(partial: Partial<FuzzOptions>): Promise<FuzzReport
     crash,
     errorLogs: [...server.errorLines()],
     rssKiB: rss,
+    rssSeries: series,
+    oddReplies: [...oddReplies],
     lastCases: last,
     logTail: server.logTail(),
   };

@@ -9,9 +9,13 @@ export type Transport = 'udp' | 'tcp';
 /** Responses received, by status class ("1xx" … "6xx", "other" for anything that does not read as a response). */
 export type ClassCounts = Record<string, number>;
 
+/** The first few messages that came back and did not read as a response (kept for a look). */
+export const oddReplies: string[] = [];
+
 function countResponse(counts: ClassCounts, bytes: Buffer): void {
   const m = /^SIP\/2\.0 ([1-6])[0-9]{2}[ \r]/.exec(bytes.subarray(0, 16).toString('latin1'));
   const key = m === null ? 'other' : `${m[1]}xx`;
+  if (m === null && oddReplies.length < 5) oddReplies.push(bytes.subarray(0, 600).toString('latin1'));
   counts[key] = (counts[key] ?? 0) + 1;
 }
 

@@ -1,8 +1,12 @@
 // A short bounded fuzz run against a real standalone sipha (bench/fuzz): 5,000 mutated messages over UDP and 5,000
 // over TCP. The server must stay up, answer OPTIONS on both transports afterwards, and keep its memory in bounds.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { formatReport, isFlat } from '../../bench/fuzz/main.js';
+import { formatReport, isFlat, saveCrash } from '../../bench/fuzz/main.js';
+import { readCrashFile, replay } from '../../bench/fuzz/replay.js';
 import { runFuzz } from '../../bench/fuzz/run.js';
 
 const PER_TRANSPORT = 5000;
@@ -28,5 +32,22 @@ describe('fuzz: short run against a standalone server', () => {
     assert.ok(start !== undefined && mid !== undefined && end !== undefined, table);
     assert.ok(end - start < 128 * 1024, `RSS grew by ${end - start} KiB\n${table}`);
     assert.ok(isFlat(r), table);
+  });
+
+  it('saves the last cases of a run for replay, and replays them', { timeout: 60_000 }, async () => {
+    const r = await runFuzz({ count: 60, seed: 3, keepLast: 40 });
+    const dir = mkdtempSync(join(tmpdir(), 'sipha-fuzz-test-'));
+    try {
+      const cases = readCrashFile(saveCrash(r, dir));
+      assert.equal(cases.length, 40);
+      assert.deepEqual(
+        cases.map((c) => c.bytes),
+        r.lastCases.map((c) => c.bytes),
+      );
+      assert.equal(cases[0]!.transport, r.lastCases[0]!.transport);
+      assert.equal(await replay(cases), undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
