@@ -1,7 +1,10 @@
 // Found by the fuzzer: TCP framing (§18.3) must read lines as the parser does, LF-terminated, or a bare CR inside a
-// header value smuggles a Content-Length that frames the stream differently from what the parser then reads.
+// header value smuggles a Content-Length that frames the stream differently from what the parser then reads; and the
+// 400 for such a request must not echo the bare CR (a receiver ending lines there would read injected fields).
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { describe, it } from 'node:test';
+import { freePort, startServer } from '../../bench/fuzz/server.js';
 import { parseMessage } from '../../src/sip/parser.js';
 import { StreamFramer } from '../../src/sip/transport/stream-framer.js';
 
@@ -56,5 +59,32 @@ describe('stream framing: a bare CR is not a line end', () => {
       events.map((e) => e.kind),
       ['error'],
     );
+  });
+});
+
+describe('a malformed request over TCP with a bare CR in a header value', () => {
+  it('gets a 400 without the bare CR, and the next request on the connection its 200', async () => {
+    const server = await startServer(await freePort());
+    const socket = connect(server.port, '127.0.0.1');
+    try {
+      let got = '';
+      socket.on('data', (d: Buffer) => {
+        got += d.toString('latin1');
+      });
+      const first = options('one\rContent-Length: 30').replace(
+        'sip:127.0.0.1 ',
+        `sip:127.0.0.1:${server.port} `,
+      );
+      const second = options('two').replace('sip:127.0.0.1 ', `sip:127.0.0.1:${server.port} `);
+      socket.write(Buffer.from(first + second, 'latin1'));
+      const until = Date.now() + 5000;
+      while (!got.includes('Call-ID: two') && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      assert.match(got, /^SIP\/2\.0 400 Bad Call-ID Header\r\n/);
+      assert.doesNotMatch(got, /\r(?!\n)/, 'no bare CR in what came back');
+      assert.match(got, /SIP\/2\.0 200 OK\r\n[\s\S]*Call-ID: two\r\n/);
+    } finally {
+      socket.destroy();
+      await server.stop();
+    }
   });
 });
