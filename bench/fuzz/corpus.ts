@@ -51,6 +51,7 @@ function fromBench(text: string): string {
     .slice(0, end)
     .replace(/^Via: [^\r]*/m, VIA)
     .replace(/^Call-ID: [^\r]*/m, CID)
+    .replace(/198\.51\.100\.100:5060/g, '127.0.0.1:9')
     .replace(/198\.51\.100\.100/g, '127.0.0.1');
   return head + text.slice(end);
 }
@@ -83,7 +84,7 @@ export function builtinCorpus(): string[] {
     request('MESSAGE', 'sip:bob@example.test', ['Content-Type: text/plain'], 'hello'),
     request('SUBSCRIBE', 'sip:bob@example.test', ['Event: presence', 'Expires: 60']),
     request('OPTIONS', 'sip:%61lice%20smith@example.test?subject=project%20x&priority=urgent'),
-    request('OPTIONS', 'sip:bob@[2001:db8::1]:5070;transport=tcp'),
+    request('OPTIONS', 'sip:bob@[::1]:9;transport=tcp'),
     request('OPTIONS', 'sip:bob@example.test', [
       'Subject: I know you are there,',
       '   pick up the phone',

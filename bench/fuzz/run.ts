@@ -17,6 +17,11 @@ export interface FuzzOptions {
   corpusDirs: readonly string[];
   /** How many of the last cases to keep for a crash report. */
   keepLast: number;
+  /**
+   * Seconds to wait after the last case before one more RSS reading, so that finished transactions (Timer J and H,
+   * 32 s, §17.2) are gone: what is left then is what the server keeps.
+   */
+  settleSeconds: number;
   /** Called after each probe. */
   progress?: (sent: number, elapsedS: number) => void;
 }
@@ -29,6 +34,7 @@ export const DEFAULTS: FuzzOptions = {
   transports: ['udp', 'tcp'],
   corpusDirs: [],
   keepLast: 50,
+  settleSeconds: 0,
 };
 
 export interface SentCase {
@@ -53,7 +59,7 @@ export interface FuzzReport {
   crash: string | undefined;
   /** Log lines of level error/fatal: an exception caught by the transport counts here, not as a crash. */
   errorLogs: string[];
-  rssKiB: { start: number | undefined; mid: number | undefined; end: number | undefined };
+  rssKiB: { start: number | undefined; mid: number | undefined; end: number | undefined; settled?: number };
   /** RSS after each tenth of the count (KiB), to tell a plateau from a climb. */
   rssSeries: number[];
   /** The first messages that came back and were not responses. */
@@ -140,6 +146,10 @@ export async function runFuzz(partial: Partial<FuzzOptions>): Promise<FuzzReport
         await new Promise((r) => setTimeout(r, 20));
       check.close();
       if ((check.responses['2xx'] ?? 0) === 0) crash = 'no answer to OPTIONS over TCP at the end';
+    }
+    if (crash === undefined && o.settleSeconds > 0) {
+      await new Promise((r) => setTimeout(r, o.settleSeconds * 1000));
+      if (await health()) rss.settled = server.rssKiB();
     }
   } finally {
     udp.close();
