@@ -1,5 +1,6 @@
 // `npm run fuzz -- --count N --seconds S --seed S [--check-every N] [--transport udp|tcp|both] [--corpus DIR]…
-// [--settle S]` (seconds to wait before a last RSS reading, default 35; the time bound does not include it)
+// [--settle S] [--server-heap-mib N]`: seconds to wait before a last RSS reading (default 35; not part of the time
+// bound), and a cap on the server's old space (0, the default: Node's own).
 // Fuzzes a standalone sipha on loopback and prints what it saw; exits 1 on a crash, after saving the last cases
 // to bench/results/fuzz-crash-<seed>.json, which `npm run fuzz -- --replay FILE` sends again.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
       corpus: { type: 'string', multiple: true, default: [] },
       replay: { type: 'string' },
       settle: { type: 'string', default: '35' },
+      'server-heap-mib': { type: 'string', default: '0' },
     },
   });
   if (values.replay !== undefined) {
@@ -117,6 +119,7 @@ async function main(): Promise<void> {
     transports: t === 'both' ? ['udp', 'tcp'] : [t],
     corpusDirs: values.corpus ?? [],
     settleSeconds: num('settle', values.settle),
+    serverHeapMiB: num('server-heap-mib', values['server-heap-mib']),
     progress: (sent, s) => {
       if (sent % 50_000 === 0) process.stderr.write(`fuzz: ${sent} sent, ${s.toFixed(0)} s\n`);
     },

@@ -22,6 +22,8 @@ export interface FuzzOptions {
    * 32 s, §17.2) are gone: what is left then is what the server keeps.
    */
   settleSeconds: number;
+  /** The server's old-space cap in MiB (0: Node's default). */
+  serverHeapMiB: number;
   /** Called after each probe. */
   progress?: (sent: number, elapsedS: number) => void;
 }
@@ -35,6 +37,7 @@ export const DEFAULTS: FuzzOptions = {
   corpusDirs: [],
   keepLast: 50,
   settleSeconds: 0,
+  serverHeapMiB: 0,
 };
 
 export interface SentCase {
@@ -73,7 +76,7 @@ export async function runFuzz(partial: Partial<FuzzOptions>): Promise<FuzzReport
   const corpus = loadCorpus(o.corpusDirs);
   const rand = prng(o.seed);
   const deadPort = await freePort();
-  const server = await startServer(deadPort);
+  const server = await startServer(deadPort, o.serverHeapMiB);
   const prober = new Prober(server.port);
   const udp = new UdpSender(server.port);
   // Connections carry 1–30 messages each (their own stream, so the cases stay those of the seed).

@@ -45,8 +45,11 @@ export interface FuzzServer {
   stop(): Promise<void>;
 }
 
-/** Starts `sipha start` with every request that leaves going to `deadPort` on loopback (nothing listens there). */
-export async function startServer(deadPort: number): Promise<FuzzServer> {
+/**
+ * Starts `sipha start` with every request that leaves going to `deadPort` on loopback (nothing listens there).
+ * `heapMiB` caps its old space (`--max-old-space-size`): RSS then follows live memory, not V8's lazy heap growth.
+ */
+export async function startServer(deadPort: number, heapMiB = 0): Promise<FuzzServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'sipha-fuzz-'));
   const yaml = [
@@ -58,7 +61,8 @@ export async function startServer(deadPort: number): Promise<FuzzServer> {
     'log: { level: info, sip: warn }',
   ].join('\n');
   writeFileSync(join(dir, 'sipha.yaml'), yaml);
-  const child = spawn(process.execPath, [CLI, 'start', '--config', join(dir, 'sipha.yaml')], {
+  const heap = heapMiB > 0 ? [`--max-old-space-size=${heapMiB}`] : [];
+  const child = spawn(process.execPath, [...heap, CLI, 'start', '--config', join(dir, 'sipha.yaml')], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
