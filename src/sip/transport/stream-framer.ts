@@ -8,7 +8,9 @@ export type FrameEvent =
   /** Framing is lost (no or bad Content-Length, too large): answer if possible, then close the connection. */
   | { kind: 'error'; reason: 'too-large' | 'bad-content-length'; head: Buffer };
 
-const CONTENT_LENGTH_RE = /^(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r?$/im;
+// Lines end at LF (with an optional CR before it), as the parser reads them: not `/m`, whose `^` also matches after a
+// bare CR, so `Call-ID: x\rContent-Length: 30` would frame by a Content-Length the parser sees as part of Call-ID.
+const CONTENT_LENGTH_RE = /(?:^|\n)(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r?(?=\n|$)/i;
 
 export class StreamFramer {
   private buffer: Buffer = Buffer.alloc(0);

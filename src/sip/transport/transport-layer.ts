@@ -19,6 +19,10 @@ import { UdpListener } from './udp.js';
 import type { ConnectedUdpOptions } from './udp-connected.js';
 import { stampVia } from './via-stamp.js';
 
+/** Control characters other than HTAB: never part of a well-formed header value (RFC 3261 §25.1). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are what it looks for
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+
 export interface TransportOptions {
   listen: ListenSpec[];
   limits?: ParseLimits;
@@ -282,7 +286,9 @@ export class TransportLayer implements MessageSender {
       return;
     }
     const stamped = stampVia(via, source.address, source.port);
-    const copy = new Headers(headers.fields.map((f) => ({ ...f })));
+    // A value with a control character (a bare CR, NUL — what made the request malformed, often) is not echoed:
+    // a receiver that ends lines at a bare CR would read the rest as header fields of our 400 (§7.3.1, §25.1).
+    const copy = new Headers(headers.fields.filter((f) => !CONTROL.test(f.value)).map((f) => ({ ...f })));
     if (stamped !== undefined) copy.replaceFirst('via', stamped.toString());
     const response = createResponse({ headers: copy }, error.status, error.reason);
     this.counters.malformedAnswered++;
