@@ -118,6 +118,7 @@ export class SipServer {
         recordTtlMs: sip.dns.record_ttl_s * 1000,
         now: () => performance.now(),
       }),
+      onError: (err) => log.error({ err }, 'error while forwarding to a resolved next hop'),
       advertise,
       now: () => performance.now(),
     });

@@ -126,7 +126,7 @@ describe('RFC 3263 with a real DNS server (dnsmasq in a namespace)', { skip, tim
           '--user=root',
           `--pid-file=${join(dir, 'pid')}`,
         ],
-        ...['--log-queries', `--log-facility=${logFile}`, '--local=/test/'],
+        ...['--log-queries', `--log-facility=${logFile}`, '--local=/test/', '--local-ttl=60'],
         '--naptr-record=carrier.test,10,10,S,SIP+D2U,,_sip._udp.carrier.test',
         `--srv-host=_sip._udp.carrier.test,gw1.carrier.test,${gw1Port},10,0`,
         `--srv-host=_sip._udp.carrier.test,gw2.carrier.test,${gw2.port},20,0`,

@@ -40,6 +40,8 @@ export type { AdvertisedAddress } from './identity.js';
 export interface ProxyCoreOptions extends ProxyOptions {
   /** Resolves next hops given by name (`sip.dns`); without one, a name is not found (404). */
   resolver?: SipResolver;
+  /** What went wrong after a resolution, outside any caller's stack (the SIP server logs it). */
+  onError?: (err: unknown) => void;
 }
 
 export class ProxyCore implements TransactionCore {
@@ -109,8 +111,11 @@ export class ProxyCore implements TransactionCore {
       this.local.answer(server);
       return;
     }
-    if (groups.length > 0) this.contexts.forward(request, fwd, server, groups);
-    else if (selection.named !== undefined) void this.resolveAndForward(server, selection, selection.named);
+    if (selection.named !== undefined)
+      this.resolveAndForward(server, selection, selection.named).catch((err: unknown) =>
+        this.o.onError?.(err),
+      );
+    else if (groups.length > 0) this.contexts.forward(request, fwd, server, groups);
     else this.noTarget(server, selection);
   }
 

@@ -258,12 +258,16 @@ export class ResponseContexts {
    * and the context still wants answers. The old transaction is no longer the branch's.
    */
   private failOver(ctx: ResponseContext, branch: Branch): boolean {
-    const next = branch.target.alternates?.[branch.attempt];
-    if (next === undefined || branch.provisional || ctx.done || ctx.cancelled) return false;
-    const target: Target = { ...branch.target, to: next };
-    const out = prepareBranch(ctx.fwd, target, ctx.request, this.env.identity, arrivedBy(ctx));
-    if (out === undefined) return false;
-    branch.attempt++;
+    if (branch.provisional || ctx.done || ctx.cancelled) return false;
+    const alternates = branch.target.alternates ?? [];
+    let target: Target | undefined;
+    let out: Outgoing | undefined;
+    // An address we have no address of our own for is passed over.
+    while (out === undefined && branch.attempt < alternates.length) {
+      target = { ...branch.target, to: alternates[branch.attempt++]! };
+      out = prepareBranch(ctx.fwd, target, ctx.request, this.env.identity, arrivedBy(ctx));
+    }
+    if (out === undefined || target === undefined) return false;
     if (branch.tx !== undefined) this.branchOf.delete(branch.tx);
     branch.target = target;
     branch.request = withAttempt(out.request, branch.attempt);

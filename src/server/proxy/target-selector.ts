@@ -52,7 +52,11 @@ export interface Selection {
   leaves: boolean;
   /** §16.4 removed a Route value of ours (or undid a strict router's rewrite): it came through our Record-Route. */
   viaOurRoute: boolean;
-  /** The one target, when its next hop is a name that no cached resolution covers; `groups` is empty then. */
+  /**
+   * The one target, when its next hop is a name: the core resolves it before forwarding statefully (each request
+   * gets its own SRV weighted draw, from cached records). `groups` holds the name's last resolution while it is
+   * cached, for what is forwarded at once (a stateless ACK or CANCEL), else nothing.
+   */
   named?: NamedTarget;
 }
 
@@ -70,6 +74,12 @@ export interface TargetSelectorOptions {
   resolver?: SipResolver;
 }
 
+/** The target set for one next hop: its groups, and the name to resolve when it is given by name. */
+interface Hop {
+  groups: Target[][];
+  named?: NamedTarget;
+}
+
 export class TargetSelector {
   constructor(private readonly o: TargetSelectorOptions) {}
 
@@ -81,15 +91,11 @@ export class TargetSelector {
     // for guessing our users' passwords; those of other realms go on.
     if (this.o.auth !== undefined) consumeCredentials(fwd.headers, this.o.auth.realm);
     const viaOurRoute = this.preprocessRoutes(fwd);
-    const out = (
-      kind: Selection['kind'],
-      groups: Target[][] | NamedTarget,
-      leaves: boolean,
-      aor?: string,
-    ): Selection =>
-      Array.isArray(groups)
-        ? { kind, fwd, aor, groups, leaves, viaOurRoute }
-        : { kind, fwd, aor, groups: [], leaves, viaOurRoute, named: groups };
+    const out = (kind: Selection['kind'], hop: Hop, leaves: boolean, aor?: string): Selection => {
+      const selection: Selection = { kind, fwd, aor, groups: hop.groups, leaves, viaOurRoute };
+      if (hop.named !== undefined) selection.named = hop.named;
+      return selection;
+    };
     // §16.6 step 7: "the proxy MUST apply the procedures to the first value in the Route header field, if
     // present, else the Request-URI."
     if (fwd.headers.has('route')) {
@@ -103,7 +109,10 @@ export class TargetSelector {
       const hop = this.bindingHop(phone);
       return out(
         'domain',
-        hop === undefined ? [] : [[{ uri: fwd.uri, to: hop, routes: phone.path, registered: true }]],
+        {
+          groups:
+            hop === undefined ? [] : [[{ uri: fwd.uri, to: hop, routes: phone.path, registered: true }]],
+        },
         false,
         phone.aor,
       );
@@ -113,35 +122,36 @@ export class TargetSelector {
       // Request-URI MUST be placed into the target set as the only target". A static route may name the gateway.
       return out('remote', this.single(fwd.uri, staticRouteMatch(this.o.routes, uri)?.uri ?? uri), true);
     }
-    if (uri.user === undefined) return out('server', [], false);
+    if (uri.user === undefined) return out('server', { groups: [] }, false);
     // "When accessing the location service constructed by a registrar, the Request-URI MUST first be
     // canonicalized as described in Section 10.3 before being used as an index."
     const aor = aorKey(uri, this.o.myself);
     const groups = aor === undefined ? [] : this.bindingGroups(aor);
-    if (groups.length > 0) return out('domain', groups, false, aor);
+    if (groups.length > 0) return out('domain', { groups }, false, aor);
     // No binding: a number of our domain may still have a gateway.
     const gateway = this.single(fwd.uri, staticRouteMatch(this.o.routes, uri)?.uri);
-    return out('domain', gateway, !Array.isArray(gateway) || gateway.length > 0, aor);
+    return out('domain', gateway, gateway.named !== undefined || gateway.groups.length > 0, aor);
   }
 
   /**
    * "The Request-URI MUST be placed into the target set as the only target": one group of one when `hop` holds an
-   * address or its name's last resolution is still cached (a stateless ACK or CANCEL then goes where its INVITE
-   * went, §16.11), a named target for the core to resolve when there is a resolver, else none. None: the core
+   * address; a name for the core to resolve when there is a resolver, with its last resolution while cached (a
+   * stateless ACK or CANCEL then goes where its INVITE went, §16.11); else none. None: the core
    * answers 404, which covers it: "This status is also returned if the domain in the Request-URI does not match any
    * of the domains handled by the recipient of the request" (§21.4.5). Not 604, "authoritative information that
    * the user indicated in the Request-URI does not exist anywhere" (§21.6.3), which we do not have and which would
    * end the caller's forking everywhere (§16.7 step 5); not 503 either, since nothing was tried and nothing is known
    * to be down.
    */
-  private single(uri: string, hop: Uri | undefined): Target[][] | NamedTarget {
+  private single(uri: string, hop: Uri | undefined): Hop {
     const to = nextHop(hop);
-    if (to !== undefined) return [[{ uri, to, routes: [] }]];
+    if (to !== undefined) return { groups: [[{ uri, to, routes: [] }]] };
     const { resolver } = this.o;
-    if (!(hop instanceof SipUri) || resolver === undefined) return [];
+    if (!(hop instanceof SipUri) || resolver === undefined) return { groups: [] };
     const known = resolver.cached(hop);
-    if (known === undefined) return { uri, hop };
-    return [[{ uri, to: known[0]!, routes: [], alternates: known.slice(1) }]];
+    const named = { uri, hop };
+    if (known === undefined) return { groups: [], named };
+    return { groups: [[{ uri, to: known[0]!, routes: [], alternates: known.slice(1) }]], named };
   }
 
   /** §16.4, in place on the copy; whether a Route value of ours was consumed. */

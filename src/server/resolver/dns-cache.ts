@@ -9,13 +9,19 @@ export class DnsCache<V> {
   ) {}
 
   get(key: string): V | undefined {
+    return this.lookup(key)?.value;
+  }
+
+  /** The value and how long it still lives, in ms. */
+  lookup(key: string): { value: V; ttlMs: number } | undefined {
     const e = this.entries.get(key);
     if (e === undefined) return undefined;
-    if (e.expires <= this.now()) {
+    const ttlMs = e.expires - this.now();
+    if (ttlMs <= 0) {
       this.entries.delete(key);
       return undefined;
     }
-    return e.value;
+    return { value: e.value, ttlMs };
   }
 
   /** Keeps `value` for `ttlMs`; a TTL of 0 keeps nothing ("zero values are interpreted to mean that the RR can only be used for the transaction in progress"). */

@@ -40,8 +40,8 @@ export type Resolution =
   | { kind: 'not-found' }
   | { kind: 'failed'; detail: string };
 
-/** An answer: records, or none (a negative answer), or the DNS failed to give one. */
-type Answer<T> = { records: T[]; failed?: string };
+/** An answer: records, or none (a negative answer), or the DNS failed to give one; `ttlMs`: how long it holds. */
+type Answer<T> = { records: T[]; ttlMs: number; failed?: string };
 
 /** "No such name" and "no such record": the name's owner said so (RFC 2308), an answer worth caching. */
 const NEGATIVE = new Set(['ENOTFOUND', 'ENODATA', 'NOTFOUND', 'NODATA']);
@@ -74,8 +74,11 @@ export class SipResolver {
     const plan = planFor(uri);
     if (plan.kind === 'literal') return { kind: 'ok', endpoints: [plan.endpoint] };
     let failed: string | undefined;
+    // The resolution holds as long as the shortest-lived answer it used.
+    let ttlMs = Number.POSITIVE_INFINITY;
     const note = <T>(a: Answer<T>): T[] => {
       failed ??= a.failed;
+      if (a.records.length > 0) ttlMs = Math.min(ttlMs, a.ttlMs);
       return a.records;
     };
     let endpoints: Endpoint[] = [];
@@ -99,7 +102,7 @@ export class SipResolver {
         endpoints = await this.addresses(plan.host, plan.fallback.port, plan.fallback.transport, note);
     }
     if (endpoints.length > 0) {
-      this.last.set(keyOf(uri), endpoints, this.o.recordTtlMs);
+      this.last.set(keyOf(uri), endpoints, Math.min(ttlMs, this.o.recordTtlMs));
       return { kind: 'ok', endpoints };
     }
     return failed === undefined ? { kind: 'not-found' } : { kind: 'failed', detail: failed };
@@ -119,8 +122,8 @@ export class SipResolver {
 
   private async lookup<T>(type: 'NAPTR' | 'SRV' | 'A' | 'AAAA', name: string): Promise<Answer<T>> {
     const key = `${type} ${name.toLowerCase()}`;
-    const hit = this.answers.get(key);
-    if (hit !== undefined) return { records: hit.records as T[] };
+    const hit = this.answers.lookup(key);
+    if (hit !== undefined) return { records: hit.value.records as T[], ttlMs: hit.ttlMs };
     this.queries++;
     try {
       const records = await this.query(type, name);
@@ -129,14 +132,14 @@ export class SipResolver {
         .filter((t): t is number => t !== undefined);
       const ttlMs = ttls.length > 0 ? Math.min(...ttls) * 1000 : this.o.recordTtlMs;
       this.answers.set(key, { records }, records.length === 0 ? this.o.negativeTtlMs : ttlMs);
-      return { records: records as T[] };
+      return { records: records as T[], ttlMs };
     } catch (err) {
       const code = errorCode(err) ?? 'error';
       if (NEGATIVE.has(code)) {
         this.answers.set(key, { records: [] }, this.o.negativeTtlMs);
-        return { records: [] };
+        return { records: [], ttlMs: this.o.negativeTtlMs };
       }
-      return { records: [], failed: `${type} ${name}: ${code}` };
+      return { records: [], ttlMs: 0, failed: `${type} ${name}: ${code}` };
     }
   }
 

@@ -17,8 +17,9 @@ import { makeRequest, makeResponse, RecordingSender, UDP_SOURCE } from '../../si
 const fail = (code: string) => Object.assign(new Error(code), { code });
 const GW1 = { transport: 'udp', address: '192.0.2.1', port: 5060 } as const;
 const GW2 = { transport: 'udp', address: '192.0.2.2', port: 5070 } as const;
+const GW1_V6 = { ...GW1, address: '2001:db8::1' } as const;
 
-/** carrier.test: SRV to gw1 (priority 10) and gw2 (20); broken.test: SERVFAIL; the rest: no such name. */
+/** carrier.test: SRV to gw1 (priority 10, IPv4 then IPv6) and gw2 (20); broken.test: SERVFAIL, timeouts; the rest: none. */
 const DNS: DnsBackend = {
   resolveNaptr: (n) => Promise.reject(fail(n === 'broken.test' ? 'ESERVFAIL' : 'ENOTFOUND')),
   resolveSrv: (n) =>
@@ -32,7 +33,11 @@ const DNS: DnsBackend = {
     n === 'gw1.carrier.test' || n === 'gw2.carrier.test'
       ? Promise.resolve([{ address: n === 'gw1.carrier.test' ? GW1.address : GW2.address, ttl: 60 }])
       : Promise.reject(fail(n === 'broken.test' ? 'ETIMEOUT' : 'ENOTFOUND')),
-  resolve6: () => Promise.reject(fail('ENODATA')),
+  // gw1 has an IPv6 address too, of no use to a proxy that listens on IPv4 only: passed over.
+  resolve6: (n) =>
+    n === 'gw1.carrier.test'
+      ? Promise.resolve([{ address: '2001:db8::1', ttl: 60 }])
+      : Promise.reject(fail('ENODATA')),
 };
 
 function harness() {
@@ -89,14 +94,17 @@ describe('forwarding to a next hop given by name (RFC 3263)', () => {
     assert.deepEqual(first?.to, GW1);
     assert.equal(h.layer.transportFailed(GW1, fail('ECONNREFUSED')), 1);
     const [, second] = h.sent('INVITE');
-    assert.deepEqual(second?.to, GW2);
+    assert.deepEqual(second?.to, GW1_V6, "gw1's next address");
     assert.notEqual(second?.request.via?.branch, first?.request.via?.branch);
     assert.equal(
       second?.request.via?.branch?.split('.').at(-1),
       first?.request.via?.branch?.split('.').at(-1),
     );
     assert.deepEqual(h.finals(), []);
-    h.layer.receiveResponse(makeResponse(second!.request, 200, 'OK', 'gw2'), { ...UDP_SOURCE, ...GW2 });
+    h.layer.transportFailed(GW1_V6, fail('ENETUNREACH'));
+    const [, , third] = h.sent('INVITE');
+    assert.deepEqual(third?.to, GW2);
+    h.layer.receiveResponse(makeResponse(third!.request, 200, 'OK', 'gw2'), { ...UDP_SOURCE, ...GW2 });
     assert.deepEqual(h.finals(), ['200 OK']);
   });
 
@@ -106,7 +114,8 @@ describe('forwarding to a next hop given by name (RFC 3263)', () => {
     await settle();
     const [first] = h.sent('MESSAGE');
     h.layer.receiveResponse(makeResponse(first!.request, 503, 'Busy'), { ...UDP_SOURCE, ...GW1 });
-    const [, second] = h.sent('MESSAGE');
+    h.layer.transportFailed(GW1_V6, fail('ENETUNREACH'));
+    const [, , second] = h.sent('MESSAGE');
     assert.deepEqual(second?.to, GW2);
     h.layer.transportFailed(GW2, fail('ECONNREFUSED'));
     assert.deepEqual(h.finals(), ['503 Next Hop Unreachable (ECONNREFUSED)']);

@@ -135,6 +135,11 @@ describe('SipResolver', () => {
       { transport: 'udp', address: '192.0.2.3', port: 5060 },
     ]);
     advance(5_001);
+    assert.equal(
+      r.cached(uri('sip:plain.test')),
+      undefined,
+      'the resolution lives as long as its shortest TTL',
+    );
     await r.resolve(uri('sip:plain.test'));
     assert.equal(r.queries, first + 1, 'the A record (TTL 5 s) again, the rest still cached');
     advance(60_000);
