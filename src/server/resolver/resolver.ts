@@ -53,6 +53,7 @@ export class SipResolver {
   private readonly answers: DnsCache<{ records: unknown[] }>;
   /** The last resolution of each URI target, for stateless ACK and CANCEL (§16.11: "the same choice"). */
   private readonly last: DnsCache<Endpoint[]>;
+  private readonly inflight = new Map<string, Promise<Answer<unknown>>>();
 
   constructor(private readonly o: ResolverOptions) {
     this.answers = new DnsCache(o.now);
@@ -120,10 +121,25 @@ export class SipResolver {
     return [...a, ...aaaa].map((r) => ({ transport, address: r.address, port }));
   }
 
-  private async lookup<T>(type: 'NAPTR' | 'SRV' | 'A' | 'AAAA', name: string): Promise<Answer<T>> {
+  /** From the cache, else from the query already asked for the same record, else from a new query. */
+  private lookup<T>(type: 'NAPTR' | 'SRV' | 'A' | 'AAAA', name: string): Promise<Answer<T>> {
     const key = `${type} ${name.toLowerCase()}`;
     const hit = this.answers.lookup(key);
-    if (hit !== undefined) return { records: hit.value.records as T[], ttlMs: hit.ttlMs };
+    if (hit !== undefined) return Promise.resolve({ records: hit.value.records as T[], ttlMs: hit.ttlMs });
+    // A burst of calls to a cold name asks the DNS once.
+    let asked = this.inflight.get(key);
+    if (asked === undefined) {
+      asked = this.ask(type, name, key).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, asked);
+    }
+    return asked as Promise<Answer<T>>;
+  }
+
+  private async ask(
+    type: 'NAPTR' | 'SRV' | 'A' | 'AAAA',
+    name: string,
+    key: string,
+  ): Promise<Answer<unknown>> {
     this.queries++;
     try {
       const records = await this.query(type, name);
@@ -132,7 +148,7 @@ export class SipResolver {
         .filter((t): t is number => t !== undefined);
       const ttlMs = ttls.length > 0 ? Math.min(...ttls) * 1000 : this.o.recordTtlMs;
       this.answers.set(key, { records }, records.length === 0 ? this.o.negativeTtlMs : ttlMs);
-      return { records: records as T[], ttlMs };
+      return { records, ttlMs };
     } catch (err) {
       const code = errorCode(err) ?? 'error';
       if (NEGATIVE.has(code)) {

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { DnsCache } from '../../../src/server/resolver/dns-cache.js';
 import { type DnsBackend, SipResolver } from '../../../src/server/resolver/resolver.js';
 import type { NaptrRecord, SrvRecord } from '../../../src/server/resolver/rfc3263.js';
+import { compileRoutes } from '../../../src/server/static-routes.js';
 import { parseSipUri } from '../../../src/sip/uri.js';
 
 const fail = (code: string) => Object.assign(new Error(code), { code });
@@ -145,6 +146,20 @@ describe('SipResolver', () => {
     advance(60_000);
     await r.resolve(uri('sip:plain.test'));
     assert.equal(r.queries, 2 * first + 1);
+  });
+
+  it('a burst of calls to a cold name asks each record once', async () => {
+    const { r, backend } = resolver(CARRIER);
+    await Promise.all([1, 2, 3].map(() => r.resolve(uri('sip:+1@carrier.test'))));
+    assert.equal(backend.asked.filter((q) => q === 'SRV _sip._udp.carrier.test').length, 1);
+    assert.equal(r.queries, backend.asked.length);
+  });
+
+  it('a static route to a name compiles (resolved per request) and keeps no address', () => {
+    const [route] = compileRoutes([{ match: '^9', to: 'sip:localhost:5070' }]);
+    assert.equal(route?.to, undefined);
+    assert.equal(route?.uri.host, 'localhost');
+    assert.throws(() => compileRoutes([{ match: '^9', to: 'tel:+1555' }]), /sip: or sips: URI/);
   });
 
   it('a name with no records: not found; a DNS that fails: failed', async () => {
