@@ -205,7 +205,7 @@ export class ResponseContexts {
       this.finishContext(ctx);
       return;
     }
-    if (branch.final || (failsOver(status) && this.failOver(ctx, branch))) return;
+    if (branch.final || (failsOver(status) && this.failOver(ctx, branch, status === 503))) return;
     // Step 4: "Final responses received are stored in the response context".
     branch.final = true;
     ctx.finals.push(res);
@@ -253,12 +253,13 @@ export class ResponseContexts {
   }
 
   /**
-   * RFC 3263 §4.3: the branch's next hop was given by name and failed (503, timeout, transport error) before any
-   * provisional response: the same request, with a new branch ID, goes to the name's next address, if any is left
-   * and the context still wants answers. The old transaction is no longer the branch's.
+   * RFC 3263 §4.3: the branch's next hop was given by name and failed — a 503 (after a 100 Trying too: a gateway
+   * answers so), or a timeout or transport error before any provisional response: the same request, with a new
+   * branch ID, goes to the name's next address, if any is left and the context still wants answers. The old
+   * transaction is no longer the branch's.
    */
-  private failOver(ctx: ResponseContext, branch: Branch): boolean {
-    if (branch.provisional || ctx.done || ctx.cancelled) return false;
+  private failOver(ctx: ResponseContext, branch: Branch, got503 = false): boolean {
+    if ((branch.provisional && !got503) || ctx.done || ctx.cancelled) return false;
     const alternates = branch.target.alternates ?? [];
     let target: Target | undefined;
     let out: Outgoing | undefined;
@@ -275,6 +276,7 @@ export class ResponseContexts {
     if (out.udpFallback !== undefined) withAttempt(out.udpFallback.request, branch.attempt);
     branch.udpFallback = out.udpFallback;
     branch.tx = undefined;
+    branch.provisional = false;
     this.env.stats.forwarded++;
     this.startBranch(ctx, branch);
     return true;

@@ -108,11 +108,12 @@ describe('forwarding to a next hop given by name (RFC 3263)', () => {
     assert.deepEqual(h.finals(), ['200 OK']);
   });
 
-  it('a 503 from the first address also moves on (§4.3); the last failure is the answer', async () => {
+  it('a 503 from the first address, after its 100 Trying, also moves on (§4.3); the last failure is the answer', async () => {
     const h = harness();
     h.receive(makeRequest({ method: 'MESSAGE', uri: 'sip:9001@example.test', branch: 'z9hG4bKname2' }));
     await settle();
     const [first] = h.sent('MESSAGE');
+    h.layer.receiveResponse(makeResponse(first!.request, 100, 'Trying'), { ...UDP_SOURCE, ...GW1 });
     h.layer.receiveResponse(makeResponse(first!.request, 503, 'Busy'), { ...UDP_SOURCE, ...GW1 });
     h.layer.transportFailed(GW1_V6, fail('ENETUNREACH'));
     const [, , second] = h.sent('MESSAGE');
