@@ -217,4 +217,14 @@ describe('RFC 3263 with a real DNS server (dnsmasq in a namespace)', { skip, tim
     assert.equal(gw2!.got.length, got + 1);
     assert.equal(queries().length, before);
   });
+
+  it('the DNS server gone: 503 within the configured timeouts, not a hang (run last)', async () => {
+    dnsmasq?.kill();
+    await new Promise((r) => dnsmasq?.once('exit', r));
+    const t0 = performance.now();
+    await client!.send(request('MESSAGE', { uri: 'sip:bob@elsewhere.test', port: client!.port }), port);
+    const res = await client!.nextResponse((r) => r.status >= 200, 8000);
+    assert.equal(res.status, 503, `${res.status} ${res.reason}`);
+    assert.ok(performance.now() - t0 < 8000);
+  });
 });
