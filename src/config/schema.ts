@@ -1,4 +1,5 @@
 // One schema for the whole YAML config. Key names follow DESIGN.md; they are the public interface.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseCidr } from '../net/address.js';
 import { vipSchema } from '../vip/config.js';
@@ -94,6 +95,30 @@ export const sipSchema = z
       .strict()
       .default({ min_expires: 60, max_expires: 3600, default_expires: 3600 }),
     tcp_idle_timeout_ms: z.number().int().min(1000).max(86_400_000).default(600_000),
+    /** Resolving next hops given by name (RFC 3263): README "DNS (RFC 3263)". */
+    dns: z
+      .object({
+        /** DNS servers, ADDRESS or ADDRESS:PORT ([IPv6]:PORT); none: the system's (/etc/resolv.conf). */
+        servers: z
+          .array(
+            z
+              .string()
+              .refine(
+                (s) => isIP(s) !== 0 || /^(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$/.test(s),
+                'must be ADDRESS, ADDRESS:PORT or [IPv6]:PORT',
+              ),
+          )
+          .default([]),
+        /** Per query try, and how many tries, before a server counts as failed (503). */
+        timeout_ms: z.number().int().min(50).max(30_000).default(1000),
+        tries: z.number().int().min(1).max(5).default(2),
+        /** How long a name or record that does not exist is believed (node:dns gives no SOA minimum). */
+        negative_ttl_s: z.number().int().min(0).max(86_400).default(30),
+        /** How long NAPTR and SRV answers are kept (node:dns gives no TTL for them; A/AAAA keep their own). */
+        record_ttl_s: z.number().int().min(0).max(86_400).default(60),
+      })
+      .strict()
+      .default({ servers: [], timeout_ms: 1000, tries: 2, negative_ttl_s: 30, record_ttl_s: 60 }),
   })
   .strict()
   .refine((sip) => sip.auth.inbound === 'allow' || sip.users_file !== undefined, {

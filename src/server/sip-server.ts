@@ -13,6 +13,7 @@ import { type BindingChange, LocationService } from './location-service.js';
 import { Myself } from './myself.js';
 import type { Advertise, AdvertisedPoint } from './proxy/identity.js';
 import { ProxyCore } from './proxy/proxy-core.js';
+import { SipResolver } from './resolver/resolver.js';
 import { compileRoutes } from './static-routes.js';
 import { loadUsersFile } from './users-file.js';
 
@@ -109,6 +110,15 @@ export class SipServer {
       relay: sip.auth,
       nat: sip.nat,
       routes: compileRoutes(sip.routes),
+      resolver: new SipResolver({
+        servers: sip.dns.servers,
+        timeoutMs: sip.dns.timeout_ms,
+        tries: sip.dns.tries,
+        negativeTtlMs: sip.dns.negative_ttl_s * 1000,
+        recordTtlMs: sip.dns.record_ttl_s * 1000,
+        now: () => performance.now(),
+      }),
+      onError: (err) => log.error({ err }, 'error while forwarding to a resolved next hop'),
       advertise,
       now: () => performance.now(),
     });

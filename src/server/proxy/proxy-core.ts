@@ -4,8 +4,10 @@
 // (Section 16.6) 5. Process all responses (Section 16.7)". This facade wires those parts together, with local
 // services for requests addressed to the server itself. It is the core above the transaction layer, which hands it
 // only new requests, CANCELs, unmatched ACKs and stray responses; forwarding the last three statelessly, with
-// Route-based routing of in-dialog requests, carries calls across an HA takeover.
+// Route-based routing of in-dialog requests, carries calls across an HA takeover. A next hop given by name is
+// resolved (RFC 3263, src/server/resolver/) between steps 3 and 4, without blocking anything else.
 import { AddressSet } from '../../net/address.js';
+import { errorMessage } from '../../net/errors.js';
 import { createResponse } from '../../sip/build.js';
 import type { SipRequest, SipResponse } from '../../sip/message.js';
 import type {
@@ -16,6 +18,7 @@ import type {
 } from '../../sip/transaction/index.js';
 import type { TransactionLayer } from '../../sip/transaction/transaction-layer.js';
 import type { MessageSender, Source } from '../../sip/transport/types.js';
+import type { Resolution, SipResolver } from '../resolver/resolver.js';
 import { CancelProcessing } from './cancel.js';
 import { ProxyEnv, type ProxyOptions, type ProxyStats } from './env.js';
 import { LocalServices } from './local-services.js';
@@ -29,10 +32,17 @@ import {
 } from './request-validation.js';
 import { ResponseContexts } from './response-context.js';
 import { StatelessForwarding } from './stateless.js';
-import { type Selection, TargetSelector } from './target-selector.js';
+import { type NamedTarget, type Selection, TargetSelector } from './target-selector.js';
 
 export type { ProxyOptions, ProxyStats } from './env.js';
 export type { AdvertisedAddress } from './identity.js';
+
+export interface ProxyCoreOptions extends ProxyOptions {
+  /** Resolves next hops given by name (`sip.dns`); without one, a name is not found (404). */
+  resolver?: SipResolver;
+  /** What went wrong after a resolution, outside any caller's stack (the SIP server logs it). */
+  onError?: (err: unknown) => void;
+}
 
 export class ProxyCore implements TransactionCore {
   private readonly env: ProxyEnv;
@@ -42,8 +52,14 @@ export class ProxyCore implements TransactionCore {
   private readonly stateless: StatelessForwarding;
   private readonly local: LocalServices;
   private readonly guard: RelayGuard;
+  /** Requests whose next hop is being resolved: a CANCEL meanwhile ends them (§16.10, no context yet). */
+  private readonly resolving = new Set<ServerTransaction>();
 
-  constructor(sender: MessageSender, transactions: TransactionLayer, o: ProxyOptions) {
+  constructor(
+    sender: MessageSender,
+    transactions: TransactionLayer,
+    private readonly o: ProxyCoreOptions,
+  ) {
     this.env = new ProxyEnv(sender, transactions, o);
     this.selector = new TargetSelector(o);
     this.contexts = new ResponseContexts(this.env);
@@ -84,7 +100,7 @@ export class ProxyCore implements TransactionCore {
       this.reply(server, failed);
       return;
     }
-    const { kind, fwd, aor, groups } = selection;
+    const { kind, fwd, groups } = selection;
     // REGISTER for our domain is the registrar's, which authenticates it itself (401, §22.2).
     if (request.method === 'REGISTER' && (kind === 'server' || kind === 'domain')) {
       this.local.register(server);
@@ -95,14 +111,64 @@ export class ProxyCore implements TransactionCore {
       this.local.answer(server);
       return;
     }
-    if (groups.length > 0) this.contexts.forward(request, fwd, server, groups);
-    else if (kind === 'route') this.reply(server, { status: 404, reason: 'No Route To Next Hop' });
+    if (selection.named !== undefined)
+      this.resolveAndForward(server, selection, selection.named).catch((err: unknown) =>
+        this.o.onError?.(err),
+      );
+    else if (groups.length > 0) this.contexts.forward(request, fwd, server, groups);
+    else this.noTarget(server, selection);
+  }
+
+  /** An empty target set: 404, or for our domain's user the location service's answer (480 or 404). */
+  private noTarget(server: ServerTransaction, { kind, aor }: Selection): void {
+    if (kind === 'route') this.reply(server, { status: 404, reason: 'No Route To Next Hop' });
     else if (kind === 'domain') this.local.unavailable(server, aor);
     else this.reply(server, { status: 404, reason: 'Not Found' });
   }
 
   onCancel(server: ServerNonInviteTransaction, invite: ServerInviteTransaction | undefined): void {
+    if (invite !== undefined && this.resolving.delete(invite)) {
+      // §16.10: nothing was forwarded yet, so there is nothing to cancel downstream: the CANCEL gets its 200 and
+      // the INVITE its 487 (§9.2) here, and the resolution's answer is dropped.
+      this.env.respond(server, createResponse(server.request, 200));
+      this.env.respond(invite, createResponse(invite.request, 487, 'Request Terminated'));
+      return;
+    }
     this.cancels.onCancel(server, invite);
+  }
+
+  /**
+   * RFC 3263 §4 for a next hop given by name, then on as for an address, with the addresses after the first as the
+   * target's alternates (§4.3). A name that does not resolve is not found, as a Request-URI outside our domains
+   * without a hop (404, see target-selector.ts `single`). A DNS that failed (SERVFAIL, timeout, refused) said
+   * nothing about the name: that is our own temporary trouble, 503 (§21.5.4: "temporarily unable to process the
+   * request"), which lets the caller try another server (RFC 3263 §4.3) — a 404 would tell it the name is wrong.
+   */
+  private async resolveAndForward(
+    server: ServerTransaction,
+    selection: Selection,
+    named: NamedTarget,
+  ): Promise<void> {
+    const resolver = this.o.resolver;
+    if (resolver === undefined) return;
+    this.resolving.add(server);
+    let result: Resolution;
+    try {
+      result = await resolver.resolve(named.hop);
+    } catch (err) {
+      result = { kind: 'failed', detail: errorMessage(err) };
+    }
+    if (!this.resolving.delete(server) || server.terminated) return;
+    if (result.kind === 'ok') {
+      const [to, ...alternates] = result.endpoints;
+      if (to !== undefined) {
+        const target = { uri: named.uri, to, routes: [], alternates };
+        this.contexts.forward(server.request, selection.fwd, server, [[target]]);
+        return;
+      }
+    }
+    if (result.kind === 'failed') this.reply(server, { status: 503, reason: 'DNS Unavailable' });
+    else this.noTarget(server, selection);
   }
 
   onAck(ack: SipRequest): void {

@@ -13,8 +13,10 @@ import type {
   ServerTransaction,
 } from '../../sip/transaction/index.js';
 import type { Endpoint } from '../../sip/transport/types.js';
+import { failsOver, withAttempt } from '../resolver/failover.js';
 import { bestResponseIndex, forwardableStatus } from './best-response.js';
 import type { ProxyEnv } from './env.js';
+import type { Side } from './identity.js';
 import { type Outgoing, prepareBranch } from './outbound.js';
 import type { Target } from './target-selector.js';
 
@@ -43,6 +45,8 @@ interface Branch {
   provisional: boolean;
   final: boolean;
   cancelPending: boolean;
+  /** How many of the target's alternates were tried (RFC 3263 §4.3). */
+  attempt: number;
 }
 
 export interface ResponseContext {
@@ -133,11 +137,9 @@ export class ResponseContexts {
     const group = ctx.groups.shift();
     if (group === undefined) return;
     ctx.branches = [];
-    const source = ctx.server.source;
-    const arrived = { transport: source.transport, family: familyOf(source.address) };
     ctx.starting = true;
     for (const target of group) {
-      const out = prepareBranch(ctx.fwd, target, ctx.request, this.env.identity, arrived);
+      const out = prepareBranch(ctx.fwd, target, ctx.request, this.env.identity, arrivedBy(ctx));
       if (out === undefined) continue;
       const branch: Branch = {
         target,
@@ -148,6 +150,7 @@ export class ResponseContexts {
         provisional: false,
         final: false,
         cancelPending: false,
+        attempt: 0,
       };
       ctx.branches.push(branch);
       this.env.stats.forwarded++;
@@ -202,7 +205,7 @@ export class ResponseContexts {
       this.finishContext(ctx);
       return;
     }
-    if (branch.final) return;
+    if (branch.final || (failsOver(status) && this.failOver(ctx, branch, status === 503))) return;
     // Step 4: "Final responses received are stored in the response context".
     branch.final = true;
     ctx.finals.push(res);
@@ -216,7 +219,7 @@ export class ResponseContexts {
     const entry = this.branchOf.get(tx);
     if (entry === undefined) return;
     const { ctx, branch } = entry;
-    if (branch.final) return;
+    if (branch.final || this.failOver(ctx, branch)) return;
     branch.final = true;
     // RFC 4320: no 408 for non-INVITE; we still record it so the context can end.
     ctx.finals.push(createResponse(ctx.request, status, reason));
@@ -239,6 +242,7 @@ export class ResponseContexts {
       this.startBranch(ctx, branch);
       return;
     }
+    if (this.failOver(ctx, branch)) return;
     branch.final = true;
     const code = errorCode(err);
     const detail = code === undefined ? '' : ` (${code})`;
@@ -246,6 +250,36 @@ export class ResponseContexts {
     ctx.unreachable.set(response, { target: branch.target, detail });
     ctx.finals.push(response);
     this.maybeFinish(ctx);
+  }
+
+  /**
+   * RFC 3263 §4.3: the branch's next hop was given by name and failed — a 503 (after a 100 Trying too: a gateway
+   * answers so), or a timeout or transport error before any provisional response: the same request, with a new
+   * branch ID, goes to the name's next address, if any is left and the context still wants answers. The old
+   * transaction is no longer the branch's.
+   */
+  private failOver(ctx: ResponseContext, branch: Branch, got503 = false): boolean {
+    if ((branch.provisional && !got503) || ctx.done || ctx.cancelled) return false;
+    const alternates = branch.target.alternates ?? [];
+    let target: Target | undefined;
+    let out: Outgoing | undefined;
+    // An address we have no address of our own for is passed over.
+    while (out === undefined && branch.attempt < alternates.length) {
+      target = { ...branch.target, to: alternates[branch.attempt++]! };
+      out = prepareBranch(ctx.fwd, target, ctx.request, this.env.identity, arrivedBy(ctx));
+    }
+    if (out === undefined || target === undefined) return false;
+    if (branch.tx !== undefined) this.branchOf.delete(branch.tx);
+    branch.target = target;
+    branch.request = withAttempt(out.request, branch.attempt);
+    branch.to = out.to;
+    if (out.udpFallback !== undefined) withAttempt(out.udpFallback.request, branch.attempt);
+    branch.udpFallback = out.udpFallback;
+    branch.tx = undefined;
+    branch.provisional = false;
+    this.env.stats.forwarded++;
+    this.startBranch(ctx, branch);
+    return true;
   }
 
   /**
@@ -337,6 +371,12 @@ export class ResponseContexts {
     // A duplicate means this branch is being cancelled already.
     this.env.transactions.createClientTransaction(buildCancel(b.request), b.to, OWN_CANCEL_TU);
   }
+}
+
+/** The side the request came in by (RFC 5658, see identity.ts). */
+function arrivedBy(ctx: ResponseContext): Side {
+  const source = ctx.server.source;
+  return { transport: source.transport, family: familyOf(source.address) };
 }
 
 /** §9.1: the CANCEL for a forwarded INVITE — same Request-URI, Call-ID, To, From, CSeq number, top Via and Route. */

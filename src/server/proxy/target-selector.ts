@@ -5,14 +5,15 @@
 import type { SipRequest } from '../../sip/message.js';
 import { parseNameAddr } from '../../sip/name-addr.js';
 import type { Endpoint } from '../../sip/transport/types.js';
-import { SipUri } from '../../sip/uri.js';
+import { SipUri, type Uri } from '../../sip/uri.js';
 import { aorKey } from '../aor.js';
 import { consumeCredentials } from '../digest-auth.js';
 import type { Binding, LocationService } from '../location-service.js';
 import type { Myself } from '../myself.js';
 import { type NatMode, useFlow } from '../nat.js';
 import { nextHop } from '../next-hop.js';
-import { type StaticRoute, staticRouteFor } from '../static-routes.js';
+import type { SipResolver } from '../resolver/resolver.js';
+import { type StaticRoute, staticRouteMatch } from '../static-routes.js';
 
 export interface Target {
   /** The Request-URI for this target (§16.6 step 2). */
@@ -23,6 +24,16 @@ export interface Target {
   routes: readonly string[];
   /** A registered contact of the address-of-record (not a route, a gateway or a remote domain). */
   registered?: true;
+  /** More addresses of a next hop given by name, tried in turn when `to` fails (RFC 3263 §4.3). */
+  alternates?: readonly Endpoint[];
+}
+
+/** A target whose next hop is a host name not resolved yet (RFC 3263): the core resolves `hop`, then forwards. */
+export interface NamedTarget {
+  /** The Request-URI for the target. */
+  uri: string;
+  /** The URI whose host is resolved: the top Route, the gateway's, or the Request-URI itself. */
+  hop: SipUri;
 }
 
 export interface Selection {
@@ -41,6 +52,12 @@ export interface Selection {
   leaves: boolean;
   /** §16.4 removed a Route value of ours (or undid a strict router's rewrite): it came through our Record-Route. */
   viaOurRoute: boolean;
+  /**
+   * The one target, when its next hop is a name: the core resolves it before forwarding statefully (each request
+   * gets its own SRV weighted draw, from cached records). `groups` holds the name's last resolution while it is
+   * cached, for what is forwarded at once (a stateless ACK or CANCEL), else nothing.
+   */
+  named?: NamedTarget;
 }
 
 export interface TargetSelectorOptions {
@@ -53,6 +70,14 @@ export interface TargetSelectorOptions {
   auth?: { readonly realm: string };
   /** How phones behind NAT are reached (src/server/nat.ts); `auto` when not set. */
   nat?: NatMode;
+  /** Resolves next hops given by name (RFC 3263); without one, a name is not found. */
+  resolver?: SipResolver;
+}
+
+/** The target set for one next hop: its groups, and the name to resolve when it is given by name. */
+interface Hop {
+  groups: Target[][];
+  named?: NamedTarget;
 }
 
 export class TargetSelector {
@@ -66,18 +91,15 @@ export class TargetSelector {
     // for guessing our users' passwords; those of other realms go on.
     if (this.o.auth !== undefined) consumeCredentials(fwd.headers, this.o.auth.realm);
     const viaOurRoute = this.preprocessRoutes(fwd);
-    const out = (kind: Selection['kind'], groups: Target[][], leaves: boolean, aor?: string): Selection => ({
-      kind,
-      fwd,
-      aor,
-      groups,
-      leaves,
-      viaOurRoute,
-    });
+    const out = (kind: Selection['kind'], hop: Hop, leaves: boolean, aor?: string): Selection => {
+      const selection: Selection = { kind, fwd, aor, groups: hop.groups, leaves, viaOurRoute };
+      if (hop.named !== undefined) selection.named = hop.named;
+      return selection;
+    };
     // §16.6 step 7: "the proxy MUST apply the procedures to the first value in the Route header field, if
     // present, else the Request-URI."
     if (fwd.headers.has('route')) {
-      return out('route', single(fwd.uri, nextHop(fwd.nameAddrs('route')[0]?.uri)), true);
+      return out('route', this.single(fwd.uri, fwd.nameAddrs('route')[0]?.uri), true);
     }
     const uri = fwd.requestUri;
     // A request to a registered phone's Contact (a call's BYE, re-INVITE or ACK towards it: its Contact became
@@ -87,7 +109,10 @@ export class TargetSelector {
       const hop = this.bindingHop(phone);
       return out(
         'domain',
-        hop === undefined ? [] : [[{ uri: fwd.uri, to: hop, routes: phone.path, registered: true }]],
+        {
+          groups:
+            hop === undefined ? [] : [[{ uri: fwd.uri, to: hop, routes: phone.path, registered: true }]],
+        },
         false,
         phone.aor,
       );
@@ -95,18 +120,38 @@ export class TargetSelector {
     if (!(uri instanceof SipUri) || !this.o.myself.isMyUri(uri)) {
       // "If the domain of the Request-URI indicates a domain this element is not responsible for, the
       // Request-URI MUST be placed into the target set as the only target". A static route may name the gateway.
-      const to = staticRouteFor(this.o.routes, uri) ?? nextHop(uri);
-      return out('remote', single(fwd.uri, to), true);
+      return out('remote', this.single(fwd.uri, staticRouteMatch(this.o.routes, uri)?.uri ?? uri), true);
     }
-    if (uri.user === undefined) return out('server', [], false);
+    if (uri.user === undefined) return out('server', { groups: [] }, false);
     // "When accessing the location service constructed by a registrar, the Request-URI MUST first be
     // canonicalized as described in Section 10.3 before being used as an index."
     const aor = aorKey(uri, this.o.myself);
     const groups = aor === undefined ? [] : this.bindingGroups(aor);
-    if (groups.length > 0) return out('domain', groups, false, aor);
+    if (groups.length > 0) return out('domain', { groups }, false, aor);
     // No binding: a number of our domain may still have a gateway.
-    const gateway = single(fwd.uri, staticRouteFor(this.o.routes, uri));
-    return out('domain', gateway, gateway.length > 0, aor);
+    const gateway = this.single(fwd.uri, staticRouteMatch(this.o.routes, uri)?.uri);
+    return out('domain', gateway, gateway.named !== undefined || gateway.groups.length > 0, aor);
+  }
+
+  /**
+   * "The Request-URI MUST be placed into the target set as the only target": one group of one when `hop` holds an
+   * address; a name for the core to resolve when there is a resolver, with its last resolution while cached (a
+   * stateless ACK or CANCEL then goes where its INVITE went, §16.11); else none. None: the core
+   * answers 404, which covers it: "This status is also returned if the domain in the Request-URI does not match any
+   * of the domains handled by the recipient of the request" (§21.4.5). Not 604, "authoritative information that
+   * the user indicated in the Request-URI does not exist anywhere" (§21.6.3), which we do not have and which would
+   * end the caller's forking everywhere (§16.7 step 5); not 503 either, since nothing was tried and nothing is known
+   * to be down.
+   */
+  private single(uri: string, hop: Uri | undefined): Hop {
+    const to = nextHop(hop);
+    if (to !== undefined) return { groups: [[{ uri, to, routes: [] }]] };
+    const { resolver } = this.o;
+    if (!(hop instanceof SipUri) || resolver === undefined) return { groups: [] };
+    const known = resolver.cached(hop);
+    const named = { uri, hop };
+    if (known === undefined) return { groups: [], named };
+    return { groups: [[{ uri, to: known[0]!, routes: [], alternates: known.slice(1) }]], named };
   }
 
   /** §16.4, in place on the copy; whether a Route value of ours was consumed. */
@@ -161,16 +206,4 @@ export class TargetSelector {
     }
     return groups;
   }
-}
-
-/**
- * "The Request-URI MUST be placed into the target set as the only target": one group of one, if it has a hop. A host
- * name leaves the set empty — we resolve no names (RFC 3263) — and the core answers 404, which covers it: "This
- * status is also returned if the domain in the Request-URI does not match any of the domains handled by the
- * recipient of the request" (§21.4.5). Not 604, "authoritative information that the user indicated in the
- * Request-URI does not exist anywhere" (§21.6.3), which we do not have and which would end the caller's forking
- * everywhere (§16.7 step 5); not 503 either, since nothing was tried and nothing is known to be down.
- */
-function single(uri: string, to: Endpoint | undefined): Target[][] {
-  return to === undefined ? [] : [[{ uri, to, routes: [] }]];
 }
