@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Baresip } from '../helpers/baresip.js';
 import { freePort } from '../helpers/ports.js';
+import { UdpPeer } from '../helpers/sip-peer.js';
 import { type SiphaProcess, startSipha } from '../helpers/sipha-process.js';
 
 const HAVE_BARESIP = spawnSync('sh', ['-c', 'command -v baresip']).status === 0;
@@ -21,12 +22,13 @@ for (const auth of [false, true]) {
     timeout: 90_000,
   }, () => {
     let server: SiphaProcess;
+    let port: number;
     let alice: Baresip;
     let bob: Baresip;
     const dir = mkdtempSync(join(tmpdir(), 'sipha-baresip-'));
 
     before(async () => {
-      const port = await freePort();
+      port = await freePort();
       server = await startSipha(
         [
           'sip:',
@@ -99,6 +101,35 @@ for (const auth of [false, true]) {
       await bob.waitFor(/terminated|closed|Request Terminated|cancel/i, 5000, 'the CANCEL reaches bob', b0);
       assert.doesNotMatch(alice.output.slice(a0), /Call established/);
       assert.doesNotMatch(bob.output.slice(b0), /Call established/);
+    });
+
+    it('a MESSAGE from outside the domain reaches the TCP phone and its 200 comes back', async () => {
+      const peer = await UdpPeer.open();
+      const text = `hello from outside ${auth ? 'with auth on' : ''}`.trim();
+      try {
+        await peer.send(
+          [
+            'MESSAGE sip:bob@example.test SIP/2.0',
+            `Via: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bK-msg-${auth};rport`,
+            'Max-Forwards: 70',
+            'From: <sip:carol@outside.example>;tag=m1',
+            'To: <sip:bob@example.test>',
+            `Call-ID: msg-${auth}@outside.example`,
+            'CSeq: 1 MESSAGE',
+            'Content-Type: text/plain',
+            `Content-Length: ${text.length}`,
+            '',
+            text,
+          ].join('\r\n'),
+          port,
+        );
+        // The proxy answers no MESSAGE for a user itself: a 200 with a To tag is bob's, through sipha over TCP.
+        const res = await peer.nextResponse((r) => r.status >= 200, 5000);
+        assert.equal(res.status, 200, `${res.status} ${res.reason}`);
+        assert.ok(res.to?.tag !== undefined, 'answered by the phone');
+      } finally {
+        peer.close();
+      }
     });
   });
 }
