@@ -182,6 +182,9 @@ export function parseMessage(
     let ve = e;
     while (ve > vs && (src.charCodeAt(ve - 1) === 32 || src.charCodeAt(ve - 1) === 9)) ve--;
     const value = src.slice(vs, ve);
+    // §25.1: a header value holds no bare CR (only CRLF of a folded line) and no NUL; forwarded as it is, a bare CR
+    // would start a header of the sender's choosing at the next hop.
+    if (hasBareCrOrNul(value)) return headFailure('bad-header-line', 'Bad Character In Header Value');
     const counted = COUNTED.get(key);
     if (counted !== undefined) counts[counted]!++;
     fields.push({ name, key, value });
@@ -271,4 +274,13 @@ export function parseMessage(
     }
   }
   return { ok: true, message };
+}
+
+/** A CR that does not end a line, or a NUL that is not a quoted-pair (`\` NUL, RFC 4475 §3.1.1.2). */
+function hasBareCrOrNul(value: string): boolean {
+  for (let i = value.indexOf('\0'); i !== -1; i = value.indexOf('\0', i + 1))
+    if (value.charCodeAt(i - 1) !== 92) return true;
+  for (let i = value.indexOf('\r'); i !== -1; i = value.indexOf('\r', i + 1))
+    if (value.charCodeAt(i + 1) !== 10) return true;
+  return false;
 }

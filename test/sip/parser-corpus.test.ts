@@ -302,6 +302,21 @@ describe('parser: invalid messages give a structured error', () => {
       'call-id',
     ],
     ['missing Via', msg(['OPTIONS sip:b@x SIP/2.0', ...BASE.slice(1)]), 'missing-header', 'via'],
+    [
+      'a bare CR inside a header value (a header injected at the next hop)',
+      msg(['OPTIONS sip:b@x SIP/2.0', ...BASE, 'Subject: hi\rX-Injected: 1']),
+      'bad-header-line',
+    ],
+    [
+      'a bare CR inside a Via value',
+      msg(['OPTIONS sip:b@x SIP/2.0', ...BASE, 'Via: SIP/2.0/UDP 10.0.0.1\rX-Injected: 1']),
+      'bad-header-line',
+    ],
+    [
+      'a NUL inside a header value',
+      msg(['OPTIONS sip:b@x SIP/2.0', ...BASE, 'Subject: a\0b']),
+      'bad-header-line',
+    ],
     ['missing CSeq', msg(['OPTIONS sip:b@x SIP/2.0', ...BASE.slice(0, 4)]), 'missing-header', 'cseq'],
     ['missing From', msg(['OPTIONS sip:b@x SIP/2.0', BASE[0]!, ...BASE.slice(2)]), 'missing-header', 'from'],
     [
