@@ -29,7 +29,7 @@ import {
 } from './role-machine.js';
 import { StateWaiters } from './state-waiters.js';
 import type { HaStatus, NodeEvent, NodeHandle, SwitchoverReply } from './status.js';
-import { currentPrimary, switchover } from './switchover.js';
+import { switchover } from './switchover.js';
 import type { TermStorePort } from './term-store.js';
 import { TimelineLog } from './timeline.js';
 import { lateTickMs, roleTimers } from './timers.js';
@@ -381,10 +381,5 @@ export class HaNode implements NodeHandle {
         this.log.error({ err }, 'node event listener failed');
       }
     }
-  }
-
-  /** Who is primary, as this node sees it. */
-  get primary(): string | null {
-    return currentPrimary(this.state);
   }
 }

@@ -2,17 +2,16 @@
 // switches over mid-call, and the call goes on through the new primary: hold and resume by re-INVITE, then the
 // callee hangs up. Skipped, saying so, without root or without baresip.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe } from 'node:test';
 import { Baresip } from '../helpers/baresip.js';
+import { skipWithout } from '../helpers/installed.js';
 import { NEEDS_ROOT } from '../lab/helpers.js';
 import { pairSuite } from '../lab/pair-suite.js';
 
-const HAVE_BARESIP = spawnSync('sh', ['-c', 'command -v baresip']).status === 0;
-const SKIP = NEEDS_ROOT || (HAVE_BARESIP ? false : 'baresip is not installed (apt-get install baresip)');
+const SKIP = NEEDS_ROOT || skipWithout('baresip');
 const VIP = '198.51.100.10:5060';
 
 describe('baresip phones through the VIP, across a switchover', { skip: SKIP }, () => {

@@ -1,17 +1,10 @@
 // A seeded generator of hostile SIP input: random bytes, truncations, mutations of valid messages, and torture-style
 // defects (bad framing, bad URIs, bad numbers, bad quoting).
+import { prng } from '../../bench/fuzz/mutate.js';
 import { TYPICAL_INVITE, TYPICAL_REGISTER } from '../../bench/messages.js';
 
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The fuzzer's seeded PRNG (mulberry32): the same seed gives the same input. */
+export { prng };
 
 const TORTURE: Array<(s: string) => string> = [
   (s) => s.replace(/CSeq: \d+/, 'CSeq: -1'),

@@ -2,18 +2,17 @@
 // TCP phone (the call crosses transports), hold and resume by re-INVITE, hangup from either side, CANCEL before the
 // answer — with and without digest authentication. Skipped, saying so, when baresip is not installed.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Baresip } from '../helpers/baresip.js';
+import { skipWithout } from '../helpers/installed.js';
 import { freePort } from '../helpers/ports.js';
 import { UdpPeer } from '../helpers/sip-peer.js';
 import { type SiphaProcess, startSipha } from '../helpers/sipha-process.js';
 
-const HAVE_BARESIP = spawnSync('sh', ['-c', 'command -v baresip']).status === 0;
-const SKIP = HAVE_BARESIP ? false : 'baresip is not installed (apt-get install baresip)';
+const SKIP = skipWithout('baresip');
 const USERS = 'users:\n  - { username: alice, password: s3cret }\n  - { username: bob, password: b0b }\n';
 
 for (const auth of [false, true]) {

@@ -4,26 +4,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { skipWithout } from '../helpers/installed.js';
 import { type SiphaProcess, startSipha } from '../helpers/sipha-process.js';
 
-function installed(binary: string): boolean {
-  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
-    try {
-      accessSync(join(dir, binary), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
-const skip = (binary: string) =>
-  installed(binary) ? false : `${binary} is not installed (apt-get install ${binary})`;
+const skip = skipWithout;
 
 /** Whether UDP and TCP `port` are both free on loopback. */
 async function free(port: number): Promise<boolean> {
