@@ -2,6 +2,7 @@
 // Times are monotonic milliseconds from an injected clock, so replication can ship remaining lifetimes, not dates.
 
 import type { Endpoint } from '../sip/transport/types.js';
+import type { SipUri } from '../sip/uri.js';
 import { ChangeFeed, type ChangeOrigin, type Unsubscribe } from './change-feed.js';
 import { contactKey } from './nat.js';
 
@@ -64,7 +65,7 @@ export class LocationService {
   }
 
   /** The live binding whose contact is `uri` (user, host and port alike), if any. */
-  byContactUri(uri: string, now: number): Binding | undefined {
+  byContactUri(uri: string | SipUri, now: number): Binding | undefined {
     const key = contactKey(uri);
     const b = key === undefined ? undefined : this.byContact.get(key);
     return b !== undefined && b.expiresAt > now ? b : undefined;

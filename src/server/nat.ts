@@ -26,8 +26,8 @@ export function useFlow(contact: string, received: Endpoint | undefined, mode: N
  * A key for a contact URI that survives the small differences between how a phone writes its Contact in a
  * REGISTER and in a dialog (parameters, letter case of the host): user, host and port.
  */
-export function contactKey(contact: string): string | undefined {
-  const uri = parseUri(contact);
+export function contactKey(contact: string | SipUri): string | undefined {
+  const uri = typeof contact === 'string' ? parseUri(contact) : contact;
   if (!(uri instanceof SipUri)) return undefined;
   return `${uri.user ?? ''}@${uri.host.toLowerCase()}:${uri.port ?? ''}`;
 }

@@ -104,7 +104,8 @@ export class TargetSelector {
     const uri = fwd.requestUri;
     // A request to a registered phone's Contact (a call's BYE, re-INVITE or ACK towards it: its Contact became
     // the dialog's remote target) goes where that phone is reached, its flow when it is behind NAT.
-    const phone = uri instanceof SipUri ? this.o.location.byContactUri(fwd.uri, this.o.now()) : undefined;
+    // (The Request-URI is already parsed: no second parse on the hot path.)
+    const phone = uri instanceof SipUri ? this.o.location.byContactUri(uri, this.o.now()) : undefined;
     if (phone !== undefined) {
       const hop = this.bindingHop(phone);
       return out(
