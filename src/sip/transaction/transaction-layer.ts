@@ -123,6 +123,8 @@ export class TransactionLayer {
       tx.receiveRetransmission();
       return;
     }
+    // A new request: the core may turn it away before any state is kept for it (overload control, §21.5.4).
+    if (request.method !== 'CANCEL' && this.core.admit?.(request, source) === false) return;
     const created = this.createServerTransaction(key, request, source);
     if (created.kind === 'server-non-invite' && request.method === 'CANCEL')
       this.core.onCancel(created, this.findInviteForCancel(request));

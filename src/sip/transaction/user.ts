@@ -44,6 +44,12 @@ export interface ServerTransactionUser extends TransactionUserEvents<ServerTrans
  * (§18.2.1, §18.1.2), and the life events of the server transactions the layer creates for it.
  */
 export interface TransactionCore extends ServerTransactionUser {
+  /**
+   * A new request other than ACK and CANCEL, before any transaction is created for it. False: the core has
+   * answered it without state (an overloaded server's 503, RFC 3261 §21.5.4) and the layer keeps nothing, so a
+   * retransmission asks again. Absent: every request is admitted.
+   */
+  admit?(request: SipRequest, source: Source): boolean;
   /** A new request other than ACK and CANCEL, in the server transaction just created for it. */
   onRequest(tx: ServerTransaction): void;
   /**
