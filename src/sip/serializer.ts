@@ -27,3 +27,13 @@ export function serializeMessage(message: AnySipMessage): Buffer {
   message.body.copy(out, headLength);
   return out;
 }
+
+/**
+ * The same bytes in memory of their own. A small Buffer is a slice of an 8 KiB pool that stays alive as long as any
+ * slice of it does, so bytes kept for long (a final response held for Timer J) would pin a whole pool each.
+ */
+export function unpooled(bytes: Buffer): Buffer {
+  const own = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(own);
+  return own;
+}

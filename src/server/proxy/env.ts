@@ -72,7 +72,7 @@ export class ProxyEnv {
   respond(server: ServerTransaction, response: SipResponse): void {
     if (!server.respond(response)) return;
     this.countResponse(response.status);
-    if (response.status >= 200) this.onServed(server.request.method);
+    if (response.status >= 200) this.onServed(server.method);
   }
 
   countResponse(status: number): void {

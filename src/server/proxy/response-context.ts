@@ -5,7 +5,8 @@
 import { familyOf } from '../../net/address.js';
 import { errorCode } from '../../net/errors.js';
 import { createResponse } from '../../sip/build.js';
-import type { SipRequest, SipResponse } from '../../sip/message.js';
+import { Headers } from '../../sip/headers.js';
+import { SipRequest, type SipResponse } from '../../sip/message.js';
 import type {
   ClientTransaction,
   ClientTransactionUser,
@@ -343,6 +344,7 @@ export class ResponseContexts {
     ctx.done = true;
     if (ctx.timerC !== undefined) clearTimeout(ctx.timerC);
     this.contexts.delete(ctx.server);
+    shrink(ctx);
   }
 
   private onTimerC(ctx: ResponseContext): void {
@@ -370,6 +372,31 @@ export class ResponseContexts {
     b.cancelPending = false;
     // A duplicate means this branch is being cancelled already.
     this.env.transactions.createClientTransaction(buildCancel(b.request), b.to, OWN_CANCEL_TU);
+  }
+}
+
+/** What a finished context needs of the request: the Vias to restore (step 3) and the fields of a response (§8.2.6.2). */
+const UPSTREAM_FIELDS = new Set(['via', 'from', 'to', 'call-id', 'cseq']);
+
+/**
+ * A finished context lives on while its client transactions do — 32 s of Timer M after a 2xx — only to forward
+ * retransmitted 2xx up (step 5) and to CANCEL branches that have not answered yet (step 10). It keeps what those
+ * need and lets the rest go: at a few thousand calls a second, every call's messages held for 32 s were most of the
+ * heap. No branch starts once the context is done (startGroup and failOver check), so `fwd` is not needed either.
+ */
+function shrink(ctx: ResponseContext): void {
+  const request = ctx.request;
+  const fields = request.headers.fields.filter((f) => UPSTREAM_FIELDS.has(f.key)).map((f) => ({ ...f }));
+  ctx.request = new SipRequest(request.method, request.uri, new Headers(fields));
+  ctx.fwd = ctx.request;
+  ctx.groups = [];
+  ctx.finals = [];
+  ctx.unreachable.clear();
+  for (const b of ctx.branches) {
+    b.udpFallback = undefined;
+    // A branch with its final response sends nothing more (cancelBranch checks); a pending one keeps its request
+    // for the CANCEL.
+    if (b.final) b.request = ctx.request;
   }
 }
 

@@ -62,6 +62,8 @@ export class ClientInviteTransaction extends TransactionBase<ClientInviteState> 
           // TU, and set Timer M to 64*T1."
           this.state = 'Accepted';
           this.startLifetimeTimer(this.timers.m);
+          // "Accepted" only passes further 2xx up: the INVITE is not sent again, so it can go.
+          this.releaseRequest();
           this.tu.onResponse(response, this);
           return;
         }
@@ -72,6 +74,7 @@ export class ClientInviteTransaction extends TransactionBase<ClientInviteState> 
         this.tu.onResponse(response, this);
         if (this.terminated) return;
         this.ack = createNon2xxAck(this.request, response);
+        this.releaseRequest();
         // "The client transaction SHOULD start timer D when it enters the "Completed" state, with a value of at
         // least 32 seconds for unreliable transports, and a value of zero seconds for reliable transports."
         if (this.timers.d > 0) this.startLifetimeTimer(this.timers.d);

@@ -53,6 +53,8 @@ export class ClientNonInviteTransaction extends TransactionBase<ClientNonInviteS
         this.state = 'Completed';
         this.clearTimers();
         this.tu.onResponse(response, this);
+        // Completed absorbs retransmitted responses by key alone: the request can go.
+        this.releaseRequest();
         // "Once the client transaction enters the "Completed" state, it MUST set Timer K to fire in T4 seconds
         // for unreliable transports, and zero seconds for reliable transports."
         this.linger(this.timers.k);

@@ -2,18 +2,18 @@
 
 import { createResponse } from '../build.js';
 import type { SipRequest, SipResponse } from '../message.js';
-import type { Source } from '../transport/types.js';
+import type { SentResponse, Source } from '../transport/types.js';
 import { TRYING_DELAY_MS, type TransactionContext } from './context.js';
 import { backoff, type TimerValues } from './timers.js';
-import { TransactionBase } from './transaction.js';
+import { kept, TransactionBase } from './transaction.js';
 import { type EndCause, notifyEnd, type ServerTransactionUser } from './user.js';
 
 export type ServerInviteState = 'Proceeding' | 'Completed' | 'Confirmed' | 'Accepted';
 
 export class ServerInviteTransaction extends TransactionBase<ServerInviteState> {
   readonly kind = 'server-invite' as const;
-  /** The most recent response sent: re-sent on INVITE retransmissions and by Timer G. */
-  lastResponse: SipResponse | undefined;
+  /** The most recent response sent, as bytes: re-sent on INVITE retransmissions and by Timer G. */
+  lastResponse: SentResponse | undefined;
   /** Current Timer G interval. */
   private interval: number;
 
@@ -62,7 +62,10 @@ export class ServerInviteTransaction extends TransactionBase<ServerInviteState> 
           // then transition to the "Accepted" state." Timer L is "set to fire in 64*T1 for all transports".
           this.state = 'Accepted';
           this.startLifetimeTimer(this.timers.l);
-          this.send(response);
+          // "Accepted" re-sends nothing by itself: the 2xx retransmissions come from the TU.
+          this.releaseRequest();
+          this.lastResponse = undefined;
+          this.ctx.sender.sendResponse(response, this.source, this.onSendError);
           return true;
         }
         // "While in the "Proceeding" state, if the TU passes a response with status code from 300 to 699 to
@@ -74,13 +77,14 @@ export class ServerInviteTransaction extends TransactionBase<ServerInviteState> 
         if (this.interval > 0) this.startRetransmitTimer(this.interval);
         this.startLifetimeTimer(this.timers.h);
         this.ctx.finalResponseSent(this, response);
-        this.send(response);
+        this.releaseRequest();
+        this.lastResponse = kept(this.ctx.sender.sendResponse(response, this.source, this.onSendError));
         return true;
       case 'Accepted':
         // RFC 6026: "While in the "Accepted" state, if the TU passes a 2xx response, the server transaction
         // MUST pass the response to the transport layer for transmission."
         if (status < 200 || status >= 300) return false;
-        this.send(response);
+        this.ctx.sender.sendResponse(response, this.source, this.onSendError);
         return true;
       default:
         return false;
@@ -121,6 +125,7 @@ export class ServerInviteTransaction extends TransactionBase<ServerInviteState> 
         // retransmissions of the response will cease."
         this.state = 'Confirmed';
         this.clearTimers();
+        this.lastResponse = undefined;
         // "The purpose of the "Confirmed" state is to absorb any additional ACK messages that arrive [...].
         // When this state is entered, timer I is set to fire in T4 seconds for unreliable transports, and zero
         // seconds for reliable transports."
@@ -177,12 +182,11 @@ export class ServerInviteTransaction extends TransactionBase<ServerInviteState> 
   }
 
   private send(response: SipResponse): void {
-    this.lastResponse = response;
-    this.ctx.sender.sendResponse(response, this.source, this.onSendError);
+    this.lastResponse = this.ctx.sender.sendResponse(response, this.source, this.onSendError);
   }
 
-  private resend(response: SipResponse): void {
+  private resend(sent: SentResponse): void {
     this.ctx.stats.responsesRetransmitted++;
-    this.ctx.sender.sendResponse(response, this.source, this.onSendError);
+    this.ctx.sender.resendResponse(sent, this.source, this.onSendError);
   }
 }

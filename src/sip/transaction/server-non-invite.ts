@@ -1,17 +1,17 @@
 // Non-INVITE server transaction (RFC 3261 §17.2.2, Figure 8).
 import type { SipRequest, SipResponse } from '../message.js';
-import type { Source } from '../transport/types.js';
+import type { SentResponse, Source } from '../transport/types.js';
 import type { TransactionContext } from './context.js';
 import type { TimerValues } from './timers.js';
-import { TransactionBase } from './transaction.js';
+import { kept, TransactionBase } from './transaction.js';
 import { type EndCause, notifyEnd, type ServerTransactionUser } from './user.js';
 
 export type ServerNonInviteState = 'Trying' | 'Proceeding' | 'Completed';
 
 export class ServerNonInviteTransaction extends TransactionBase<ServerNonInviteState> {
   readonly kind = 'server-non-invite' as const;
-  /** The most recent response sent: re-sent on request retransmissions. */
-  lastResponse: SipResponse | undefined;
+  /** The most recent response sent, as bytes: re-sent on request retransmissions. */
+  lastResponse: SentResponse | undefined;
 
   constructor(
     key: string,
@@ -35,13 +35,12 @@ export class ServerNonInviteTransaction extends TransactionBase<ServerNonInviteS
       // "Completed" state."
       return false;
     }
-    this.lastResponse = response;
     if (response.status < 200) {
       // "While in the "Trying" state, if the TU passes a provisional response to the server transaction, the
       // server transaction MUST enter the "Proceeding" state. The response MUST be passed to the transport
       // layer for transmission."
       this.state = 'Proceeding';
-      this.ctx.sender.sendResponse(response, this.source, this.onSendError);
+      this.lastResponse = this.ctx.sender.sendResponse(response, this.source, this.onSendError);
       return true;
     }
     // "If the TU passes a final response (status codes 200-699) to the server while in the "Proceeding" [or
@@ -51,7 +50,8 @@ export class ServerNonInviteTransaction extends TransactionBase<ServerNonInviteS
     // "When the server transaction enters the "Completed" state, it MUST set Timer J to fire in 64*T1 seconds
     // for unreliable transports, and zero seconds for reliable transports."
     if (this.timers.j > 0) this.startLifetimeTimer(this.timers.j);
-    this.ctx.sender.sendResponse(response, this.source, this.onSendError);
+    this.releaseRequest();
+    this.lastResponse = kept(this.ctx.sender.sendResponse(response, this.source, this.onSendError));
     if (this.timers.j === 0) this.end(undefined);
     return true;
   }
@@ -70,7 +70,7 @@ export class ServerNonInviteTransaction extends TransactionBase<ServerNonInviteS
         // layer for retransmission whenever a retransmission of the request is received."
         if (this.lastResponse === undefined) return;
         this.ctx.stats.responsesRetransmitted++;
-        this.ctx.sender.sendResponse(this.lastResponse, this.source, this.onSendError);
+        this.ctx.sender.resendResponse(this.lastResponse, this.source, this.onSendError);
         return;
       default:
         return;

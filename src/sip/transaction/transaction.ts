@@ -2,6 +2,8 @@
 
 import type { TimerHandle } from '../../time/clock.js';
 import type { SipRequest } from '../message.js';
+import { unpooled } from '../serializer.js';
+import type { SentResponse } from '../transport/types.js';
 import type { TransactionContext } from './context.js';
 import type { TimerValues } from './timers.js';
 import type { EndCause } from './user.js';
@@ -21,18 +23,45 @@ export abstract class TransactionBase<S extends string> {
   private lifetimeTimer: TimerHandle | undefined;
   /** One error handler per transaction, handed to every send. */
   protected readonly onSendError: (error: Error) => void;
+  /** The request's method, which outlives the request itself (see `request`). */
+  readonly method: string;
+  private held: SipRequest | undefined;
 
   constructor(
     /** The key it is indexed under in the layer (see keys.ts). */
     readonly key: string,
-    /** The request that created the transaction. */
-    readonly request: SipRequest,
+    request: SipRequest,
     protected readonly ctx: TransactionContext,
     protected readonly timers: TimerValues,
     initial: S,
   ) {
     this.state = initial;
+    this.held = request;
+    this.method = request.method;
     this.onSendError = (error) => this.end(error);
+  }
+
+  /**
+   * The request that created the transaction, while the transaction still works on it. Once it only absorbs
+   * retransmissions ("Completed", "Confirmed", "Accepted") it keeps its key, where to answer and, for a server
+   * transaction, the bytes of its last response — not the request: at a few thousand calls a second, 32 s of
+   * Timer J or L holding every parsed message is what filled the heap.
+   */
+  get request(): SipRequest {
+    const held = this.held;
+    if (held === undefined)
+      throw new Error(`${this.kind} ${this.key}: the request is gone once the transaction is ${this.state}`);
+    return held;
+  }
+
+  /** Whether the request is still held (see `request`). */
+  get holdsRequest(): boolean {
+    return this.held !== undefined;
+  }
+
+  /** Lets the request go: the transaction now only absorbs retransmissions (see `request`). */
+  protected releaseRequest(): void {
+    this.held = undefined;
   }
 
   get terminated(): boolean {
@@ -70,6 +99,7 @@ export abstract class TransactionBase<S extends string> {
   dispose(): void {
     this.state = 'Terminated';
     this.clearTimers();
+    this.held = undefined;
   }
 
   protected abstract onRetransmitTimer(): void;
@@ -113,6 +143,7 @@ export abstract class TransactionBase<S extends string> {
     if (cause === 'timeout') this.ctx.stats.timeouts++;
     else if (cause !== undefined) this.ctx.stats.transportErrors++;
     this.notifyEnd(cause);
+    this.held = undefined;
   }
 
   /** Static dispatchers, so arming a timer allocates no closure. */
@@ -125,4 +156,9 @@ export abstract class TransactionBase<S extends string> {
     tx.lifetimeTimer = undefined;
     if (!tx.terminated) tx.onLifetimeTimer();
   }
+}
+
+/** A response a transaction keeps until Timer J, H or its ACK: in memory of its own (see `unpooled`). */
+export function kept(sent: SentResponse | undefined): SentResponse | undefined {
+  return sent === undefined ? undefined : { ...sent, bytes: unpooled(sent.bytes) };
 }

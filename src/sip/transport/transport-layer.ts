@@ -14,7 +14,14 @@ import { parseVia } from '../via.js';
 import type { ListenSpec } from './listen-uri.js';
 import { responseTarget } from './response-target.js';
 import { normaliseAddress, type TcpConnectionInfo, TcpTransport } from './tcp.js';
-import type { Endpoint, MessageSender, SendErrorHandler, Source, TransportProtocol } from './types.js';
+import type {
+  Endpoint,
+  MessageSender,
+  SendErrorHandler,
+  SentResponse,
+  Source,
+  TransportProtocol,
+} from './types.js';
 import { UdpListener } from './udp.js';
 import type { ConnectedUdpOptions } from './udp-connected.js';
 import { stampVia } from './via-stamp.js';
@@ -153,14 +160,20 @@ export class TransportLayer implements MessageSender {
     this.send(serializeMessage(request), to, undefined, onError);
   }
 
-  sendResponse(response: SipResponse, source: Source, onError?: SendErrorHandler): void {
+  sendResponse(response: SipResponse, source: Source, onError?: SendErrorHandler): SentResponse | undefined {
     const via = response.via;
     if (via === undefined) {
       this.fail(new Error('response without a usable Via'), onError);
-      return;
+      return undefined;
     }
-    const target = responseTarget(via, source);
-    this.send(serializeMessage(response), target, source, onError, target.connectionId);
+    const { connectionId, ...target } = responseTarget(via, source);
+    const bytes = serializeMessage(response);
+    this.send(bytes, target, source, onError, connectionId);
+    return { status: response.status, bytes, target };
+  }
+
+  resendResponse(sent: SentResponse, source: Source, onError?: SendErrorHandler): void {
+    this.send(sent.bytes, sent.target, source, onError, source.connectionId);
   }
 
   /** `via` is set for a response: the source of the request it answers. */

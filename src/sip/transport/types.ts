@@ -20,12 +20,28 @@ export interface Source extends Endpoint {
 
 export type SendErrorHandler = (error: Error) => void;
 
+/**
+ * A response as it went out: its bytes and where they went. A server transaction keeps this, not the response, to
+ * re-send it (§17.2.1, §17.2.2: a retransmitted request gets the same response again) — a few hundred bytes
+ * instead of a parsed message for the 32 s of Timer J.
+ */
+export interface SentResponse {
+  readonly status: number;
+  readonly bytes: Buffer;
+  readonly target: Endpoint;
+}
+
 /** The sending half of the transport layer, as transactions and the proxy core see it. */
 export interface MessageSender {
   /** Sends a request to `to`; a transport failure (e.g. TCP connect refused) is reported to `onError`. */
   sendRequest(request: SipRequest, to: Endpoint, onError?: SendErrorHandler): void;
-  /** Sends a response back per §18.2.2, using the request's top Via and `source`. */
-  sendResponse(response: SipResponse, source: Source, onError?: SendErrorHandler): void;
+  /**
+   * Sends a response back per §18.2.2, using the response's top Via and `source`; returns what re-sending it takes,
+   * or undefined when it has nowhere to go (no usable Via: `onError` hears why).
+   */
+  sendResponse(response: SipResponse, source: Source, onError?: SendErrorHandler): SentResponse | undefined;
+  /** Sends the same bytes again; over TCP on the connection `source` arrived by, if it is still open. */
+  resendResponse(sent: SentResponse, source: Source, onError?: SendErrorHandler): void;
 }
 
 export function isReliable(transport: TransportProtocol): boolean {

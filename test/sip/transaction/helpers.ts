@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createResponse } from '../../../src/sip/build.js';
 import type { SipRequest, SipResponse } from '../../../src/sip/message.js';
 import { parseMessage } from '../../../src/sip/parser.js';
+import { serializeMessage } from '../../../src/sip/serializer.js';
 import type { ServerInviteTransaction } from '../../../src/sip/transaction/server-invite.js';
 import type { ServerNonInviteTransaction } from '../../../src/sip/transaction/server-non-invite.js';
 import {
@@ -17,7 +18,13 @@ import type {
   ServerTransaction,
   TransactionCore,
 } from '../../../src/sip/transaction/user.js';
-import type { Endpoint, MessageSender, SendErrorHandler, Source } from '../../../src/sip/transport/types.js';
+import type {
+  Endpoint,
+  MessageSender,
+  SendErrorHandler,
+  SentResponse,
+  Source,
+} from '../../../src/sip/transport/types.js';
 import type { Clock } from '../../../src/time/clock.js';
 import { FakeClock } from '../../../src/time/clock.js';
 
@@ -90,6 +97,8 @@ export interface Sent {
 
 export class RecordingSender implements MessageSender {
   readonly sent: Sent[] = [];
+  /** The bytes of every re-sent response, as the transaction handed them back. */
+  readonly resent: Buffer[] = [];
   /** When set, every send reports this error synchronously. */
   failWith: Error | undefined;
 
@@ -99,8 +108,17 @@ export class RecordingSender implements MessageSender {
     this.record(request, to, onError);
   }
 
-  sendResponse(response: SipResponse, source: Source, onError?: SendErrorHandler): void {
+  sendResponse(response: SipResponse, source: Source, onError?: SendErrorHandler): SentResponse {
     this.record(response, source, onError);
+    return { status: response.status, bytes: serializeMessage(response), target: source };
+  }
+
+  /** A re-sent response is recorded as what its bytes parse back to: the very bytes of the first send. */
+  resendResponse(sent: SentResponse, source: Source, onError?: SendErrorHandler): void {
+    this.resent.push(sent.bytes);
+    const parsed = parseMessage(sent.bytes);
+    assert.ok(parsed.ok && parsed.message.kind === 'response', 'a re-sent response parses back');
+    this.record(parsed.message, source, onError);
   }
 
   private record(message: SipRequest | SipResponse, to: Endpoint | Source, onError?: SendErrorHandler): void {

@@ -13,7 +13,13 @@ import type {
   ServerTransaction,
   TransactionCore,
 } from '../../../src/sip/transaction/user.js';
-import type { Endpoint, MessageSender, SendErrorHandler, Source } from '../../../src/sip/transport/types.js';
+import type {
+  Endpoint,
+  MessageSender,
+  SendErrorHandler,
+  SentResponse,
+  Source,
+} from '../../../src/sip/transport/types.js';
 import { makeRequest, makeResponse } from './helpers.js';
 
 class UdpSender implements MessageSender {
@@ -21,8 +27,13 @@ class UdpSender implements MessageSender {
   sendRequest(request: SipRequest, to: Endpoint, onError?: SendErrorHandler): void {
     this.socket.send(serializeMessage(request), to.port, to.address, (e) => e && onError?.(e));
   }
-  sendResponse(response: SipResponse, source: Source, onError?: SendErrorHandler): void {
-    this.socket.send(serializeMessage(response), source.port, source.address, (e) => e && onError?.(e));
+  sendResponse(response: SipResponse, source: Source, onError?: SendErrorHandler): SentResponse {
+    const sent = { status: response.status, bytes: serializeMessage(response), target: source };
+    this.resendResponse(sent, source, onError);
+    return sent;
+  }
+  resendResponse(sent: SentResponse, source: Source, onError?: SendErrorHandler): void {
+    this.socket.send(sent.bytes, source.port, source.address, (e) => e && onError?.(e));
   }
 }
 
