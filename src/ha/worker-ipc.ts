@@ -98,6 +98,12 @@ export interface SipCounters {
   activeTransactions: number;
   bindings: number;
   dialogs: number;
+  /** New requests answered 503 by overload control (§21.5.4), by method; the ACKs for those 503s dropped. */
+  overloadRejectedByMethod: Record<string, number>;
+  overloadAcksDropped: number;
+  /** Whether overload control is shedding now (with its hysteresis), and the fraction of new requests it rejects. */
+  overloadActive: boolean;
+  overloadFraction: number;
 }
 
 export function isWorkerToNode(m: unknown): m is WorkerToNode {
