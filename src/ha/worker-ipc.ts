@@ -18,9 +18,10 @@ export type NodeToWorker =
 export type WorkerToNode =
   /**
    * Heartbeat answer; `loopLagMs` is the worker's worst event-loop delay since the last ping; `sipIn` the SIP
-   * messages received since the worker started (the node's SIP traffic watch on the VIP).
+   * messages received since the worker started (the node's SIP traffic watch on the VIP); `overload` whether its
+   * overload control sheds new requests now (the node's sip-overload alarm).
    */
-  | { type: 'pong'; seq: number; loopLagMs: number; sipIn?: number }
+  | { type: 'pong'; seq: number; loopLagMs: number; sipIn?: number; overload?: boolean }
   /** Sockets are bound (the backup's are bound to the VIP already, via ip_nonlocal_bind). */
   | { type: 'ready'; listening: Array<{ transport: 'udp' | 'tcp'; address: string; port: number }> }
   /** The first SIP request answered after becoming primary, epoch ms (closes the switchover timeline). */
