@@ -83,7 +83,8 @@ export class SipServer {
 
   /**
    * Forces the overload governor's rejection fraction (1: shed every new out-of-dialog request), or gives it back
-   * to the loop-lag control (`undefined`). For tests and operators; nothing when overload control is disabled.
+   * to the loop-lag control (`undefined`). For tests (no operator command sets it yet); nothing when overload
+   * control is disabled.
    */
   forceOverload(fraction: number | undefined): void {
     const change = this.overload?.force(fraction, performance.now());

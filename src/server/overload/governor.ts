@@ -8,7 +8,7 @@
 //  mean lag >  max_loop_delay_ms     f + STEP_UP, at most MAX_FRACTION             starts when f leaves 0
 //  mean lag <= max_loop_delay_ms     f − STEP_DOWN, at least 0                     —
 //  f = 0 for QUIET_MS                —                                             stops (hysteresis)
-//  forced (tests, an operator)       the forced value, whatever the lag            as for any f
+//  forced (tests)                    the forced value, whatever the lag            as for any f
 //
 // Per request (`admit`), a request that may be shed (the caller decides which: new, out of dialog) is rejected
 // when its accept credit runs out: credit += f per request, a rejection spends 1. So exactly f of them are turned
@@ -96,7 +96,7 @@ export class OverloadGovernor {
 
   /**
    * Overrides the control loop with a fixed fraction (1: reject every sheddable request), or gives it back
-   * (`undefined`). For tests and for an operator who must protect the worker now.
+   * (`undefined`). Lets tests put the worker in overload without burning CPU.
    */
   force(fraction: number | undefined, now: number): GovernorChange {
     this.forced = fraction === undefined ? undefined : Math.min(1, Math.max(0, fraction));
