@@ -73,6 +73,7 @@ async function main(): Promise<void> {
           seq: m.seq,
           loopLagMs: lag.max / 1e6,
           sipIn: server.transport.counters.messagesIn,
+          overload: server.overload?.shedding ?? false,
         });
         lag.reset();
         break;

@@ -71,5 +71,9 @@ export function sipCounters(server: SipServer): SipCounters {
       x.activeClientInvite + x.activeClientNonInvite + x.activeServerInvite + x.activeServerNonInvite,
     bindings: server.location.size,
     dialogs: server.dialogs.size,
+    overloadRejectedByMethod: { ...p.overloadRejectedByMethod },
+    overloadAcksDropped: p.overloadAcksDropped,
+    overloadActive: server.overload?.shedding ?? false,
+    overloadFraction: server.overload?.fraction ?? 0,
   };
 }

@@ -95,6 +95,24 @@ export const sipSchema = z
       .strict()
       .default({ min_expires: 60, max_expires: 3600, default_expires: 3600 }),
     tcp_idle_timeout_ms: z.number().int().min(1000).max(86_400_000).default(600_000),
+    /** Overload control (README "Overload control"): new out-of-dialog requests get 503 + Retry-After. */
+    overload: z
+      .object({
+        enabled: z.boolean().default(true),
+        /**
+         * Mean event-loop delay over a 100 ms interval above which the worker sheds. 40 ms: a healthy loop runs
+         * late by about 1 ms and one GC pause averages out over an interval; a loop that stays 40 ms late holds
+         * every message that long, and well before T1 (500 ms) the clients' retransmissions add to the load.
+         */
+        max_loop_delay_ms: z.number().int().min(5).max(1000).default(40),
+        /**
+         * Retry-After of the 503, drawn from N..2N seconds per answer. 5 s: short enough that a phone whose
+         * REGISTER was shed re-registers soon, long enough for the burst (e.g. after a takeover) to spread out.
+         */
+        retry_after_s: z.number().int().min(1).max(3600).default(5),
+      })
+      .strict()
+      .default({ enabled: true, max_loop_delay_ms: 40, retry_after_s: 5 }),
     /** Resolving next hops given by name (RFC 3263): README "DNS (RFC 3263)". */
     dns: z
       .object({

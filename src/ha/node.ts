@@ -309,6 +309,11 @@ export class HaNode implements NodeHandle {
               'worker-stall',
               `SIP worker event loop responsive again (worst stall ${Math.round(c.worstMs)} ms)`,
             ),
+      // A warning, not a fault: shedding is the worker protecting its calls, and the peer would be as loaded.
+      onOverload: (shedding, detail) =>
+        shedding
+          ? this.alarms.raise('sip-overload', 'warning', detail)
+          : this.alarms.clear('sip-overload', detail),
       onMessage: (m) => this.onWorkerMessage(m),
     };
   }

@@ -18,9 +18,10 @@ export type NodeToWorker =
 export type WorkerToNode =
   /**
    * Heartbeat answer; `loopLagMs` is the worker's worst event-loop delay since the last ping; `sipIn` the SIP
-   * messages received since the worker started (the node's SIP traffic watch on the VIP).
+   * messages received since the worker started (the node's SIP traffic watch on the VIP); `overload` whether its
+   * overload control sheds new requests now (the node's sip-overload alarm).
    */
-  | { type: 'pong'; seq: number; loopLagMs: number; sipIn?: number }
+  | { type: 'pong'; seq: number; loopLagMs: number; sipIn?: number; overload?: boolean }
   /** Sockets are bound (the backup's are bound to the VIP already, via ip_nonlocal_bind). */
   | { type: 'ready'; listening: Array<{ transport: 'udp' | 'tcp'; address: string; port: number }> }
   /** The first SIP request answered after becoming primary, epoch ms (closes the switchover timeline). */
@@ -98,6 +99,12 @@ export interface SipCounters {
   activeTransactions: number;
   bindings: number;
   dialogs: number;
+  /** New requests answered 503 by overload control (§21.5.4), by method; the ACKs for those 503s dropped. */
+  overloadRejectedByMethod: Record<string, number>;
+  overloadAcksDropped: number;
+  /** Whether overload control is shedding now (with its hysteresis), and the fraction of new requests it rejects. */
+  overloadActive: boolean;
+  overloadFraction: number;
 }
 
 export function isWorkerToNode(m: unknown): m is WorkerToNode {

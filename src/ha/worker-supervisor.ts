@@ -1,7 +1,7 @@
 // The node's SIP worker (DESIGN.md "Processes on each host"): forks it, checks its pulse over IPC every
 // heartbeat, gives it a start timeout, restarts it with a doubling backoff, watches its event-loop stalls, and
 // asks it to drain replication as a request answered by id. The node hears: ready, failed (with the reason),
-// stall alarms, and every other message.
+// stall alarms, overload (shedding) starting and stopping, and every other message.
 import { type ChildProcess, fork } from 'node:child_process';
 import type { Logger } from 'pino';
 import { NEW_STALL_STATE, observeLag, type StallChange, type StallState } from '../monitor/worker-stall.js';
@@ -29,6 +29,11 @@ export interface WorkerEvents {
   onReady(listening: Extract<WorkerToNode, { type: 'ready' }>['listening']): void;
   onFailed(reason: string): void;
   onStall(change: NonNullable<StallChange>): void;
+  /**
+   * The worker's overload control started (true) or stopped (false) shedding new requests; the worker's governor
+   * gives it hysteresis already. A worker that fails while shedding stops (its successor starts idle).
+   */
+  onOverload(shedding: boolean, detail: string): void;
   /** Every message, ready and pongs included, after the supervisor has read it. */
   onMessage(m: WorkerToNode): void;
 }
@@ -74,6 +79,7 @@ export class WorkerSupervisor implements WorkerPort {
   /** When the pulse last ran: a late run means this process was stalled, not the worker. */
   private lastPulse = 0;
   private stall: StallState = NEW_STALL_STATE;
+  private overloaded = false;
   private drainSeq = 0;
   private readonly drains = new Map<number, (r: DrainResult) => void>();
   private stopping = false;
@@ -175,6 +181,15 @@ export class WorkerSupervisor implements WorkerPort {
         const { state, change } = observeLag(this.stall, m.loopLagMs, this.o.stallMs, STALL_QUIET_PONGS);
         this.stall = state;
         if (change !== undefined) this.events.onStall(change);
+        if (m.overload !== undefined && m.overload !== this.overloaded) {
+          this.overloaded = m.overload;
+          this.events.onOverload(
+            m.overload,
+            m.overload
+              ? 'SIP worker overloaded: new requests answered 503'
+              : 'SIP worker admits every request again',
+          );
+        }
         break;
       }
       case 'ready':
@@ -251,6 +266,10 @@ export class WorkerSupervisor implements WorkerPort {
     this.drains.clear();
     this.o.log.error({ reason }, 'SIP worker failed');
     this.events.onFailed(reason);
+    if (this.overloaded) {
+      this.overloaded = false;
+      this.events.onOverload(false, `SIP worker gone while overloaded (${reason})`);
+    }
     if (this.stopping) return;
     this.restarts++;
     const delay = this.restartDelay;

@@ -154,6 +154,23 @@ export class Metrics {
       unreachable: c.unreachable,
       send: c.sendErrors,
     }));
+    // Overload control (README "Overload control"): what was shed, and whether it is shedding now.
+    sipCounter(
+      'sipha_sip_overload_rejected_total',
+      'New SIP requests answered 503 by overload control, by method',
+      'method',
+      (c) => c.overloadRejectedByMethod,
+    );
+    sipGauge(
+      'sipha_sip_overload_active',
+      '1 while the SIP worker sheds new requests (until 1 s after it stopped)',
+      (c) => (c.overloadActive ? 1 : 0),
+    );
+    sipGauge(
+      'sipha_sip_overload_reject_ratio',
+      'Fraction of new out-of-dialog SIP requests overload control rejects now',
+      (c) => c.overloadFraction,
+    );
     this.transitions = new Counter({
       name: 'sipha_role_transitions_total',
       help: 'Role changes of this node',

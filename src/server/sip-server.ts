@@ -11,6 +11,8 @@ import { type DialogChange, DialogStore } from './dialogs.js';
 import { DigestAuthenticator } from './digest-auth.js';
 import { type BindingChange, LocationService } from './location-service.js';
 import { Myself } from './myself.js';
+import { type GovernorChange, OverloadGovernor } from './overload/governor.js';
+import { LoopLagMonitor } from './overload/loop-lag.js';
 import type { Advertise, AdvertisedPoint } from './proxy/identity.js';
 import { ProxyCore } from './proxy/proxy-core.js';
 import { SipResolver } from './resolver/resolver.js';
@@ -39,6 +41,9 @@ export class SipServer {
   readonly location = new LocationService();
   readonly dialogs = new DialogStore();
   proxy!: ProxyCore;
+  /** Overload control (`sip.overload`); absent when disabled. */
+  readonly overload: OverloadGovernor | undefined;
+  private readonly lagMonitor: LoopLagMonitor | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private readonly listen: ListenSpec[];
 
@@ -70,6 +75,34 @@ export class SipServer {
     const activity = o.log.child({ component: 'sip' }, level === undefined ? {} : { level });
     this.location.subscribe((c) => logRegistration(activity, c, performance.now()));
     this.dialogs.subscribe((c) => logCall(activity, c));
+    if (sip.overload.enabled) {
+      this.overload = new OverloadGovernor({ maxLoopDelayMs: sip.overload.max_loop_delay_ms });
+      this.lagMonitor = new LoopLagMonitor(this.overload, (c) => this.logOverload(c));
+    }
+  }
+
+  /**
+   * Forces the overload governor's rejection fraction (1: shed every new out-of-dialog request), or gives it back
+   * to the loop-lag control (`undefined`). For tests (no operator command sets it yet); nothing when overload
+   * control is disabled.
+   */
+  forceOverload(fraction: number | undefined): void {
+    const change = this.overload?.force(fraction, performance.now());
+    if (change !== undefined) this.logOverload(change);
+  }
+
+  /** One line when shedding starts and one when it stops: the governor's hysteresis rate-limits them. */
+  private logOverload(c: NonNullable<GovernorChange>): void {
+    if (c.type === 'start')
+      this.o.log.warn(
+        { lagMs: Math.round(c.lagMs), rejecting: c.fraction },
+        'SIP overload: shedding new requests with 503',
+      );
+    else
+      this.o.log.info(
+        { rejected: c.rejected, worstLagMs: Math.round(c.worstLagMs) },
+        'SIP overload over: admitting every request again',
+      );
   }
 
   async start(): Promise<void> {
@@ -121,6 +154,9 @@ export class SipServer {
       onError: (err) => log.error({ err }, 'error while forwarding to a resolved next hop'),
       advertise,
       now: () => performance.now(),
+      ...(this.overload === undefined
+        ? {}
+        : { overload: { governor: this.overload, retryAfterS: sip.overload.retry_after_s } }),
     });
     // Transport → transactions → proxy core: the core sees only what no transaction absorbs.
     this.transactions.core = this.proxy;
@@ -131,6 +167,7 @@ export class SipServer {
     this.transport.onHandlerError = (err) => log.error({ err }, 'error while handling a SIP message');
     this.expiryTimer = setInterval(() => this.expire(), EXPIRY_INTERVAL_MS);
     this.expiryTimer.unref();
+    this.lagMonitor?.start();
     log.info(
       { listen: bound.map((l) => `${l.transport}://${formatHostPort({ host: l.address, port: l.port })}`) },
       'SIP server listening',
@@ -170,6 +207,7 @@ export class SipServer {
   /** Graceful stop: refuse new TCP connections, let transactions in flight finish for up to `graceMs`, then close. */
   async stop(graceMs = 2000): Promise<void> {
     if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer);
+    this.lagMonitor?.stop();
     await this.transport.stopAccepting();
     const deadline = Date.now() + graceMs;
     while (Date.now() < deadline && (this.proxy?.activeContexts ?? 0) > 0)

@@ -39,6 +39,17 @@ describe('config validation', () => {
       trusted: ['198.51.100.50', '203.0.113.0/24', '2001:db8::/32'],
     });
   });
+  it('fills the overload control defaults and reads them', () => {
+    assert.deepEqual(parseConfigText(SIP).sip.overload, {
+      enabled: true,
+      max_loop_delay_ms: 40,
+      retry_after_s: 5,
+    });
+    const c = parseConfigText(
+      'sip: { listen: [udp://127.0.0.1:5060], overload: { enabled: false, max_loop_delay_ms: 80, retry_after_s: 30 } }',
+    );
+    assert.deepEqual(c.sip.overload, { enabled: false, max_loop_delay_ms: 80, retry_after_s: 30 });
+  });
   const cases: Array<[string, string, string, RegExp]> = [
     ['not YAML', 'sip: [unclosed', '', /not valid YAML/],
     ['not a mapping', '- a\n- b', '', /mapping/],
@@ -118,6 +129,24 @@ describe('config validation', () => {
       'sip: { listen: [udp://127.0.0.1:5060], auth: { trust: [] } }',
       'sip.auth',
       /unknown key\(s\): trust/,
+    ],
+    [
+      'overload threshold of zero',
+      'sip: { listen: [udp://127.0.0.1:5060], overload: { max_loop_delay_ms: 0 } }',
+      'sip.overload.max_loop_delay_ms',
+      /5/,
+    ],
+    [
+      'overload Retry-After not a whole number',
+      'sip: { listen: [udp://127.0.0.1:5060], overload: { retry_after_s: 2.5 } }',
+      'sip.overload.retry_after_s',
+      /expected int/,
+    ],
+    [
+      'unknown overload key',
+      'sip: { listen: [udp://127.0.0.1:5060], overload: { threshold: 10 } }',
+      'sip.overload',
+      /unknown key\(s\): threshold/,
     ],
   ];
   for (const [name, text, key, problem] of cases) {

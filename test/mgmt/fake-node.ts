@@ -71,6 +71,10 @@ export const COUNTERS: SipCounters = {
   activeTransactions: 1,
   bindings: 3,
   dialogs: 1,
+  overloadRejectedByMethod: { INVITE: 4 },
+  overloadAcksDropped: 4,
+  overloadActive: true,
+  overloadFraction: 0.3,
 };
 
 export class FakeNode implements ManagedNode {

@@ -10,6 +10,7 @@ import type { DigestAuthenticator } from '../digest-auth.js';
 import type { LocationService } from '../location-service.js';
 import type { Myself } from '../myself.js';
 import type { NatMode } from '../nat.js';
+import type { ShedOptions, ShedStats } from '../overload/shed.js';
 import type { RegistrarPolicy } from '../registrar.js';
 import type { StaticRoute } from '../static-routes.js';
 import { type Advertise, ProxyIdentity } from './identity.js';
@@ -30,9 +31,11 @@ export interface ProxyOptions {
   advertise: Advertise;
   /** Monotonic ms. */
   now: () => number;
+  /** Overload control (`sip.overload`, src/server/overload/); without it every request is admitted. */
+  overload?: ShedOptions;
 }
 
-export interface ProxyStats {
+export interface ProxyStats extends ShedStats {
   responsesSentByStatus: Record<string, number>;
   forwarded: number;
   strayResponsesForwarded: number;
@@ -55,6 +58,8 @@ export class ProxyEnv {
     loopsDetected: 0,
     authFailures: 0,
     registrations: 0,
+    overloadRejectedByMethod: {},
+    overloadAcksDropped: 0,
   };
   readonly identity: ProxyIdentity;
   /** Called for every request answered or forwarded (the HA node times "first SIP request served" with it). */

@@ -18,6 +18,7 @@ import type {
 } from '../../sip/transaction/index.js';
 import type { TransactionLayer } from '../../sip/transaction/transaction-layer.js';
 import type { MessageSender, Source } from '../../sip/transport/types.js';
+import { OverloadShedding } from '../overload/shed.js';
 import type { Resolution, SipResolver } from '../resolver/resolver.js';
 import { CancelProcessing } from './cancel.js';
 import { ProxyEnv, type ProxyOptions, type ProxyStats } from './env.js';
@@ -52,6 +53,7 @@ export class ProxyCore implements TransactionCore {
   private readonly stateless: StatelessForwarding;
   private readonly local: LocalServices;
   private readonly guard: RelayGuard;
+  private readonly shedding: OverloadShedding | undefined;
   /** Requests whose next hop is being resolved: a CANCEL meanwhile ends them (§16.10, no context yet). */
   private readonly resolving = new Set<ServerTransaction>();
 
@@ -66,6 +68,10 @@ export class ProxyCore implements TransactionCore {
     this.cancels = new CancelProcessing(this.env, this.contexts, this.selector);
     this.stateless = new StatelessForwarding(this.env, this.selector);
     this.local = new LocalServices(this.env);
+    this.shedding =
+      o.overload === undefined
+        ? undefined
+        : new OverloadShedding(o.overload, sender, this.env.stats, (s) => this.env.countResponse(s));
     this.guard = {
       auth: o.auth,
       myself: o.myself,
@@ -89,6 +95,11 @@ export class ProxyCore implements TransactionCore {
 
   get activeContexts(): number {
     return this.contexts.size;
+  }
+
+  /** Before a new request gets a transaction: under overload, a new out-of-dialog one may be shed (503, §21.5.4). */
+  admit(request: SipRequest, source: Source): boolean {
+    return this.shedding?.admit(request, source) ?? true;
   }
 
   /** A new request in the server transaction the transaction layer created for it. */
@@ -172,6 +183,8 @@ export class ProxyCore implements TransactionCore {
   }
 
   onAck(ack: SipRequest): void {
+    // The ACK for a shed 503 is hop by hop and ends here (§17.2.1), though no transaction is left to absorb it.
+    if (this.shedding?.isShedAck(ack)) return;
     this.stateless.forwardAck(ack);
   }
 

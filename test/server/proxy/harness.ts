@@ -6,6 +6,7 @@ import type { DigestAuthenticator } from '../../../src/server/digest-auth.js';
 import { type Binding, LocationService } from '../../../src/server/location-service.js';
 import { Myself } from '../../../src/server/myself.js';
 import type { NatMode } from '../../../src/server/nat.js';
+import type { ShedOptions } from '../../../src/server/overload/shed.js';
 import type { Advertise } from '../../../src/server/proxy/identity.js';
 import { ProxyCore } from '../../../src/server/proxy/proxy-core.js';
 import type { StaticRoute } from '../../../src/server/static-routes.js';
@@ -26,6 +27,8 @@ export interface HarnessOptions {
   trusted?: string[];
   /** The fixtures' contacts are private addresses registered from public ones; NAT handling is off unless asked. */
   nat?: NatMode;
+  /** Overload control (src/server/overload/); off unless asked. */
+  overload?: ShedOptions;
 }
 
 export function proxyHarness(o: HarnessOptions = {}) {
@@ -44,6 +47,7 @@ export function proxyHarness(o: HarnessOptions = {}) {
     nat: o.nat ?? 'never',
     advertise: o.advertise ?? OUR_UDP,
     now: () => clock.now(),
+    ...(o.overload === undefined ? {} : { overload: o.overload }),
   });
   layer.core = proxy;
   return {
