@@ -1,21 +1,46 @@
 // Throughput benchmark: OPTIONS/s, REGISTER/s and calls/s (INVITE…BYE through the proxy) at < 1 % failures,
 // sipha against Kamailio 5.6 with an equivalent minimal config (bench/kamailio/kamailio.cfg), one after the other
-// in the same run, driven by SIPp on this machine. Prints a table and writes bench/results/throughput.json.
+// in the same run, driven by SIPp on this machine. Then past capacity: from a fresh process, calls at the clean rate,
+// at 1.33× and 2× that, and at the clean rate again — goodput, failures by cause, CPU of the server and of SIPp,
+// memory (PSS) and, for sipha, the event-loop delay p99 of each step. Prints two tables and writes
+// bench/results/throughput.json.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSipp, SCENARIOS, type SippSpec, writeInjection } from '../src/lab/sipp.js';
 
 const STEP_S = Number(process.env.BENCH_STEP_S ?? 5);
+/** Steps of the overload sequence last longer: a step's memory and delay need time to settle. */
+const OVERLOAD_STEP_S = Number(process.env.BENCH_OVERLOAD_STEP_S ?? 8);
+/** The clean rate of the overload sequence, calls/s (the ramp's result on this machine, rounded down). */
+const CLEAN_RATE = Number(process.env.BENCH_CLEAN_RATE ?? 1500);
+/**
+ * Kamailio's shared memory, MB: sized for the load (at 3,000 calls/s its transactions need a few GB; with too little
+ * it logs "could not allocate shared memory" and collapses, which would measure the setting, not the server).
+ */
+const KAM_SHM_MB = Number(process.env.BENCH_KAM_SHM_MB ?? 6144);
 const ONLY = process.env.BENCH_ONLY?.split(',');
 const CLI = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
+const ELD_PROBE = join(process.cwd(), 'dist', 'bench', 'eld-probe.js');
 const tmp = mkdtempSync(join(tmpdir(), 'sipha-bench-'));
 
 interface Running {
   port: number;
   stop(): Promise<void>;
+  /** The server's processes (Kamailio forks its workers). */
+  pids(): number[];
+  /** The event-loop delay since the last call (sipha only). */
+  loopDelay?(): Promise<LoopDelay | undefined>;
+  /** What the server wrote to stderr, last 4 KB. */
+  log(): string;
+}
+
+interface LoopDelay {
+  p99: number;
+  max: number;
+  mean: number;
 }
 
 interface Subject {
@@ -31,7 +56,27 @@ const sipha: Subject = {
       cfg,
       `sip:\n  listen: [udp://127.0.0.1:${port}]\n  domain: example.test\nlog: { level: warn }\n`,
     );
-    return spawnServer(process.execPath, [CLI, 'start', '--config', cfg], port);
+    const eldFile = join(tmp, `eld-${port}.json`);
+    const running = await spawnServer(
+      process.execPath,
+      ['--import', ELD_PROBE, CLI, 'start', '--config', cfg],
+      port,
+      { SIPHA_ELD_FILE: eldFile },
+    );
+    running.loopDelay = async () => {
+      rmSync(eldFile, { force: true });
+      for (const pid of running.pids()) process.kill(pid, 'SIGUSR2');
+      for (let i = 0; i < 20; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        try {
+          return JSON.parse(readFileSync(eldFile, 'utf8')) as LoopDelay;
+        } catch {
+          // not written yet
+        }
+      }
+      return undefined;
+    };
+    return running;
   },
 };
 
@@ -54,21 +99,32 @@ const kamailio: Subject = {
         '-P',
         join(dir, 'pid'),
         '-m',
-        '256',
+        String(KAM_SHM_MB),
         '-M',
-        '32',
+        '64',
       ],
       port,
     );
   },
 };
 
-async function spawnServer(cmd: string, args: string[], port: number): Promise<Running> {
-  const child: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+async function spawnServer(
+  cmd: string,
+  args: string[],
+  port: number,
+  env: Record<string, string> = {},
+): Promise<Running> {
+  const child: ChildProcess = spawn(cmd, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+    env: { ...process.env, ...env },
+  });
   let log = '';
   child.stderr?.on('data', (d: Buffer) => {
     log = (log + d.toString()).slice(-4000);
+    if (/could not allocate/i.test(log)) starved = true;
   });
+  let starved = false;
   const deadline = Date.now() + 15_000;
   while (!(await answersOptions(port))) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${cmd} did not start:\n${log}`);
@@ -76,6 +132,8 @@ async function spawnServer(cmd: string, args: string[], port: number): Promise<R
   }
   return {
     port,
+    pids: () => processTree(child.pid!),
+    log: () => (starved ? `${log}\n(could not allocate shared memory)` : log),
     async stop() {
       try {
         process.kill(-child.pid!, 'SIGTERM');
@@ -117,6 +175,18 @@ interface Step {
   seconds: number;
   achieved: number;
   ok: boolean;
+}
+
+/** One step of the overload sequence, measured from outside the server (and the loop delay from inside sipha). */
+interface OverloadStep extends Step {
+  /** Completed calls per second of offered load (calls started during the step / its nominal length); CPU likewise. */
+  goodput: number;
+  aborted: Record<string, number>;
+  serverCpu: number;
+  sippCpu: number;
+  /** The server's proportional set size at the end of the step, MB (Kamailio's shared memory counted once). */
+  pssMb: number;
+  loopDelayP99?: number;
 }
 
 /** Runs one SIPp load step: `rate` calls/s for STEP_S seconds. */
@@ -168,7 +238,7 @@ async function ramp(
 
 function scenarioCopy(name: string, edit: (s: string) => string): string {
   const file = join(tmp, name);
-  writeFileSync(file, edit(readFileSync(join(SCENARIOS, name.replace(/-sl/, '')), 'utf8')));
+  writeFileSync(file, edit(readFileSync(join(SCENARIOS, name.replace(/-sl|-tolerant/, '')), 'utf8')));
   return file;
 }
 
@@ -235,6 +305,13 @@ const BENCHES: Record<
 
 async function main(): Promise<void> {
   const results: Record<string, Record<string, { best: number; steps: Step[] } | undefined>> = {};
+  const overload: Record<string, OverloadStep[]> = {};
+  if (ONLY === undefined || ONLY.includes('overload')) {
+    for (const subject of [sipha, kamailio]) {
+      process.stderr.write(`calls past capacity — ${subject.name}\n`);
+      overload[subject.name] = await overloadSequence(subject);
+    }
+  }
   for (const [bench, def] of Object.entries(BENCHES)) {
     if (ONLY !== undefined && !ONLY.includes(bench)) continue;
     results[bench] = {};
@@ -261,11 +338,23 @@ async function main(): Promise<void> {
     const ratio = s !== undefined && k !== undefined && k > 0 ? (s / k).toFixed(2) : 'n/a';
     console.log(`| ${bench.replace('_', ' ')} | ${fmt(s)} | ${fmt(k)} | ${ratio} |`);
   }
+  if (Object.keys(overload).length > 0) {
+    console.log('');
+    for (const line of overloadTable(overload)) console.log(line);
+  }
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(
     'bench/results/throughput.json',
     JSON.stringify(
-      { date: new Date().toISOString(), cpu, cores: cpus().length, stepSeconds: STEP_S, results },
+      {
+        date: new Date().toISOString(),
+        cpu,
+        cores: cpus().length,
+        stepSeconds: STEP_S,
+        kamailioSharedMemoryMb: KAM_SHM_MB,
+        results,
+        overload: { cleanRate: CLEAN_RATE, stepSeconds: OVERLOAD_STEP_S, steps: overload },
+      },
       null,
       2,
     ),
@@ -278,3 +367,201 @@ main()
     process.exitCode = 1;
   })
   .finally(() => rmSync(tmp, { recursive: true, force: true }));
+
+// ---- past capacity ----
+
+/** utime + stime of a process, in seconds (0 once it is gone). */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** Proportional set size, MB: shared pages divided among the processes that map them. */
+function pssMb(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m === null ? 0 : Number(m[1]) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** `pid` and its descendants. */
+function processTree(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const after = readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      parent.set(Number(d), Number(after[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out = [root];
+  for (let i = 0; i < out.length; i++) for (const [p, pp] of parent) if (pp === out[i]) out.push(p);
+  return out;
+}
+
+/** CPU seconds of a set of processes, remembering the last reading of each so one that exits still counts. */
+class CpuMeter {
+  private readonly last = new Map<number, number>();
+  sample(pids: readonly number[]): void {
+    for (const pid of pids) {
+      const s = cpuSeconds(pid);
+      if (s > 0) this.last.set(pid, s);
+    }
+  }
+  total(): number {
+    let t = 0;
+    for (const v of this.last.values()) t += v;
+    return t;
+  }
+}
+
+async function overloadStep(
+  server: Running,
+  uasPid: number | undefined,
+  rate: number,
+): Promise<OverloadStep> {
+  const total = rate * OVERLOAD_STEP_S;
+  const serverCpu = new CpuMeter();
+  const sippCpu = new CpuMeter();
+  const pids = server.pids();
+  serverCpu.sample(pids);
+  if (uasPid !== undefined) sippCpu.sample([uasPid]);
+  const cpu0 = serverCpu.total();
+  const sipp0 = sippCpu.total();
+  await server.loopDelay?.(); // resets the histogram: this step's delay only
+  const started = performance.now();
+  const run = runSipp(
+    {
+      scenario: callScenario(),
+      to: `127.0.0.1:${server.port}`,
+      rate,
+      calls: total,
+      limit: Math.max(100, rate * 2),
+      port: port(),
+      service: 'bench',
+      holdMs: 0,
+      timeoutS: OVERLOAD_STEP_S * 3 + 10,
+      extra: ['-timeout_error', '-max_recv_loops', '10000', '-max_sched_loops', '10000'],
+    },
+    { timeoutMs: (OVERLOAD_STEP_S * 3 + 20) * 1000 },
+  );
+  const sampler = setInterval(() => {
+    serverCpu.sample(pids);
+    sippCpu.sample([...(uasPid === undefined ? [] : [uasPid]), ...(run.pid === undefined ? [] : [run.pid])]);
+  }, 200);
+  const r = await run.result;
+  clearInterval(sampler);
+  serverCpu.sample(pids);
+  if (uasPid !== undefined) sippCpu.sample([uasPid]);
+  const seconds = (performance.now() - started) / 1000;
+  const delay = await server.loopDelay?.();
+  const done = r.successful + r.failed;
+  const step: OverloadStep = {
+    rate,
+    successful: r.successful,
+    failed: r.failed,
+    seconds,
+    achieved: Math.round(r.successful / seconds),
+    ok: done >= total * 0.99 && r.failed <= done * 0.01,
+    goodput: Math.round(r.successful / OVERLOAD_STEP_S),
+    aborted: r.aborted,
+    serverCpu: (serverCpu.total() - cpu0) / OVERLOAD_STEP_S,
+    sippCpu: (sippCpu.total() - sipp0) / OVERLOAD_STEP_S,
+    pssMb: Math.round(pids.reduce((sum, pid) => sum + pssMb(pid), 0)),
+  };
+  if (delay !== undefined) step.loopDelayP99 = delay.p99;
+  return step;
+}
+
+/**
+ * The caller of the overload sequence: uac-call.xml with its 100 and 180 optional "globally", so a 180 that overtakes
+ * nothing but arrives after the 200 (Kamailio's two workers can forward them out of order) is not a failed call.
+ */
+function callScenario(): string {
+  return scenarioCopy('uac-call-tolerant.xml', (s) =>
+    s.replace(/<recv response="(100|180)" optional="true"\/>/g, '<recv response="$1" optional="global"/>'),
+  );
+}
+
+/** Fresh server: the clean rate, 1.33× and 2× it, the clean rate again. */
+async function overloadSequence(subject: Subject): Promise<OverloadStep[]> {
+  const server = await subject.start(port());
+  const uasPort = port();
+  const uas = runSipp(
+    { scenario: 'uas-call.xml', port: uasPort, timeoutS: 900, extra: ['-max_recv_loops', '10000'] },
+    { timeoutMs: 900_000 },
+  );
+  const steps: OverloadStep[] = [];
+  try {
+    const inf = writeInjection(join(tmp, 'callee-o.csv'), [`bench;${uasPort}`]);
+    const reg = await runSipp({
+      scenario: 'register.xml',
+      to: `127.0.0.1:${server.port}`,
+      inf,
+      calls: 1,
+      port: port(),
+    }).result;
+    if (reg.successful !== 1) throw new Error('could not register the callee');
+    for (const rate of [CLEAN_RATE, Math.round(CLEAN_RATE * 1.33), CLEAN_RATE * 2, CLEAN_RATE]) {
+      const s = await overloadStep(server, uas.pid, rate);
+      steps.push(s);
+      process.stderr.write(
+        `    ${rate}/s → goodput ${s.goodput}/s, ${s.failed} failed ${JSON.stringify(s.aborted)}, cpu ${s.serverCpu.toFixed(2)} (SIPp ${s.sippCpu.toFixed(2)}), PSS ${s.pssMb} MB${s.loopDelayP99 === undefined ? '' : `, loop delay p99 ${s.loopDelayP99} ms`}\n`,
+      );
+      // Let retransmissions and lingering transactions of the step die down before the next one.
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    if (/could not allocate/i.test(server.log()))
+      process.stderr.write(`    ${subject.name}: starved of memory\n`);
+  } finally {
+    uas.kill();
+    await uas.result;
+    await server.stop();
+  }
+  return steps;
+}
+
+function overloadTable(rows: Record<string, OverloadStep[]>): string[] {
+  const names = ['clean rate, fresh process', '1.33× (past capacity)', '2×', 'clean rate again'];
+  const fmtFailed = (s: OverloadStep) => {
+    const pct = s.successful + s.failed > 0 ? (100 * s.failed) / (s.successful + s.failed) : 0;
+    const causes = Object.entries(s.aborted)
+      .sort((a, b) => b[1] - a[1])
+      .map(([c, n]) => `${n} ${c}`)
+      .join(', ');
+    return `${pct.toFixed(1)} %${causes === '' ? '' : ` (${causes})`}`;
+  };
+  const out = [
+    `Calls past capacity (clean rate ${CLEAN_RATE}/s, ${OVERLOAD_STEP_S} s per step, one fresh process each)`,
+    '| step | offered | sipha goodput | failed | CPU sipha / SIPp | PSS | loop delay p99 | Kamailio goodput | failed | CPU Kamailio / SIPp | PSS |',
+    '|---|---:|---:|---|---|---:|---:|---:|---|---|---:|',
+  ];
+  const s = rows.sipha ?? [];
+  const k = rows.kamailio ?? [];
+  for (let i = 0; i < Math.max(s.length, k.length); i++) {
+    const a = s[i];
+    const b = k[i];
+    const cells = (x: OverloadStep | undefined, withDelay: boolean) =>
+      x === undefined
+        ? ['n/a', 'n/a', 'n/a', 'n/a', ...(withDelay ? ['n/a'] : [])]
+        : [
+            `${x.goodput}/s`,
+            fmtFailed(x),
+            `${x.serverCpu.toFixed(2)} / ${x.sippCpu.toFixed(2)}`,
+            `${x.pssMb} MB`,
+            ...(withDelay ? [x.loopDelayP99 === undefined ? 'n/a' : `${x.loopDelayP99} ms`] : []),
+          ];
+    out.push(
+      `| ${names[i]} | ${(a ?? b)?.rate}/s | ${[...cells(a, true), ...cells(b, false)].join(' | ')} |`,
+    );
+  }
+  return out;
+}

@@ -89,12 +89,17 @@ export interface SippResult {
   failed: number;
   retransmissions: number;
   stderr: string;
+  /** The start of SIPp's error log. */
   errors: string;
+  /** Calls aborted, by cause: the status code of the unexpected response ('503'), or 'timeout'. */
+  aborted: Record<string, number>;
 }
 
 export interface SippRun {
   result: Promise<SippResult>;
   kill(): void;
+  /** The SIPp process (to read its CPU time from /proc while it runs). */
+  pid: number | undefined;
 }
 
 /** Starts sipp with `args` (plus stats and error files); resolves when it exits. */
@@ -125,17 +130,29 @@ export function sipp(args: string[], opts: { timeoutMs?: number; wrap?: string[]
     child.on('close', (code) => {
       clearTimeout(timer);
       const stats = readStats(stat);
-      let errors = '';
+      let log = '';
       try {
-        errors = readFileSync(err, 'utf8').slice(0, 4000);
+        log = readFileSync(err, 'utf8');
       } catch {
         // no errors file: no errors
       }
       rmSync(dir, { recursive: true, force: true });
-      resolve({ exitCode: code, ...stats, stderr, errors });
+      resolve({ exitCode: code, ...stats, stderr, errors: log.slice(0, 4000), aborted: abortCauses(log) });
     });
   });
-  return { result, kill: () => child.kill('SIGINT') };
+  return { result, kill: () => child.kill('SIGINT'), pid: child.pid };
+}
+
+/** Counts SIPp's "Aborting call" lines by cause: an unexpected response's status code, or a timeout. */
+export function abortCauses(log: string): Record<string, number> {
+  const causes: Record<string, number> = {};
+  for (const m of log.matchAll(
+    /Aborting call (?:on unexpected message.*?received 'SIP\/2\.0 (\d{3})|on (?:UDP )?retransmission timeout|.*?timeout)/g,
+  )) {
+    const cause = m[1] ?? 'timeout';
+    causes[cause] = (causes[cause] ?? 0) + 1;
+  }
+  return causes;
 }
 
 function readStats(file: string): { successful: number; failed: number; retransmissions: number } {
