@@ -36,6 +36,8 @@ export interface WarmUpResult {
   completed: number;
   registrations: number;
   options: number;
+  /** Proxy contexts still open when every transaction had ended: each would hold a real Timer C. 0 if all went well. */
+  unfinished: number;
   ms: number;
 }
 
@@ -103,7 +105,7 @@ export async function warmUp(o: WarmUpOptions = {}): Promise<WarmUpResult> {
     now: () => clock.now(),
   });
   layer.core = proxy;
-  const result: WarmUpResult = { calls: 0, completed: 0, registrations: 0, options: 0, ms: 0 };
+  const result: WarmUpResult = { calls: 0, completed: 0, registrations: 0, options: 0, unfinished: 0, ms: 0 };
   /** What reached the caller side, parsed; the callee side answers as it goes. */
   let toCaller: SipRequest[] = [];
   let callerResponses: { status: number; method: string; rr: string[]; contact: string; toTag: string }[] =
@@ -277,6 +279,7 @@ export async function warmUp(o: WarmUpOptions = {}): Promise<WarmUpResult> {
   } finally {
     // Let every transaction end on virtual time, then drop whatever is left (a call that went wrong).
     while (clock.runNext()) pump();
+    result.unfinished = proxy.activeContexts;
     layer.close();
   }
   result.ms = performance.now() - started;
