@@ -26,7 +26,7 @@ export interface WarmUpOptions {
   budgetMs?: number;
   /** The server's parser limits, so that the parser runs as it will. */
   limits?: Readonly<ParseLimits>;
-  /** Called after every batch of calls (tests measure with it). */
+  /** Called after every batch of calls, with the time since the start (to measure the warm-up itself). */
   onBatch?: (calls: number, elapsedMs: number) => void;
 }
 
