@@ -95,6 +95,11 @@ export const sipSchema = z
       .strict()
       .default({ min_expires: 60, max_expires: 3600, default_expires: 3600 }),
     tcp_idle_timeout_ms: z.number().int().min(1000).max(86_400_000).default(600_000),
+    /**
+     * Synthetic calls through a throwaway copy of the SIP stack before the sockets open (src/server/warm-up.ts), so
+     * that the first seconds of real traffic do not run in V8's interpreter at twice the steady CPU cost.
+     */
+    warm_up: z.boolean().default(true),
     /** Overload control (README "Overload control"): new out-of-dialog requests get 503 + Retry-After. */
     overload: z
       .object({

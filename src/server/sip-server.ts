@@ -18,6 +18,7 @@ import { ProxyCore } from './proxy/proxy-core.js';
 import { SipResolver } from './resolver/resolver.js';
 import { compileRoutes } from './static-routes.js';
 import { loadUsersFile } from './users-file.js';
+import { warmUp } from './warm-up.js';
 
 export interface SipServerOptions {
   config: SiphaConfig;
@@ -118,6 +119,8 @@ export class SipServer {
         sip.auth_algorithms,
       );
     }
+    // Before binding: nothing is dropped while the hot path is still being compiled.
+    if (sip.warm_up) await this.warmUp();
     await this.transport.start();
     const bound = this.transport.listening;
     const myself = new Myself(sip.domain, bound);
@@ -173,6 +176,27 @@ export class SipServer {
       'SIP server listening',
     );
     this.warnIfOpenRelay(bound);
+  }
+
+  /** JIT warm-up of the hot path (src/server/warm-up.ts); a failure only means a cold start. */
+  private async warmUp(): Promise<void> {
+    const { config, log } = this.o;
+    const l = config.sip.limits;
+    try {
+      const r = await warmUp({
+        limits: {
+          maxMessageBytes: l.max_message_bytes,
+          maxHeaders: l.max_headers,
+          maxLineLength: l.max_line_length,
+        },
+      });
+      log.info(
+        { calls: r.calls, registrations: r.registrations, options: r.options, ms: Math.round(r.ms) },
+        'SIP hot path warmed up with synthetic calls',
+      );
+    } catch (err) {
+      log.debug({ err }, 'SIP warm-up failed; starting cold');
+    }
   }
 
   /**
