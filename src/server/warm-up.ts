@@ -11,7 +11,7 @@ import type { SipRequest } from '../sip/message.js';
 import { parseMessage } from '../sip/parser.js';
 import { TransactionLayer } from '../sip/transaction/transaction-layer.js';
 import type { Source } from '../sip/transport/types.js';
-import { stampVia } from '../sip/transport/via-stamp.js';
+import { stampRequest } from '../sip/transport/via-stamp.js';
 import { FakeClock } from '../time/clock.js';
 import { DialogStore } from './dialogs.js';
 import { LocationService } from './location-service.js';
@@ -117,8 +117,7 @@ export async function warmUp(o: WarmUpOptions = {}): Promise<WarmUpResult> {
     if (!parsed.ok) return;
     const m = parsed.message;
     if (m.kind === 'request') {
-      const stamped = stampVia(m.via!, from.address, from.port);
-      if (stamped !== undefined) m.headers.replaceFirst('via', stamped.toString());
+      stampRequest(m, from.address, from.port);
       layer.receiveRequest(m, from);
     } else layer.receiveResponse(m, from);
   };

@@ -24,7 +24,7 @@ import type {
 } from './types.js';
 import { UdpListener } from './udp.js';
 import type { ConnectedUdpOptions } from './udp-connected.js';
-import { stampVia } from './via-stamp.js';
+import { stampRequest, stampVia } from './via-stamp.js';
 
 /** Control characters other than HTAB: never part of a well-formed header value (RFC 3261 §25.1). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these are what it looks for
@@ -258,9 +258,7 @@ export class TransportLayer implements MessageSender {
       const message = result.message;
       if (message.kind === 'request') {
         this.counters.requestsIn++;
-        const via = message.via!;
-        const stamped = stampVia(via, source.address, source.port);
-        if (stamped !== undefined) message.headers.replaceFirst('via', stamped.toString());
+        stampRequest(message, source.address, source.port);
         this.onRequest(message, source);
       } else {
         this.counters.responsesIn++;
@@ -334,9 +332,7 @@ export class TransportLayer implements MessageSender {
         this.counters.malformedDropped++;
         return;
       }
-      const via = parsed.message.via!;
-      const stamped = stampVia(via, source.address, source.port);
-      if (stamped !== undefined) parsed.message.headers.replaceFirst('via', stamped.toString());
+      stampRequest(parsed.message, source.address, source.port);
       this.counters.malformedAnswered++;
       this.sendResponse(createResponse(parsed.message, code, phrase), source);
       return;

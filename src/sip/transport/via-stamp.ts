@@ -1,4 +1,5 @@
 // §18.2.1 and RFC 3581: a server transport notes where a request really came from in its top Via.
+import type { SipRequest } from '../message.js';
 import { Via } from '../via.js';
 
 /**
@@ -13,4 +14,11 @@ export function stampVia(via: Via, sourceAddress: string, sourcePort: number): V
   params.set('received', sourceAddress);
   if (wantsRport) params.set('rport', String(sourcePort));
   return new Via(via.transport, via.host, via.port, params, via.protocol);
+}
+
+/** Stamps a received request's top Via in place; a request without one is left as it is (the parser rejects it). */
+export function stampRequest(request: SipRequest, sourceAddress: string, sourcePort: number): void {
+  const via = request.via;
+  const stamped = via === undefined ? undefined : stampVia(via, sourceAddress, sourcePort);
+  if (stamped !== undefined) request.headers.replaceFirst('via', stamped.toString());
 }
