@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { SiphaConfig } from '../config/schema.js';
 import { formatHostPort, isLoopback } from '../net/address.js';
+import type { ParseLimits } from '../sip/limits.js';
 import { TransactionLayer } from '../sip/transaction/transaction-layer.js';
 import { type ListenSpec, parseListenUri } from '../sip/transport/listen-uri.js';
 import { TransportLayer } from '../sip/transport/transport-layer.js';
@@ -47,9 +48,16 @@ export class SipServer {
   private readonly lagMonitor: LoopLagMonitor | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private readonly listen: ListenSpec[];
+  /** `sip.limits` as the parser takes them: the transport's and the warm-up's. */
+  private readonly limits: ParseLimits;
 
   constructor(private readonly o: SipServerOptions) {
     const sip = o.config.sip;
+    this.limits = {
+      maxMessageBytes: sip.limits.max_message_bytes,
+      maxHeaders: sip.limits.max_headers,
+      maxLineLength: sip.limits.max_line_length,
+    };
     this.listen = sip.listen.map((l) => {
       const spec = parseListenUri(l);
       if (spec === undefined) throw new Error(`sip.listen: cannot use ${l}`);
@@ -57,11 +65,7 @@ export class SipServer {
     });
     this.transport = new TransportLayer({
       listen: this.listen,
-      limits: {
-        maxMessageBytes: sip.limits.max_message_bytes,
-        maxHeaders: sip.limits.max_headers,
-        maxLineLength: sip.limits.max_line_length,
-      },
+      limits: this.limits,
       tcpIdleTimeoutMs: sip.tcp_idle_timeout_ms,
     });
     this.transactions = new TransactionLayer({
@@ -180,16 +184,9 @@ export class SipServer {
 
   /** JIT warm-up of the hot path (src/server/warm-up.ts); a failure only means a cold start. */
   private async warmUp(): Promise<void> {
-    const { config, log } = this.o;
-    const l = config.sip.limits;
+    const { log } = this.o;
     try {
-      const r = await warmUp({
-        limits: {
-          maxMessageBytes: l.max_message_bytes,
-          maxHeaders: l.max_headers,
-          maxLineLength: l.max_line_length,
-        },
-      });
+      const r = await warmUp({ limits: this.limits });
       log.info(
         { calls: r.calls, registrations: r.registrations, options: r.options, ms: Math.round(r.ms) },
         'SIP hot path warmed up with synthetic calls',
