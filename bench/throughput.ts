@@ -242,6 +242,38 @@ function scenarioCopy(name: string, edit: (s: string) => string): string {
   return file;
 }
 
+interface Callee {
+  /** The SIPp process, for its CPU time. */
+  pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+/** SIPp as the called phone, registered with the server as `bench` (what the call scenarios dial). */
+async function startCallee(server: Running, timeoutS: number): Promise<Callee> {
+  const uasPort = port();
+  const uas = runSipp(
+    { scenario: 'uas-call.xml', port: uasPort, timeoutS, extra: ['-max_recv_loops', '10000'] },
+    { timeoutMs: timeoutS * 1000 },
+  );
+  const stop = async () => {
+    uas.kill();
+    await uas.result;
+  };
+  const inf = writeInjection(join(tmp, `callee-${uasPort}.csv`), [`bench;${uasPort}`]);
+  const reg = await runSipp({
+    scenario: 'register.xml',
+    to: `127.0.0.1:${server.port}`,
+    inf,
+    calls: 1,
+    port: port(),
+  }).result;
+  if (reg.successful !== 1) {
+    await stop();
+    throw new Error('could not register the callee');
+  }
+  return { pid: uas.pid, stop };
+}
+
 const BENCHES: Record<
   string,
   {
@@ -276,28 +308,14 @@ const BENCHES: Record<
   calls: {
     rates: [250, 500, 1000, 1500, 2000, 2500, 3000, 3500],
     async run(_subject, server) {
-      const uasPort = port();
-      const uas = runSipp(
-        { scenario: 'uas-call.xml', port: uasPort, timeoutS: 600, extra: ['-max_recv_loops', '10000'] },
-        { timeoutMs: 600_000 },
-      );
-      const inf = writeInjection(join(tmp, 'callee.csv'), [`bench;${uasPort}`]);
-      const reg = await runSipp({
-        scenario: 'register.xml',
-        to: `127.0.0.1:${server.port}`,
-        inf,
-        calls: 1,
-        port: port(),
-      }).result;
-      if (reg.successful !== 1) throw new Error('could not register the callee');
+      const callee = await startCallee(server, 600);
       try {
         return await ramp(server.port, join(SCENARIOS, 'uac-call.xml'), this.rates, {
           service: 'bench',
           holdMs: 0,
         });
       } finally {
-        uas.kill();
-        await uas.result;
+        await callee.stop();
       }
     },
   },
@@ -494,24 +512,13 @@ function callScenario(): string {
 /** Fresh server: the clean rate, 1.33× and 2× it, the clean rate again. */
 async function overloadSequence(subject: Subject): Promise<OverloadStep[]> {
   const server = await subject.start(port());
-  const uasPort = port();
-  const uas = runSipp(
-    { scenario: 'uas-call.xml', port: uasPort, timeoutS: 900, extra: ['-max_recv_loops', '10000'] },
-    { timeoutMs: 900_000 },
-  );
   const steps: OverloadStep[] = [];
+  let callee: Callee | undefined;
   try {
-    const inf = writeInjection(join(tmp, 'callee-o.csv'), [`bench;${uasPort}`]);
-    const reg = await runSipp({
-      scenario: 'register.xml',
-      to: `127.0.0.1:${server.port}`,
-      inf,
-      calls: 1,
-      port: port(),
-    }).result;
-    if (reg.successful !== 1) throw new Error('could not register the callee');
+    callee = await startCallee(server, 900);
+    const uasPid = callee.pid;
     for (const rate of [CLEAN_RATE, Math.round(CLEAN_RATE * 1.33), CLEAN_RATE * 2, CLEAN_RATE]) {
-      const s = await overloadStep(server, uas.pid, rate);
+      const s = await overloadStep(server, uasPid, rate);
       steps.push(s);
       process.stderr.write(
         `    ${rate}/s → goodput ${s.goodput}/s, ${s.failed} failed ${JSON.stringify(s.aborted)}, cpu ${s.serverCpu.toFixed(2)} (SIPp ${s.sippCpu.toFixed(2)}), PSS ${s.pssMb} MB${s.loopDelayP99 === undefined ? '' : `, loop delay p99 ${s.loopDelayP99} ms`}\n`,
@@ -522,8 +529,7 @@ async function overloadSequence(subject: Subject): Promise<OverloadStep[]> {
     if (/could not allocate/i.test(server.log()))
       process.stderr.write(`    ${subject.name}: starved of memory\n`);
   } finally {
-    uas.kill();
-    await uas.result;
+    await callee?.stop();
     await server.stop();
   }
   return steps;
