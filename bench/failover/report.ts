@@ -136,6 +136,10 @@ export interface Soak {
   sippSuccessful: number;
   sippFailed: number;
   primaryChanges: number;
+  /** Every promotion during the soak (node, cause, term, seconds in). */
+  promotions: string[];
+  /** Every alarm raised during the soak. */
+  alarms: string[];
 }
 
 export interface Run {
@@ -161,6 +165,8 @@ export function report(run: Run): void {
     console.log(
       `\nSoak: ${s.seconds} s at ${s.rate} OPTIONS+REGISTER/s (heartbeat 50 ms, dead_after 200 ms): ${s.falseFailovers} false failovers (term ${s.termBefore} → ${s.termAfter}), SIPp ${s.sippFailed} failed of ${s.sippSuccessful + s.sippFailed}`,
     );
+    for (const p of s.promotions) console.log(`  promotion: ${p}`);
+    for (const a of s.alarms) console.log(`  alarm: ${a}`);
   }
   const json = {
     date: run.startedAt.toISOString(),

@@ -2,7 +2,15 @@
 // trial on the primary, with the prober and SIPp running through it; then the soak (no fault, full load, production
 // timers), where every new term is a false failover.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { crashNode, crashWorker, type Fault, freeze, sipNicDown, switchover } from '../../src/lab/faults.js';
+import {
+  crashNode,
+  crashWorker,
+  type Fault,
+  freeze,
+  haLinkDown,
+  sipNicDown,
+  switchover,
+} from '../../src/lab/faults.js';
 import { PairFixture } from '../../src/lab/fixture.js';
 import { type Host, other, type Pair } from '../../src/lab/pair.js';
 import { type Settled, settle } from '../../src/lab/settle.js';
@@ -19,6 +27,8 @@ interface Scenario {
   /** Healed this long after the takeover, while the probe still runs; otherwise once the trial's load is over. */
   healAfterMs?: number;
   takeoverTimeoutMs?: number;
+  /** A fault the pair must ride out without moving the VIP: held this long, then healed. */
+  stayMs?: number;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -50,6 +60,13 @@ const SCENARIOS: Scenario[] = [
     healAfterMs: 500,
     takeoverTimeoutMs: 6000,
   },
+  {
+    key: 'halink',
+    name: 'sipha HA link down on the management NIC (must not fail over)',
+    measure: 'gap',
+    fault: haLinkDown({ paths: 'management' }),
+    stayMs: 2000,
+  },
   { key: 'switchover', name: 'sipha manual switchover', measure: 'gap', fault: switchover() },
 ];
 
@@ -61,6 +78,7 @@ async function trial(pair: Pair, sc: Scenario, n: number): Promise<Trial | strin
   if (typeof s === 'string') return s;
   const { primary: P, backup: Q } = s;
   const termBefore = s.status[P].term;
+  if (sc.stayMs !== undefined) return stayTrial(pair, sc, n, s, sc.stayMs);
   const m = await measure(pair.lab, 6, async () => {
     const injected = await sc.fault.inject(pair, P).catch((e: unknown) => errorMessage(e));
     const tookOver =
@@ -95,6 +113,30 @@ async function trial(pair: Pair, sc: Scenario, n: number): Promise<Trial | strin
     .sort((x, y) => x.detectedAt - y.detectedAt)
     .map((x) => `${x.node} ${x.cause} t${x.newTerm} @${x.detectedAt - faultEpoch}`);
   return t;
+}
+
+/** A fault that must not move the VIP: the trial's figure is the longest gap while it lasts, and any new term or
+ * VIP holder is a false failover. */
+async function stayTrial(
+  pair: Pair,
+  sc: Scenario,
+  n: number,
+  s: Settled,
+  holdMs: number,
+): Promise<Trial | string> {
+  const { primary: P } = s;
+  const termBefore = s.status[P].term;
+  const m = await measure(pair.lab, 6, async () => {
+    const injected = await sc.fault.inject(pair, P).catch((e: unknown) => errorMessage(e));
+    if (typeof injected !== 'string') await sleep(holdMs);
+    await sc.fault.heal(pair, P);
+    return injected;
+  });
+  if (typeof m.value === 'string') return m.value;
+  const after = await settled(pair);
+  const termAfter = after?.status[after.primary].term ?? termBefore + 1;
+  const moved = after === undefined || after.primary !== P ? 1 : 0;
+  return trialOf(n, { from: P, to: P }, m, Math.max(termAfter - termBefore, moved), m.value.detail);
 }
 
 /** The sipha rows (those BENCH_ONLY names) and the soak (BENCH_SOAK_S > 0), on a pair of their own. */
@@ -141,9 +183,23 @@ async function runSoak(pair: Pair): Promise<Soak> {
       }
     }
   })();
+  const startedAt = Date.now();
   const r = await run;
   done = true;
   await watch;
+  // What moved the VIP, and what the nodes alarmed about, so that a false failover says why.
+  const promotions: string[] = [];
+  const alarms: string[] = [];
+  for (const h of ['a', 'b'] as const) {
+    const st = await pair.status(h);
+    for (const t of st?.timelines ?? [])
+      if (t.kind === 'promote' && t.detectedAt >= startedAt)
+        promotions.push(
+          `${t.node} ${t.cause} t${t.newTerm} @${Math.round((t.detectedAt - startedAt) / 1000)} s`,
+        );
+    for (const a of st?.alarms ?? [])
+      if (a.at >= startedAt && a.state === 'raised') alarms.push(`${h} ${a.alarm}: ${a.detail}`);
+  }
   const termBefore = s.status[s.primary].term;
   const termAfter = Math.max(
     (await pair.status(last))?.term ?? termBefore,
@@ -158,5 +214,7 @@ async function runSoak(pair: Pair): Promise<Soak> {
     sippSuccessful: r.successful,
     sippFailed: r.failed,
     primaryChanges: changes,
+    promotions,
+    alarms,
   };
 }

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, type LoadedConfig } from '../config/load.js';
 import { loadHaKey } from '../ha/key-file.js';
 import { HaNode } from '../ha/node.js';
+import { setOwnNice } from '../ha/scheduling.js';
 import { TermStore } from '../ha/term-store.js';
 import { createLogger } from '../log/logger.js';
 import { Metrics } from '../mgmt/metrics.js';
@@ -23,6 +24,15 @@ export async function startHaNode(loaded: LoadedConfig): Promise<void> {
       ? undefined
       : await readTokenFile(resolvePath(config.management.token_file), file);
   const log = createLogger(config.log.level).child({ node: config.node.id });
+  // Above the worker and the host's other work (ha.node_nice), before the worker is forked: it inherits this
+  // value and lowers its own threads to ha.worker_nice.
+  const nice = setOwnNice(config.ha.node_nice);
+  if (nice.ok) log.info({ nice: nice.nice }, 'node scheduling priority set');
+  else
+    log.warn(
+      { want: config.ha.node_nice, nice: nice.nice, detail: nice.detail },
+      'node priority not raised (needs root, CAP_SYS_NICE or Nice= in the unit): heartbeats may be late on a saturated host',
+    );
   const script =
     vipConfig.script === undefined
       ? undefined

@@ -6,6 +6,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { loadConfig } from '../config/load.js';
 import { startWorkerReplication } from '../ha/replication/start-worker-replication.js';
 import type { WorkerReplication } from '../ha/replication/worker-replication.js';
+import { setOwnNice } from '../ha/scheduling.js';
 import { isNodeToWorker, type NodeToWorker, type WorkerToNode } from '../ha/worker-ipc.js';
 import { createLogger } from '../log/logger.js';
 import { errorMessage } from '../net/errors.js';
@@ -31,6 +32,13 @@ async function main(): Promise<void> {
 
   const loaded = await loadConfig(file);
   const log = createLogger(loaded.config.log.level, 'sipha-worker');
+  // Below the node (ha.worker_nice): SIP load must never delay the node's heartbeats.
+  const ha = loaded.config.ha;
+  if (ha !== undefined) {
+    const nice = setOwnNice(ha.worker_nice);
+    if (!nice.ok)
+      log.warn({ want: ha.worker_nice, nice: nice.nice, detail: nice.detail }, 'worker priority not set');
+  }
   const role = new WorkerRoleHolder();
   const server = new SipServer({
     config: loaded.config,

@@ -158,6 +158,13 @@ export const haSchema = z
     dead_after_ms: z.number().int().min(20).max(60_000).default(200),
     witnesses: z.array(z.string().min(1)).default([]),
     preempt: z.boolean().default(false),
+    /**
+     * Scheduling priority (nice) of the node process and of its SIP worker: the node's heartbeats must stay on
+     * time when the worker, or anything else, eats every core. Raising it needs root or CAP_SYS_NICE (or systemd's
+     * Nice=); without it the node says so once and runs at the priority it was given.
+     */
+    node_nice: z.number().int().min(-20).max(19).default(-10),
+    worker_nice: z.number().int().min(-20).max(19).default(0),
     /** Largest clock difference accepted on peer messages; older or newer ones are rejected as stale. */
     max_skew_ms: z.number().int().min(50).max(60_000).default(1000),
     witness_interval_ms: z.number().int().min(20).max(60_000).default(500),

@@ -135,27 +135,37 @@ export function sipPathCut(): Fault {
 /**
  * Every path of the HA link between the two nodes dropped, both ways (heartbeats and the replication stream), by
  * blackhole policy routes in both hosts for the peer's HA ports; SIP, the witnesses and the API are untouched.
- * The host names either end: the link is cut between the two.
+ * `paths: 'management'` drops only the first path (the management NIC's, in the two-NIC lab): the SIP NIC's path
+ * still carries the heartbeats, so the pair must not move (an alarm, not a failover). The host names either end:
+ * the link is cut between the two.
  */
-export function haLinkDown(): Fault {
+export function haLinkDown(o: { paths?: 'all' | 'management' } = {}): Fault {
+  const only = o.paths === 'management';
   const rules = (pair: Pair) =>
     HOSTS.flatMap((h) =>
-      pair.haAddresses(other(h)).flatMap((to) => [
-        [h, 'to', to, 'ipproto', 'udp', 'dport', String(HA_PORT)],
-        [h, 'to', to, 'ipproto', 'tcp', 'dport', String(REPLICATION_PORT)],
-      ]),
+      pair
+        .haAddresses(other(h))
+        .slice(0, only ? 1 : undefined)
+        .flatMap((to) => [
+          [h, 'to', to, 'ipproto', 'udp', 'dport', String(HA_PORT)],
+          [h, 'to', to, 'ipproto', 'tcp', 'dport', String(REPLICATION_PORT)],
+        ]),
     );
   const rule = (pair: Pair, op: 'add' | 'del', [h, ...spec]: string[]) =>
     run(['ip', '-n', pair.lab.netns(h as Host), 'rule', op, ...spec, 'blackhole'], {
       allowFailure: op === 'del',
     });
   return {
-    name: 'haLinkDown',
-    summary: 'HA link cut on every path (SIP still up)',
+    name: only ? 'haLinkDown/management' : 'haLinkDown',
+    summary: only
+      ? 'HA path over the management NIC cut (the SIP NIC path and SIP still up)'
+      : 'HA link cut on every path (SIP still up)',
     async inject(pair) {
+      if (only && pair.haAddresses('a').length < 2)
+        throw new Error('one HA path only: nothing would be left');
       const at = Date.now();
       for (const r of rules(pair)) await rule(pair, 'add', r);
-      return { at, detail: 'HA link cut between a and b' };
+      return { at, detail: `HA ${only ? 'management path' : 'link'} cut between a and b` };
     },
     async heal(pair) {
       for (const r of rules(pair)) await rule(pair, 'del', r);
@@ -189,6 +199,7 @@ export const FAULTS: readonly Fault[] = [
   sipNicDown(),
   sipPathCut(),
   haLinkDown(),
+  haLinkDown({ paths: 'management' }),
   switchover(),
 ];
 

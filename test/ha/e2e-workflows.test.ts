@@ -2,6 +2,7 @@
 // through the VIP at a steady rate during each workflow. After each: service resumed, exactly one host holds the
 // VIP (read in both namespaces), the timeline is recorded. Manual switchover must cost SIPp 0 failed transactions.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { before, describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { crashNode, crashWorker, freeze } from '../../src/lab/faults.js';
@@ -10,6 +11,17 @@ import { clientSipp, OPTIONS_REGISTER } from '../../src/lab/sipp.js';
 import { eventually, NEEDS_ROOT } from '../lab/helpers.js';
 import { pairSuite } from '../lab/pair-suite.js';
 import { CLI, type Host, type Pair } from './pair.js';
+
+/** How many threads of a process run at each nice value (/proc/PID/task/TID/stat, field 19). */
+function threadNices(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const nice = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16] ?? '?';
+    out[nice] = (out[nice] ?? 0) + 1;
+  }
+  return out;
+}
 
 const RATE = 40; // calls (OPTIONS + REGISTER) per second
 /** The node alone stops; its SIP worker goes on (and keeps the VIP it holds). */
@@ -70,6 +82,19 @@ describe('HA workflows end to end (SIPp through the VIP)', { skip: NEEDS_ROOT },
     assert.equal(a?.witnesses.state, 'reachable');
     await served();
   });
+
+  step(
+    'each node runs above its SIP worker: every node thread at nice -10, every worker thread at 0',
+    async () => {
+      for (const h of ['a', 'b'] as const) {
+        const node = pair.pid(h);
+        const worker = (await pair.status(h))?.worker.pid;
+        assert.ok(node !== undefined && typeof worker === 'number');
+        assert.deepEqual(Object.keys(threadNices(node)), ['-10'], `${h}'s node threads`);
+        assert.deepEqual(Object.keys(threadNices(worker)), ['0'], `${h}'s worker threads`);
+      }
+    },
+  );
 
   step('manual switchover through the API of the backup: 0 failed SIPp transactions', async () => {
     const run = traffic(RATE * 5);

@@ -31,6 +31,22 @@ describe('fault catalogue on a settled pair', { skip: NEEDS_ROOT }, () => {
         50,
       );
     },
+    'haLinkDown/management': async (p) => {
+      // One path lost is an alarm, not a failover: the SIP NIC's path still carries the heartbeats.
+      const q = other(p);
+      const cut = await eventually(
+        async () => {
+          const paths = (await suite.pair.status(q))?.peer.link.paths;
+          return paths !== undefined && paths[0]?.alive === false && paths[1]?.alive === true;
+        },
+        5000,
+        50,
+      );
+      const term = (await suite.pair.status(p))?.term;
+      await new Promise((r) => setTimeout(r, 1000));
+      const [sp, sq] = [await suite.pair.status(p), await suite.pair.status(q)];
+      return cut && sp?.role === 'primary' && sp.term === term && sq?.role === 'backup';
+    },
   };
   const takeover = (p: Host) => suite.pair.waitRole(other(p), 'primary', 8000);
 
