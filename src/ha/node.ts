@@ -203,6 +203,7 @@ export class HaNode implements NodeHandle {
     this.sip?.stop();
     await this.link.close();
     await this.worker.stop();
+    await this.o.terms.close?.();
   }
 
   status(): HaStatus {
