@@ -204,6 +204,8 @@ class PlannedVipDriver implements VipDriver {
 
   async close(): Promise<void> {
     this.cancelAnnouncements();
+    // A verification cut short by the close is dropped, not retried on a new coprocess.
+    this.generation++;
     await Promise.all([this.batch?.close(), this.sender?.close()]);
   }
 

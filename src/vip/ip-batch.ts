@@ -70,8 +70,7 @@ class BatchProcess {
     this.child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     // A primed coprocess must not keep a CLI or test process alive; a pending command's timer does.
     this.child.unref();
-    for (const s of [this.child.stdin, this.child.stdout, this.child.stderr])
-      (s as unknown as { unref?: () => void }).unref?.();
+    this.hold(false);
     this.child.stdin.on('error', () => undefined);
     this.child.stdout.setEncoding('utf8').on('data', (d: string) => this.onData(d));
     this.child.stderr.setEncoding('utf8').on('data', (d: string) => {
@@ -152,6 +151,17 @@ class BatchProcess {
       this.pending.push(p);
       this.child.stdin.write(text);
     });
+  }
+
+  /** Whether the child (and its pipes) keep the event loop alive: only while someone waits for its exit. */
+  hold(on: boolean): void {
+    if (on) this.child.ref();
+    else this.child.unref();
+    for (const s of [this.child.stdin, this.child.stdout, this.child.stderr]) {
+      const h = s as unknown as { ref?: () => void; unref?: () => void };
+      if (on) h.ref?.();
+      else h.unref?.();
+    }
   }
 
   kill(why: string): void {
@@ -263,6 +273,7 @@ export class IpBatch {
     const procs = [...this.all];
     this.proc = undefined;
     for (const p of procs) {
+      p.hold(true);
       p.child.stdin.end();
       p.kill('closed');
     }

@@ -39,8 +39,7 @@ class SenderProcess {
     });
     // Primed and idle, it must not keep a process alive; a burst in flight has its timer for that.
     this.child.unref();
-    for (const s of [this.child.stdin, this.child.stdout, this.child.stderr])
-      (s as unknown as { unref?: () => void }).unref?.();
+    this.hold(false);
     this.child.stdin.on('error', () => undefined);
     this.child.stderr.setEncoding('utf8').on('data', (d: string) => {
       if (this.stderr.length < 4096) this.stderr += d;
@@ -113,6 +112,17 @@ class SenderProcess {
     });
   }
 
+  /** Whether the child (and its pipes) keep the event loop alive: only while someone waits for its exit. */
+  hold(on: boolean): void {
+    if (on) this.child.ref();
+    else this.child.unref();
+    for (const s of [this.child.stdin, this.child.stdout, this.child.stderr]) {
+      const h = s as unknown as { ref?: () => void; unref?: () => void };
+      if (on) h.ref?.();
+      else h.unref?.();
+    }
+  }
+
   kill(): void {
     this.dead = true;
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
@@ -178,6 +188,7 @@ export class PrimedAnnouncer {
     const procs = [...this.all];
     this.proc = undefined;
     for (const p of procs) {
+      p.hold(true);
       p.child.stdin.end();
       p.kill();
     }
