@@ -150,8 +150,8 @@ class PlannedVipDriver implements VipDriver {
   }
 
   /** pids of the children kept between operations (tests). */
-  get childPids(): number[] {
-    return [this.batch?.pid, this.sender?.pid].filter((p): p is number => p !== undefined);
+  get childPids(): { batch: number | undefined; sender: number | undefined } {
+    return { batch: this.batch?.pid, sender: this.sender?.pid };
   }
 
   get name(): VipDriverName {
@@ -195,7 +195,7 @@ class PlannedVipDriver implements VipDriver {
   async prime(): Promise<void> {
     this.batchFailedAt = Number.NEGATIVE_INFINITY;
     const wanted: Promise<void>[] = [];
-    if (this.batch !== undefined) wanted.push(this.batch.start(this.config.timeout_ms));
+    if (this.batch !== undefined) wanted.push(this.batch.prime(this.config.timeout_ms));
     if (this.sender !== undefined && this.config.announce.count > 0) wanted.push(this.sender.prime());
     const results = await Promise.allSettled(wanted);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');

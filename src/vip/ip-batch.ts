@@ -107,6 +107,11 @@ class BatchProcess {
     return this.answered && !this.dead;
   }
 
+  /** It answered once: a death after that is worth a respawn, a failed start is not. */
+  get wasUp(): boolean {
+    return this.answered;
+  }
+
   /** Writes the command and its sentinel at once (in call order, whatever is still pending before it). */
   send(command: string | undefined, timeoutMs: number): Promise<BatchReply> {
     return new Promise((resolve, reject) => {
@@ -227,6 +232,10 @@ class BatchProcess {
 export class IpBatch {
   private proc: BatchProcess | undefined;
   private readonly all = new Set<BatchProcess>();
+  /** Set by prime(): a coprocess that dies is replaced at once, not on the next command's critical path. */
+  private keep = false;
+  private keepTimeoutMs = 0;
+  private lastRespawn = Number.NEGATIVE_INFINITY;
 
   /** wrap: put in front, e.g. ['ip', 'netns', 'exec', NS]. */
   constructor(private readonly wrap: readonly string[] = []) {}
@@ -240,12 +249,25 @@ export class IpBatch {
     return this.proc?.dead === false ? this.proc.child.pid : undefined;
   }
 
+  /** start(), and from now on keep one running (until close()). */
+  prime(timeoutMs: number): Promise<void> {
+    this.keep = true;
+    this.keepTimeoutMs = timeoutMs;
+    return this.start(timeoutMs);
+  }
+
   /** Starts the coprocess unless one is up; rejects with kind 'spawn' when it cannot be started. */
   start(timeoutMs: number): Promise<void> {
     if (this.proc === undefined || this.proc.dead) {
       const proc = new BatchProcess(this.argv, timeoutMs, (p) => {
         this.all.delete(p);
         if (this.proc === p) this.proc = undefined;
+        // At most one respawn a second: a coprocess that keeps dying must not turn into a fork loop.
+        const now = performance.now();
+        if (this.keep && p.wasUp && this.proc === undefined && now - this.lastRespawn >= 1000) {
+          this.lastRespawn = now;
+          this.start(this.keepTimeoutMs).catch(() => undefined);
+        }
       });
       this.all.add(proc);
       this.proc = proc;
@@ -270,6 +292,7 @@ export class IpBatch {
 
   /** Kills the coprocess (and any dying one) and waits until it is gone. */
   async close(): Promise<void> {
+    this.keep = false;
     const procs = [...this.all];
     this.proc = undefined;
     for (const p of procs) {

@@ -138,6 +138,7 @@ export class PrimedAnnouncer {
   private proc: SenderProcess | undefined;
   private readonly all = new Set<SenderProcess>();
   private primed = false;
+  private lastRespawn = Number.NEGATIVE_INFINITY;
 
   /** spec: the wrapped "serve" argv of the built-in sender. */
   constructor(
@@ -207,7 +208,14 @@ export class PrimedAnnouncer {
       this.proc = proc;
       void proc.exited.then(() => {
         this.all.delete(proc);
-        if (this.proc === proc) this.proc = undefined;
+        if (this.proc !== proc) return;
+        this.proc = undefined;
+        // Killed from outside while primed: ready again before the next takeover, at most once a second.
+        const now = performance.now();
+        if (proc.up && now - this.lastRespawn >= 1000) {
+          this.lastRespawn = now;
+          this.rePrime();
+        }
       });
     }
     return this.proc.ready;

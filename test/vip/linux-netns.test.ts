@@ -62,7 +62,12 @@ describe('linux driver in a namespace', { skip }, () => {
   }
 
   const present = (ip: string): boolean => net.ip(['-o', 'addr', 'show', 'dev', 'v0']).includes(` ${ip}/`);
-  const pidsOf = (d: VipDriver): number[] => (d as unknown as { childPids: number[] }).childPids;
+  type Pids = { batch: number | undefined; sender: number | undefined };
+  const pidsOf = (d: VipDriver): Pids => (d as unknown as { childPids: Pids }).childPids;
+  async function until(what: string, ok: () => boolean): Promise<void> {
+    for (let i = 0; i < 200 && !ok(); i++) await sleep(10);
+    assert.ok(ok(), what);
+  }
 
   async function closeAndCheck(d: VipDriver): Promise<void> {
     await d.close();
@@ -72,7 +77,7 @@ describe('linux driver in a namespace', { skip }, () => {
   it('enable and disable are one coprocess line each, idempotent, and isPresent works', async () => {
     const { d, events } = driver();
     await d.prime();
-    assert.equal(pidsOf(d).length, 2, 'ip coprocess and announcement sender primed');
+    assert.ok(pidsOf(d).batch !== undefined && pidsOf(d).sender !== undefined, 'both primed');
     const on = await d.enable();
     assert.equal(on.changed, true);
     assert.ok(present(V4));
@@ -140,15 +145,18 @@ describe('linux driver in a namespace', { skip }, () => {
   it('a coprocess killed from outside is replaced: the next operation still works', async () => {
     const { d } = driver();
     await d.prime();
-    const [before] = pidsOf(d);
-    assert.ok(before !== undefined);
-    process.kill(before, 'SIGKILL');
-    await sleep(20);
+    const before = pidsOf(d);
+    assert.ok(before.batch !== undefined && before.sender !== undefined);
+    process.kill(before.batch, 'SIGKILL');
+    process.kill(before.sender, 'SIGKILL');
+    // Primed: both are replaced in the background, not on the next operation's critical path.
+    await until('ip coprocess respawned', () => ![undefined, before.batch].includes(pidsOf(d).batch));
+    await until('sender re-primed', () => ![undefined, before.sender].includes(pidsOf(d).sender));
     assert.equal((await d.enable()).changed, true);
     assert.ok(present(V4));
-    // And killed while a command waits for its answer.
-    const [second] = pidsOf(d);
-    assert.ok(second !== undefined && second !== before);
+    // And killed while a command may wait for its answer.
+    const second = pidsOf(d).batch;
+    assert.ok(second !== undefined && second !== before.batch);
     const off = d.disable();
     process.kill(second, 'SIGKILL');
     assert.equal((await off).operation, 'disable');
@@ -198,12 +206,12 @@ describe('linux driver in a namespace', { skip }, () => {
     net.ip(['neigh', 'replace', V4, 'lladdr', wrong, 'dev', 'p0', 'nud', 'stale'], 'peer');
     const { d } = driver();
     await d.prime();
-    const senderPid = pidsOf(d)[1];
+    const senderPid = pidsOf(d).sender;
     await d.enable();
     const out = await d.announce();
     assert.equal(out.mode, 'sent');
     assert.equal(out.count, 2);
-    assert.equal(pidsOf(d)[1], senderPid, 'the primed sender sent it, no new process');
+    assert.equal(pidsOf(d).sender, senderPid, 'the primed sender sent it, no new process');
     await sleep(50);
     const neigh = net.ip(['neigh', 'show', V4, 'dev', 'p0'], 'peer');
     assert.match(neigh, new RegExp(`lladdr ${net.macOf('v0')}`), neigh);
@@ -228,7 +236,7 @@ describe('linux driver in a namespace', { skip }, () => {
   it('cancel stops a burst in flight at once and primes a new sender', async () => {
     const { d } = driver({ announce: { count: 50, interval_ms: 100, repeat_after_ms: 0, refresh_s: 0 } });
     await d.prime();
-    const first = pidsOf(d)[1];
+    const first = pidsOf(d).sender;
     await d.enable();
     const started = performance.now();
     const burst = d.announce();
@@ -237,9 +245,7 @@ describe('linux driver in a namespace', { skip }, () => {
     const out = await burst;
     assert.equal(out.mode, 'cancelled');
     assert.ok(performance.now() - started < 1000, 'stopped at once, not after 5 s');
-    for (let i = 0; i < 100 && (pidsOf(d)[1] === undefined || pidsOf(d)[1] === first); i++) await sleep(20);
-    const next = pidsOf(d)[1];
-    assert.ok(next !== undefined && next !== first, 're-primed');
+    await until('re-primed', () => ![undefined, first].includes(pidsOf(d).sender));
     await d.disable();
     await closeAndCheck(d);
   });
