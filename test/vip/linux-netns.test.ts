@@ -9,7 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { vipSchema } from '../../src/vip/config.js';
 import {
+  createPlannedVipDriver,
   createVipDriver,
+  planFor,
   type VipDriver,
   type VipDriverOptions,
   type VipEvent,
@@ -139,6 +141,26 @@ describe('linux driver in a namespace', { skip }, () => {
     assert.deepEqual(failed, [
       { type: 'verify-failed', operation: 'enable', detail: 'the VIP is absent right after enable' },
     ]);
+    await closeAndCheck(d);
+  });
+
+  it('reports verify-failed when the status says otherwise (a plan whose status looks at lo)', async () => {
+    const config = vipSchema.parse({ address: `${V4}/24`, interface: 'v0', retries: 0 });
+    const real = planFor(config);
+    const events: VipEvent[] = [];
+    const d = createPlannedVipDriver(
+      { ...real, batch: { enable: real.batch?.enable ?? '', disable: '', status: 'addr show dev lo' } },
+      config,
+      { wrap: net.wrap, onEvent: (e) => events.push(e) },
+    );
+    drivers.push(d);
+    assert.equal((await d.enable()).changed, true);
+    assert.equal((await d.isPresent()).present, false, 'the lying status');
+    assert.deepEqual(
+      events.filter((e) => e.type === 'verify-failed').map((e) => e.type === 'verify-failed' && e.operation),
+      ['enable'],
+    );
+    net.ip(['addr', 'del', `${V4}/24`, 'dev', 'v0']);
     await closeAndCheck(d);
   });
 
