@@ -99,6 +99,11 @@ class SenderProcess {
         timeoutMs,
       );
       const onAbort = (): void => done(new PrimedSendError('cancelled', 'cancelled', null, null, elapsed()));
+      if (signal?.aborted === true) {
+        clearTimeout(timer);
+        reject(new PrimedSendError('cancelled', 'cancelled', null, null, elapsed()));
+        return;
+      }
       signal?.addEventListener('abort', onAbort, { once: true });
       if (this.dead) {
         done(new PrimedSendError(this.describe(null, null), 'exit', null, null, elapsed()));
@@ -169,6 +174,9 @@ export class PrimedAnnouncer {
       }
       throw err;
     }
+    // Cancelled while the sender was starting: send nothing, keep the sender.
+    if (signal.aborted)
+      throw new PrimedSendError('cancelled', 'cancelled', null, null, performance.now() - started);
     const proc = this.proc;
     if (proc === undefined || proc.dead) throw new PrimedSendError('sender is gone', 'exit', null, null, 0);
     const sent = performance.now();
