@@ -3,6 +3,7 @@
 // Completion: after every command line we write a sentinel line that always fails in ip's parser (no object is
 // called "sipha-sync-N"); with -force ip goes on and reports each failed line as "Command failed -:LINE". The
 // sentinel's report closes the command's block, and a report for the command's own line means it failed.
+// (An unknown object only fails the line; `help` or a usage error would make ip exit, which counts as a death.)
 // stderr is merged into stdout by `sh -c 'exec ... 2>&1'` so that both arrive in the order ip wrote them, and
 // `stdbuf -oL` (coreutils, when present) keeps stdout line-buffered for ip versions that do not flush after
 // every object they print (iproute2 6.1 does).
