@@ -51,7 +51,8 @@ export async function startHaNode(loaded: LoadedConfig): Promise<void> {
         if (e.type === 'command') {
           log.debug({ vip: e }, 'vip command');
           metrics.vipCommand(e.operation, e.ok, e.durationMs, vipConfig.announce.count);
-        } else log.warn({ err: e.error }, 'vip announcement failed');
+        } else if (e.type === 'verify-failed') log.error({ vip: e }, 'vip verification failed');
+        else log.warn({ err: e.error }, 'vip announcement failed');
       },
     },
   );
@@ -66,6 +67,9 @@ export async function startHaNode(loaded: LoadedConfig): Promise<void> {
       args: ['--config', file],
     },
   });
+  // The ip coprocess and the announcement sender up before any switchover needs them (best effort: operations
+  // start them, or fall back to one process per command, when this fails).
+  vip.prime().catch((err: unknown) => log.warn({ err }, 'vip driver could not be primed'));
   await node.start();
   const mgmt =
     config.management === undefined || token === undefined
@@ -73,5 +77,8 @@ export async function startHaNode(loaded: LoadedConfig): Promise<void> {
       : new ManagementServer({ listen: config.management.listen, token, node, log, metrics });
   await mgmt?.start();
 
-  await stopOnSignal(log, 'the HA node', () => Promise.allSettled([node.stop(), mgmt?.close()]));
+  // close after stop: stopping releases the VIP through the driver.
+  await stopOnSignal(log, 'the HA node', () =>
+    Promise.allSettled([node.stop().finally(() => vip.close()), mgmt?.close()]),
+  );
 }

@@ -55,11 +55,10 @@ async function main(): Promise<void> {
   process.on('disconnect', () => {
     if (!role.isPrimary || vip === undefined) process.exit(0);
     log.warn('node gone while primary: releasing the VIP');
-    const release = createVipDriver({
-      ...vip,
-      retries: 0,
-      timeout_ms: Math.min(vip.timeout_ms, 1000),
-    }).disable();
+    const release = createVipDriver(
+      { ...vip, retries: 0, timeout_ms: Math.min(vip.timeout_ms, 1000) },
+      { coprocess: false },
+    ).disable();
     release.then(
       () => process.exit(0),
       () => process.exit(1),

@@ -34,7 +34,8 @@ export async function runVipCommand(args: string[]): Promise<number> {
           status: resolvePath(vip.script.status),
           announce: vip.script.announce === undefined ? undefined : resolvePath(vip.script.announce),
         };
-  const driver = createVipDriver({ ...vip, script });
+  // One-off and verified: a process per command (status, change, status), no coprocess to start and end.
+  const driver = createVipDriver({ ...vip, script }, { coprocess: false });
   try {
     if (action === 'status') {
       const st = await driver.isPresent();

@@ -1,13 +1,19 @@
 // The VIP driver the HA layer uses: enable, disable, isPresent, announce. Every operation is idempotent,
 // bounded (timeout × (1 + retries)), timed, and fails with a VipCommandError, never silently.
+// linux: one long-lived `ip -batch` coprocess and a primed announcement sender, so a switchover's VIP steps are
+// one netlink round trip each; enable/disable are verified right after, off the critical path (verify-failed).
+// The other drivers run status, the command and a verifying status as separate processes.
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseVipAddress, type VipAddress } from './address.js';
 import { planAix } from './aix.js';
 import { Announcer, type BurstReport } from './announcer.js';
 import type { VipConfig, VipDriverName } from './config.js';
-import { VipCommandError, type VipOperation } from './errors.js';
+import { type AttemptRecord, VipCommandError, type VipOperation } from './errors.js';
+import { IpBatch, IpBatchError } from './ip-batch.js';
 import { planLinux } from './linux.js';
 import type { PlanInput, PresenceInfo, VipPlan } from './plan.js';
+import { PrimedAnnouncer, PrimedSendError } from './primed-announcer.js';
 import { type CommandResult, type CommandSpec, type RunOutput, runCommand } from './runner.js';
 import { planScript } from './script.js';
 import { planSolaris } from './solaris.js';
@@ -21,14 +27,20 @@ export type VipEvent =
       ok: boolean;
       attempts: number;
       durationMs: number;
+      /** How it ran: a process of its own, or a line to a long-lived coprocess (argv is then its equivalent). */
+      via?: 'spawn' | 'coprocess';
     }
-  | { type: 'announce-error'; error: unknown };
+  | { type: 'announce-error'; error: unknown }
+  /** The check right after an enable/disable found the VIP in the wrong state (or could not look). */
+  | { type: 'verify-failed'; operation: 'enable' | 'disable'; detail: string };
 
 export interface VipDriverOptions {
   /** Put in front of every argv, e.g. ['ip', 'netns', 'exec', NS] to act inside a lab host. */
   wrap?: readonly string[];
   /** Every command run and every background announcement failure, in order. */
   onEvent?: (event: VipEvent) => void;
+  /** false: no coprocess and no primed sender, every command is a process of its own (default true). */
+  coprocess?: boolean;
 }
 
 export interface VipOutcome {
@@ -67,6 +79,13 @@ export interface VipDriver {
   /** Stops every pending and periodic announcement at once; disable() does it first thing. */
   cancelAnnouncements(): void;
   readonly announcing: boolean;
+  /**
+   * Starts what the critical path needs ahead of time (linux: the ip coprocess and the announcement sender) and
+   * keeps it started; resolves once it is up, rejects when it could not start (operations then fall back).
+   */
+  prime(): Promise<void>;
+  /** Stops announcing and ends every child process the driver keeps; waits until they are gone. */
+  close(): Promise<void>;
 }
 
 export function planFor(config: VipConfig): VipPlan {
@@ -94,17 +113,46 @@ export function createVipDriver(config: VipConfig, opts: VipDriverOptions = {}):
   return new PlannedVipDriver(planFor(config), config, opts);
 }
 
+/** A driver for a given plan (tests use plans of their own). */
+export function createPlannedVipDriver(
+  plan: VipPlan,
+  config: VipConfig,
+  opts: VipDriverOptions = {},
+): VipDriver {
+  return new PlannedVipDriver(plan, config, opts);
+}
+
+/** After a coprocess could not be started, operations run one-shot for this long before it is tried again. */
+const SPAWN_BACKOFF_MS = 5000;
+
 class PlannedVipDriver implements VipDriver {
   private announcer: Announcer | undefined;
   /** What the HA layer asked for last; announcing a VIP we are letting go would pull clients back to us. */
   private held = false;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly batch: IpBatch | undefined;
+  private readonly sender: PrimedAnnouncer | undefined;
+  private batchFailedAt = Number.NEGATIVE_INFINITY;
+  /** Counts enable/disable requests: a late verification must not judge a state a later request changed. */
+  private generation = 0;
 
   constructor(
     readonly plan: VipPlan,
     private readonly config: VipConfig,
     private readonly opts: VipDriverOptions,
-  ) {}
+  ) {
+    const co = opts.coprocess !== false;
+    this.batch = co && plan.batch !== undefined ? new IpBatch(opts.wrap ?? []) : undefined;
+    this.sender =
+      co && plan.announceServe !== undefined
+        ? new PrimedAnnouncer(this.wrapped(plan.announceServe), config.timeout_ms)
+        : undefined;
+  }
+
+  /** pids of the children kept between operations (tests). */
+  get childPids(): { batch: number | undefined; sender: number | undefined } {
+    return { batch: this.batch?.pid, sender: this.sender?.pid };
+  }
 
   get name(): VipDriverName {
     return this.plan.driver;
@@ -120,14 +168,20 @@ class PlannedVipDriver implements VipDriver {
 
   enable(): Promise<VipOutcome> {
     this.held = true;
-    return this.serial(() => this.change('enable'));
+    const gen = ++this.generation;
+    return this.serial(() =>
+      this.batch !== undefined ? this.changeFast('enable', gen) : this.change('enable'),
+    );
   }
 
   disable(): Promise<VipOutcome> {
     // Before queueing: no announcement may leave this host once the HA layer decided to let the VIP go.
     this.held = false;
     this.cancelAnnouncements();
-    return this.serial(() => this.change('disable'));
+    const gen = ++this.generation;
+    return this.serial(() =>
+      this.batch !== undefined ? this.changeFast('disable', gen) : this.change('disable'),
+    );
   }
 
   isPresent(): Promise<VipPresence> {
@@ -136,6 +190,23 @@ class PlannedVipDriver implements VipDriver {
       const info = await this.status();
       return { ...info, durationMs: performance.now() - started };
     });
+  }
+
+  async prime(): Promise<void> {
+    this.batchFailedAt = Number.NEGATIVE_INFINITY;
+    const wanted: Promise<void>[] = [];
+    if (this.batch !== undefined) wanted.push(this.batch.prime(this.config.timeout_ms));
+    if (this.sender !== undefined && this.config.announce.count > 0) wanted.push(this.sender.prime());
+    const results = await Promise.allSettled(wanted);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+  }
+
+  async close(): Promise<void> {
+    this.cancelAnnouncements();
+    // A verification cut short by the close is dropped, not retried on a new coprocess.
+    this.generation++;
+    await Promise.all([this.batch?.close(), this.sender?.close()]);
   }
 
   async announce(): Promise<AnnounceOutcome> {
@@ -172,6 +243,10 @@ class PlannedVipDriver implements VipDriver {
   private async sendBurst(count: number, intervalMs: number, signal: AbortSignal): Promise<BurstReport> {
     const spec = this.plan.announceBurst(count, intervalMs);
     if (spec === undefined) return { count: 0, durationMs: 0 };
+    if (this.sender !== undefined) {
+      const primed = await this.sendPrimed(spec, count, intervalMs, signal);
+      if (primed !== undefined) return primed;
+    }
     // A burst is its own retry: no retries, and the timeout grows with the burst's length.
     const result = await this.run('announce', spec, {
       retries: 0,
@@ -179,6 +254,164 @@ class PlannedVipDriver implements VipDriver {
       signal,
     });
     return { count, durationMs: result.durationMs };
+  }
+
+  /** undefined: the primed sender could not be started, the burst goes the one-shot way. */
+  private async sendPrimed(
+    spec: CommandSpec,
+    count: number,
+    intervalMs: number,
+    signal: AbortSignal,
+  ): Promise<BurstReport | undefined> {
+    const sender = this.sender;
+    if (sender === undefined) return undefined;
+    const argv = this.wrapped(spec).argv;
+    const timeoutMs = this.config.timeout_ms + count * intervalMs;
+    try {
+      const durationMs = await sender.burst(count, intervalMs, timeoutMs, signal);
+      this.emitCommand('announce', argv, true, 1, durationMs);
+      return { count, durationMs };
+    } catch (err) {
+      if (!(err instanceof PrimedSendError)) throw err;
+      if (err.kind === 'spawn') return undefined;
+      const attempt: AttemptRecord = {
+        exitCode: err.exitCode,
+        signal: err.signal,
+        timedOut: err.kind === 'timeout',
+        stderr: err.kind === 'exit' ? err.message : '',
+        durationMs: err.durationMs,
+      };
+      this.emitCommand('announce', argv, false, 1, err.durationMs);
+      throw new VipCommandError({
+        operation: 'announce',
+        driver: this.name,
+        argv,
+        history: [attempt],
+        durationMs: err.durationMs,
+        reason: err.kind === 'cancelled' ? 'cancelled' : undefined,
+      });
+    }
+  }
+
+  /**
+   * linux: the command alone (an address already there, or already gone, is success), then a status through the
+   * same coprocess whose answer only raises verify-failed: nothing on the critical path waits for it.
+   */
+  private async changeFast(op: 'enable' | 'disable', gen: number): Promise<VipOutcome> {
+    const spec = op === 'enable' ? this.plan.enable : this.plan.disable;
+    const line = op === 'enable' ? this.plan.batch?.enable : this.plan.batch?.disable;
+    if (line === undefined) return this.change(op);
+    const result = await this.runLine(
+      op,
+      line,
+      spec,
+      (out) => out.exitCode === 0 || this.plan.alreadyDone(op, out),
+    );
+    this.verifyLater(op, gen);
+    return { operation: op, changed: result.output.exitCode === 0, durationMs: result.durationMs };
+  }
+
+  private verifyLater(op: 'enable' | 'disable', gen: number): void {
+    const want = op === 'enable';
+    const judge = (info: PresenceInfo): void => {
+      if (info.present !== want)
+        this.emitVerifyFailed(op, `the VIP is ${want ? 'absent' : 'still present'} right after ${op}`);
+    };
+    const late = (first: unknown): void => {
+      // The coprocess went away under the check: look again in turn, unless a later request moved the VIP.
+      void this.serial(async () => {
+        if (gen !== this.generation) return;
+        try {
+          judge(await this.status());
+        } catch (err) {
+          this.emitVerifyFailed(op, `could not check: ${errorText(err)} (first try: ${errorText(first)})`);
+        }
+      });
+    };
+    const status = this.plan.batch?.status;
+    if (this.batch === undefined || status === undefined || !this.batchUsable()) {
+      late('no coprocess');
+      return;
+    }
+    // Written now, before any later request's line: ip answers it in that order.
+    this.batch.exec(status, this.config.timeout_ms).then((reply) => {
+      const output = batchOutput(reply.ok, reply.output, reply.durationMs);
+      this.emitCommand(
+        'status',
+        this.wrapped(this.plan.status).argv,
+        reply.ok,
+        1,
+        reply.durationMs,
+        'coprocess',
+      );
+      if (this.plan.statusAccepted(output)) judge(this.plan.parseStatus(output));
+      else late(reply.output);
+    }, late);
+  }
+
+  private emitVerifyFailed(operation: 'enable' | 'disable', detail: string): void {
+    this.opts.onEvent?.({ type: 'verify-failed', operation, detail });
+  }
+
+  private batchUsable(): boolean {
+    return performance.now() - this.batchFailedAt >= SPAWN_BACKOFF_MS;
+  }
+
+  /** One batch line with today's retry rules; falls back to the one-shot command when ip cannot be started. */
+  private async runLine(
+    operation: VipOperation,
+    line: string,
+    spec: CommandSpec,
+    accept: (o: RunOutput) => boolean,
+  ): Promise<CommandResult> {
+    const batch = this.batch;
+    if (batch === undefined || !this.batchUsable()) return this.run(operation, spec, { accept });
+    const argv = this.wrapped(spec).argv;
+    const started = performance.now();
+    const history: AttemptRecord[] = [];
+    for (let attempt = 0; attempt <= this.config.retries; attempt++) {
+      if (attempt > 0 && this.config.retry_delay_ms > 0) await sleep(this.config.retry_delay_ms);
+      let output: RunOutput;
+      try {
+        const reply = await batch.exec(line, this.config.timeout_ms);
+        output = batchOutput(reply.ok, reply.output, reply.durationMs);
+      } catch (err) {
+        if (!(err instanceof IpBatchError)) throw err;
+        if (err.kind === 'spawn') {
+          this.batchFailedAt = performance.now();
+          return this.run(operation, spec, { accept });
+        }
+        output = {
+          exitCode: err.exitCode,
+          signal: err.signal,
+          timedOut: err.kind === 'timeout',
+          stdout: '',
+          stderr: err.message,
+          durationMs: err.durationMs,
+        };
+      }
+      const { stdout: _stdout, ...record } = output;
+      history.push(record);
+      if (!output.timedOut && output.signal === null && accept(output)) {
+        const durationMs = performance.now() - started;
+        this.emitCommand(operation, argv, true, history.length, durationMs, 'coprocess');
+        return { output, attempts: history.length, durationMs };
+      }
+    }
+    const durationMs = performance.now() - started;
+    this.emitCommand(operation, argv, false, history.length, durationMs, 'coprocess');
+    throw new VipCommandError({ operation, driver: this.name, argv, history, durationMs });
+  }
+
+  private emitCommand(
+    operation: VipOperation,
+    argv: readonly string[],
+    ok: boolean,
+    attempts: number,
+    durationMs: number,
+    via: 'spawn' | 'coprocess' = 'coprocess',
+  ): void {
+    this.opts.onEvent?.({ type: 'command', operation, argv, ok, attempts, durationMs, via });
   }
 
   private async change(op: 'enable' | 'disable'): Promise<VipOutcome> {
@@ -208,7 +441,12 @@ class PlannedVipDriver implements VipDriver {
   }
 
   private async status(): Promise<PresenceInfo> {
-    const result = await this.run('status', this.plan.status, { accept: (o) => this.plan.statusAccepted(o) });
+    const accept = (o: RunOutput): boolean => this.plan.statusAccepted(o);
+    const line = this.plan.batch?.status;
+    const result =
+      line !== undefined && this.batch !== undefined
+        ? await this.runLine('status', line, this.plan.status, accept)
+        : await this.run('status', this.plan.status, { accept });
     return this.plan.parseStatus(result.output);
   }
 
@@ -240,6 +478,7 @@ class PlannedVipDriver implements VipDriver {
         ok: true,
         attempts: result.attempts,
         durationMs: result.durationMs,
+        via: 'spawn',
       });
       return result;
     } catch (err) {
@@ -251,6 +490,7 @@ class PlannedVipDriver implements VipDriver {
           ok: false,
           attempts: err.attempts,
           durationMs: err.durationMs,
+          via: 'spawn',
         });
       }
       throw err;
@@ -262,4 +502,20 @@ class PlannedVipDriver implements VipDriver {
     this.queue = next.catch(() => undefined);
     return next;
   }
+}
+
+/** A batch answer in the shape of a process's: ip's lines are stdout and stderr at once (they come merged). */
+function batchOutput(ok: boolean, text: string, durationMs: number): RunOutput {
+  return {
+    exitCode: ok ? 0 : 1,
+    signal: null,
+    timedOut: false,
+    stdout: text,
+    stderr: ok ? '' : text,
+    durationMs,
+  };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -1,6 +1,6 @@
 // linux driver: the VIP as a logical sub-interface (label eth0:1) with iproute2; IPv6 with nodad.
 import { canonicalIp } from './address.js';
-import { announceArgv } from './announce-sender.js';
+import { announceArgv, announceServeArgv } from './announce-sender.js';
 import type { PlanInput, PresenceInfo, VipPlan } from './plan.js';
 import type { RunOutput } from './runner.js';
 
@@ -24,11 +24,21 @@ export function planLinux(input: PlanInput): VipPlan {
     status: { argv: ['ip', ...fam, '-o', 'addr', 'show', 'dev', dev] },
     statusAccepted: (out) => out.exitCode === 0,
     parseStatus: (out) => parseIpAddrShow(out.stdout, address.ip),
+    // Older kernels answer EEXIST / EADDRNOTAVAIL; newer ones say it with an extended ack ("Error: ipv4: ...").
     alreadyDone: (op: 'enable' | 'disable', out: RunOutput) =>
-      op === 'enable' ? /File exists/.test(out.stderr) : /Cannot assign requested address/.test(out.stderr),
+      op === 'enable'
+        ? /File exists|address already assigned/i.test(out.stderr)
+        : /Cannot assign requested address|address not found/i.test(out.stderr),
     announceBurst: (count, intervalMs) => ({
       argv: announceArgv(v6 ? 'na' : 'arp', dev, address.ip, count, intervalMs),
     }),
+    // Family options are global in ip (not allowed on a batch line); the address itself picks the family.
+    batch: {
+      enable: ['addr', 'add', address.cidr, 'dev', dev, ...extra].join(' '),
+      disable: ['addr', 'del', address.cidr, 'dev', dev].join(' '),
+      status: ['addr', 'show', 'dev', dev].join(' '),
+    },
+    announceServe: { argv: announceServeArgv(v6 ? 'na' : 'arp', dev, address.ip) },
   };
 }
 

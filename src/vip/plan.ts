@@ -29,4 +29,11 @@ export interface VipPlan {
   alreadyDone(op: 'enable' | 'disable', out: RunOutput): boolean;
   /** One burst of `count` announcements `intervalMs` apart; undefined when the OS announces by itself. */
   announceBurst(count: number, intervalMs: number): CommandSpec | undefined;
+  /**
+   * The same three operations as lines for a long-lived `ip -o -force -batch -` (ip-batch.ts); only planners
+   * whose tool has a batch mode set it, and then enable/disable run without a status before and after.
+   */
+  readonly batch?: { enable: string; disable: string; status: string };
+  /** A sender kept running between bursts (primed-announcer.ts): "COUNT INTERVAL_MS" lines on its stdin. */
+  readonly announceServe?: CommandSpec;
 }

@@ -122,6 +122,37 @@ describe('linux planner', () => {
       true,
     );
     assert.equal(p.alreadyDone('enable', output('', 1, 'Cannot find device "eth0"')), false);
+    // Kernels with extended acks (iproute2 6.x prints them) say it in words.
+    assert.equal(p.alreadyDone('enable', output('', 2, 'Error: ipv4: Address already assigned.')), true);
+    assert.equal(p.alreadyDone('enable', output('', 2, 'Error: ipv6: address already assigned.')), true);
+    assert.equal(p.alreadyDone('disable', output('', 2, 'Error: ipv4: Address not found.')), true);
+    assert.equal(p.alreadyDone('disable', output('', 2, 'Error: ipv6: address not found.')), true);
+  });
+
+  it('has batch lines for the ip coprocess (no family options: they are global in ip) and a primed sender', () => {
+    assert.deepEqual(plan({}).batch, {
+      enable: 'addr add 198.51.100.10/24 dev eth0 label eth0:1',
+      disable: 'addr del 198.51.100.10/24 dev eth0',
+      status: 'addr show dev eth0',
+    });
+    assert.deepEqual(
+      plan({ address: '2001:db8:51::10/64' }).batch?.enable,
+      'addr add 2001:db8:51::10/64 dev eth0 nodad',
+    );
+    assert.deepEqual(plan({}).announceServe?.argv, [
+      'perl',
+      '-e',
+      ANNOUNCE_SCRIPT,
+      '--',
+      'arp',
+      'eth0',
+      '198.51.100.10',
+      'serve',
+    ]);
+    for (const driver of ['windows', 'aix', 'solaris'] as const) {
+      assert.equal(plan({ driver }).batch, undefined, driver);
+      assert.equal(plan({ driver }).announceServe, undefined, driver);
+    }
   });
 });
 
