@@ -44,6 +44,8 @@ export async function startHaNode(loaded: LoadedConfig): Promise<void> {
             vipConfig.script.announce === undefined ? undefined : resolvePath(vipConfig.script.announce),
         };
   const metrics = new Metrics();
+  // The driver's after-the-fact verification reaches the node once it exists (it is made with the driver).
+  let onVerifyFailed: (op: 'enable' | 'disable', detail: string) => void = () => {};
   const vip = createVipDriver(
     { ...vipConfig, script },
     {
@@ -51,7 +53,7 @@ export async function startHaNode(loaded: LoadedConfig): Promise<void> {
         if (e.type === 'command') {
           log.debug({ vip: e }, 'vip command');
           metrics.vipCommand(e.operation, e.ok, e.durationMs, vipConfig.announce.count);
-        } else if (e.type === 'verify-failed') log.error({ vip: e }, 'vip verification failed');
+        } else if (e.type === 'verify-failed') onVerifyFailed(e.operation, e.detail);
         else log.warn({ err: e.error }, 'vip announcement failed');
       },
     },
@@ -67,6 +69,7 @@ export async function startHaNode(loaded: LoadedConfig): Promise<void> {
       args: ['--config', file],
     },
   });
+  onVerifyFailed = (op, detail) => node.vipVerifyFailed(op, detail);
   // The ip coprocess and the announcement sender up before any switchover needs them (best effort: operations
   // start them, or fall back to one process per command, when this fails).
   vip.prime().catch((err: unknown) => log.warn({ err }, 'vip driver could not be primed'));

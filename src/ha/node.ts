@@ -261,6 +261,15 @@ export class HaNode implements NodeHandle {
     );
   }
 
+  /**
+   * The VIP driver checked, just after an enable or disable it reported done, and found the VIP in the wrong state
+   * (the check runs off the takeover's critical path): for the machine that is the command failing.
+   */
+  vipVerifyFailed(op: 'enable' | 'disable', detail: string): void {
+    this.log.error({ op, detail }, `VIP ${op} did not take effect`);
+    this.dispatch({ type: 'vip-result', op, ok: false, reason: `verification after ${op}: ${detail}` });
+  }
+
   // ---- events in ----
 
   private dispatch(event: RoleEvent): void {

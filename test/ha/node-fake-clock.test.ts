@@ -350,6 +350,20 @@ describe('two nodes on a fake clock', () => {
     assert.equal(p.nodes.a.role, 'backup', 'the restarted worker brings it back as backup');
   });
 
+  it('the VIP found absent after an enable that reported success: fault and alarm, the backup takes over', async () => {
+    const p = await started();
+    assert.equal(p.nodes.a.role, 'primary');
+    // The driver's check, run just after the add, found the address missing (someone removed it, or a lying tool).
+    p.world.holders.delete('a');
+    p.nodes.a.vipVerifyFailed('enable', 'the VIP is absent after the add');
+    await p.run(HB);
+    assert.equal(p.nodes.a.role, 'fault');
+    assert.ok(p.nodes.a.status().activeAlarms.some((x) => x.alarm === 'vip-enable-failed'));
+    await p.run(HB);
+    assert.equal(p.nodes.b.role, 'primary');
+    assert.deepEqual([...p.world.holders], ['b']);
+  });
+
   it('refuses a switchover to a backup whose replica is not synced, unless forced', async () => {
     const p = await started();
     p.workers.b.synced = false;
