@@ -50,8 +50,11 @@ export interface HaNodeOptions {
   worker: WorkerSpec | ((events: WorkerEvents) => WorkerPort);
   /** Witness probe; the default runs ping/arping on the VIP's interface. */
   probe?: Probe;
-  /** The peer link; the default is UDP on ha.listen/ha.peer. Tests pass a link of their own. */
-  link?: (deliver: (m: PeerMessage) => void) => PeerChannel;
+  /**
+   * The peer link; the default is UDP on ha.listen/ha.peer. Tests pass a link of their own. `refused`: the peer's
+   * kernel refused a heartbeat on a path (ICMP port unreachable).
+   */
+  link?: (deliver: (m: PeerMessage) => void, refused: (path: number) => void) => PeerChannel;
   /** Monotonic time for ticks and timers, and epoch time for timelines and alarms (tests: a fake clock). */
   clock?: Clock;
   wallNow?: () => number;
@@ -104,7 +107,8 @@ export class HaNode implements NodeHandle {
     this.alarms = new AlarmLog(this.log, this.wallNow, (alarm) => this.emit({ type: 'alarm', alarm }));
     const cfg = { ...o.config, ha };
     const deliver = (m: PeerMessage) => this.onPeerMessage(m);
-    this.link = o.link?.(deliver) ?? peerLinkFromConfig(cfg, o.key, deliver, this.log);
+    const refused = (path: number) => this.dispatch({ type: 'peer-gone', via: 'icmp', path });
+    this.link = o.link?.(deliver, refused) ?? peerLinkFromConfig(cfg, o.key, deliver, this.log, refused);
     const events = this.workerEvents();
     this.worker =
       typeof o.worker === 'function'
@@ -286,6 +290,8 @@ export class HaNode implements NodeHandle {
       this.log.warn({ peer: after.peer.status }, `peer is ${after.peer.status}`);
       if (after.peer.status === 'dead') this.sip?.setPeer(undefined);
     }
+    if (after.peerGone !== undefined && before.peerGone === undefined)
+      this.log.info({ ...after.peerGone, peer: after.peer.status }, 'peer process gone? (unauthenticated)');
     if (after.stalls > before.stalls)
       this.log.warn({ stalls: after.stalls }, 'this process stalled; peer window restarted');
   }
@@ -341,6 +347,7 @@ export class HaNode implements NodeHandle {
 
   private onWorkerMessage(m: WorkerToNode): void {
     if (m.type === 'pong' && m.sipIn !== undefined) this.sip?.onSipIn(m.sipIn);
+    if (m.type === 'peer-conn-lost') this.dispatch({ type: 'peer-gone', via: 'tcp' });
     if (m.type === 'served' && this.state.role === 'primary')
       this.timelines.stamp('firstServedAt', m.atEpochMs);
     if (m.type === 'replication') {
