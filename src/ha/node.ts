@@ -77,6 +77,8 @@ export class HaNode implements NodeHandle {
   private closed = false;
   private pendingReply: ((r: { ok: boolean; detail: string }) => void) | undefined;
   private replication: { report: ReplicationStatus; receivedAt: number } | undefined;
+  /** Signs that the peer's process is gone, counted for the status (the machine forgets them when it hears it). */
+  private readonly peerGone = { icmp: 0, tcp: 0 };
   private readonly listeners = new Set<(e: NodeEvent) => void>();
   private readonly waiters: StateWaiters<RoleState>;
   private readonly clock: Clock;
@@ -107,7 +109,7 @@ export class HaNode implements NodeHandle {
     this.alarms = new AlarmLog(this.log, this.wallNow, (alarm) => this.emit({ type: 'alarm', alarm }));
     const cfg = { ...o.config, ha };
     const deliver = (m: PeerMessage) => this.onPeerMessage(m);
-    const refused = (path: number) => this.dispatch({ type: 'peer-gone', via: 'icmp', path });
+    const refused = (path: number) => this.onPeerGone('icmp', path);
     this.link = o.link?.(deliver, refused) ?? peerLinkFromConfig(cfg, o.key, deliver, this.log, refused);
     const events = this.workerEvents();
     this.worker =
@@ -217,7 +219,15 @@ export class HaNode implements NodeHandle {
       healthy: s.healthy,
       healthReason: s.healthReason,
       vip: { address: this.o.config.vip?.address ?? '', wanted: s.vip === 'adding' || s.vip === 'held' },
-      peer: { ...s.peer, link: { ...this.link.status(), peer: s.peer.status, stalls: s.stalls } },
+      peer: {
+        ...s.peer,
+        link: {
+          ...this.link.status(),
+          peer: s.peer.status,
+          stalls: s.stalls,
+          peerGone: { ...this.peerGone },
+        },
+      },
       witnesses: this.witnesses.status(),
       worker: this.worker.status(),
       replication: r === undefined ? null : { ...r.report, ageMs: this.wallNow() - r.receivedAt },
@@ -347,7 +357,7 @@ export class HaNode implements NodeHandle {
 
   private onWorkerMessage(m: WorkerToNode): void {
     if (m.type === 'pong' && m.sipIn !== undefined) this.sip?.onSipIn(m.sipIn);
-    if (m.type === 'peer-conn-lost') this.dispatch({ type: 'peer-gone', via: 'tcp' });
+    if (m.type === 'peer-conn-lost') this.onPeerGone('tcp');
     if (m.type === 'served' && this.state.role === 'primary')
       this.timelines.stamp('firstServedAt', m.atEpochMs);
     if (m.type === 'replication') {
@@ -357,6 +367,12 @@ export class HaNode implements NodeHandle {
       if (m.role === 'primary' && m.promotedSynced !== null) this.timelines.markSynced(m.promotedSynced);
     }
     this.emit({ type: 'worker', message: m });
+  }
+
+  /** The peer's kernel refused a heartbeat (ICMP) or closed the replication connection (TCP): evidence only. */
+  private onPeerGone(via: 'icmp' | 'tcp', path?: number): void {
+    this.peerGone[via]++;
+    this.dispatch(path === undefined ? { type: 'peer-gone', via } : { type: 'peer-gone', via, path });
   }
 
   /** One part of local health changed (src/ha/local-health.ts decides what the machine hears). */

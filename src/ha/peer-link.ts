@@ -71,6 +71,8 @@ export interface PeerLinkStatus extends PeerPathsStatus {
   peer: 'unknown' | 'alive' | 'dead';
   /** Windows added because this process itself had stalled when the peer's silence came due. */
   stalls: number;
+  /** Signs that the peer's process is gone, since start: ICMP port unreachable, replication TCP closed or reset. */
+  peerGone: Record<'icmp' | 'tcp', number>;
 }
 
 interface Path {
