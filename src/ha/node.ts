@@ -98,7 +98,13 @@ export class HaNode implements NodeHandle {
     this.tickMs = timers.tickMs;
     this.waiters = new StateWaiters(() => this.state, this.clock);
     this.state = initialState(
-      { id: node.id, priority: node.priority, preempt: ha.preempt, ...timers.config },
+      {
+        id: node.id,
+        priority: node.priority,
+        preempt: ha.preempt,
+        paths: ha.listen.length,
+        ...timers.config,
+      },
       0,
       ha.witnesses.length > 0,
     );
@@ -109,7 +115,7 @@ export class HaNode implements NodeHandle {
     this.alarms = new AlarmLog(this.log, this.wallNow, (alarm) => this.emit({ type: 'alarm', alarm }));
     const cfg = { ...o.config, ha };
     const deliver = (m: PeerMessage) => this.onPeerMessage(m);
-    const refused = (path: number) => this.onPeerGone('icmp', path);
+    const refused = (path: number) => this.onPeerGone({ type: 'peer-gone', via: 'icmp', path });
     this.link = o.link?.(deliver, refused) ?? peerLinkFromConfig(cfg, o.key, deliver, this.log, refused);
     const events = this.workerEvents();
     this.worker =
@@ -297,7 +303,10 @@ export class HaNode implements NodeHandle {
       this.emit({ type: 'role', ...change, cause: event.type, at: this.wallNow() });
     }
     if (after.peer.status !== before.peer.status) {
-      this.log.warn({ peer: after.peer.status }, `peer is ${after.peer.status}`);
+      this.log.warn(
+        { peer: after.peer.status, by: after.peerDeadBy, silentTicks: after.peerSilentTicks },
+        `peer is ${after.peer.status}`,
+      );
       if (after.peer.status === 'dead') this.sip?.setPeer(undefined);
     }
     if (after.peerGone !== undefined && before.peerGone === undefined)
@@ -357,7 +366,7 @@ export class HaNode implements NodeHandle {
 
   private onWorkerMessage(m: WorkerToNode): void {
     if (m.type === 'pong' && m.sipIn !== undefined) this.sip?.onSipIn(m.sipIn);
-    if (m.type === 'peer-conn-lost') this.onPeerGone('tcp');
+    if (m.type === 'peer-conn-lost') this.onPeerGone({ type: 'peer-gone', via: 'tcp' });
     if (m.type === 'served' && this.state.role === 'primary')
       this.timelines.stamp('firstServedAt', m.atEpochMs);
     if (m.type === 'replication') {
@@ -370,9 +379,9 @@ export class HaNode implements NodeHandle {
   }
 
   /** The peer's kernel refused a heartbeat (ICMP) or closed the replication connection (TCP): evidence only. */
-  private onPeerGone(via: 'icmp' | 'tcp', path?: number): void {
-    this.peerGone[via]++;
-    this.dispatch(path === undefined ? { type: 'peer-gone', via } : { type: 'peer-gone', via, path });
+  private onPeerGone(e: Extract<RoleEvent, { type: 'peer-gone' }>): void {
+    this.peerGone[e.via]++;
+    this.dispatch(e);
   }
 
   /** One part of local health changed (src/ha/local-health.ts decides what the machine hears). */

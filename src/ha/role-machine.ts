@@ -10,10 +10,11 @@
 // loser releases at once, the winner announces again. The transition table is in src/ha/role-table.ts.
 //
 // When the peer is dead (tick): silence on every path for deadTicks (dead_after_ms), or — the fast path — for
-// fastDeadTicks (about 1.5 heartbeats) once the peer's kernel said that its process is gone (`peer-gone`: ICMP
-// port unreachable on a heartbeat, or the replication TCP connection closed or reset) after it was heard alive.
-// Evidence is forgotten on any authenticated message from the peer and on a late tick; it never kills while
-// heartbeats arrive. Its first signal sends a heartbeat on every path at once (row `firstEvidence`).
+// fastDeadTicks (about 1.5 heartbeats) once the peer's kernel refused a heartbeat on every path since the peer
+// was last heard alive (`peer-gone` events: ICMP port unreachable). Evidence is forgotten on any authenticated
+// message from the peer and on a late tick; it never kills while heartbeats arrive. Its first signal — a
+// refusal, or the replication TCP connection closed or reset — sends a heartbeat on every path at once (row
+// `firstEvidence`), so that a dead peer refuses on every path at once.
 import type { EventOf, RoleAction, RoleEvent } from './role-events.js';
 import type { Role, RoleState } from './role-state.js';
 import { type AnyEventRow, CONDITION_ROWS, EVENT_ROWS, type Row } from './role-table.js';
@@ -107,13 +108,19 @@ function learn(state: RoleState, e: RoleEvent): RoleState {
       };
     case 'resign-requested':
       return { ...state, peerSilentTicks: 0, peerGone: undefined };
-    case 'peer-gone':
+    case 'peer-gone': {
       // Evidence only (ICMP port unreachable, RFC 792 / RFC 1122 §3.2.2.1, or a TCP FIN/RST): anyone on the path
       // can forge it, so it decides nothing alone; tick() weighs it against the peer's silence.
+      const was = state.peerGone ?? { refused: [], tcp: false, count: 0 };
+      const refused =
+        e.via === 'icmp' && !was.refused.includes(e.path)
+          ? [...was.refused, e.path].sort((x, y) => x - y)
+          : was.refused;
       return {
         ...state,
-        peerGone: { via: e.via, path: e.path, count: (state.peerGone?.count ?? 0) + 1 },
+        peerGone: { refused, tcp: was.tcp || e.via === 'tcp', count: was.count + 1 },
       };
+    }
     case 'local-health':
       return { ...state, healthy: e.ok, healthReason: e.reason };
     case 'witnesses':
@@ -145,11 +152,17 @@ function tick(state: RoleState, late: boolean): RoleState {
   if (late) return { ...s, peerSilentTicks: 0, peerGone: undefined, stalls: s.stalls + 1 };
   const silent = state.peerSilentTicks + 1;
   // Silence on every path for deadTicks (from start, also when nothing was ever heard): the peer is dead.
-  // Fast path: a peer heard alive whose kernel then said its process is gone (ICMP port unreachable or a TCP
-  // FIN/RST) is dead after fastDeadTicks of silence on every path. Forged evidence cannot do it alone: a live
-  // peer's next heartbeat (within heartbeatTicks < fastDeadTicks) clears it, so the forger must also drop every
-  // heartbeat on every path, and then deadTicks would follow a little later anyway.
-  const fast = s.peerGone !== undefined && s.peer.status === 'alive' && silent >= s.config.fastDeadTicks;
+  // Fast path: a peer heard alive whose kernel then refused a heartbeat on every path (ICMP port unreachable: no
+  // process listens there any more) is dead after fastDeadTicks of silence on every path. Forged evidence cannot
+  // do it alone: a live peer's next heartbeat clears it, so the forger must forge on every path and also drop
+  // every heartbeat on every path, and then deadTicks would follow a little later anyway. One path refusing, or
+  // the replication connection lost (TCP FIN/RST), is not enough: it only probes (row firstEvidence), because a
+  // live peer's heartbeat can come late by more than the half interval on a loaded host.
+  const fast =
+    s.peerGone !== undefined &&
+    s.peerGone.refused.length >= s.config.paths &&
+    s.peer.status === 'alive' &&
+    silent >= s.config.fastDeadTicks;
   if ((silent >= s.config.deadTicks || fast) && s.peer.status !== 'dead') {
     return {
       ...s,

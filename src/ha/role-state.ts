@@ -50,22 +50,26 @@ export interface RoleConfig {
   /** Ticks of silence on every path after which the peer is dead (VRRP's Master_Down_Interval). */
   deadTicks: number;
   /**
-   * Ticks of silence on every path after which a peer heard alive is dead when its kernel also said that its
-   * process is gone (`peerGone`); fewer than deadTicks, more than heartbeatTicks (src/ha/timers.ts).
+   * Ticks of silence on every path after which a peer heard alive is dead when its kernel also refused a
+   * heartbeat on every path (`peerGone`); fewer than deadTicks, more than heartbeatTicks (src/ha/timers.ts).
    */
   fastDeadTicks: number;
+  /** The HA link's paths (ha.listen): the fast verdict needs a refusal on each. */
+  paths: number;
   /** Ticks between retries of a VIP release that failed. */
   retryTicks: number;
 }
 
 /**
  * What the peer's kernel said since the peer was last heard: its HA port answered a heartbeat with ICMP port
- * unreachable (`icmp`, on `path`), or the replication TCP connection to it was closed or reset (`tcp`). Neither
- * is authenticated, so neither kills alone: it only shortens the silence that does (see tick).
+ * unreachable on some paths, or the replication TCP connection to it was closed or reset. None of it is
+ * authenticated, so none of it kills alone: a refusal on every path only shortens the silence that does (tick).
  */
 export interface PeerGone {
-  via: 'icmp' | 'tcp';
-  path: number | undefined;
+  /** Paths whose heartbeat came back as ICMP port unreachable, ascending. */
+  refused: number[];
+  /** The replication TCP connection was closed (FIN) or reset (RST) by the far end. */
+  tcp: boolean;
   /** Signals since the peer was last heard; the first one probes every path. */
   count: number;
 }

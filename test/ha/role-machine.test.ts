@@ -26,6 +26,7 @@ const CONFIG = {
   heartbeatTicks: 5,
   deadTicks: 4,
   fastDeadTicks: 3,
+  paths: 2,
   retryTicks: 2,
 };
 const TABLE = [...EVENT_ROWS, ...CONDITION_ROWS];
@@ -470,13 +471,13 @@ const CASES: Case[] = [
     actions: ['send-heartbeat'],
     check: (a, s) => {
       assert.deepEqual(a[0], { type: 'send-heartbeat', queued: false });
-      assert.deepEqual(s.peerGone, { via: 'icmp', path: 1, count: 1 });
+      assert.deepEqual(s.peerGone, { refused: [1], tcp: false, count: 1 });
       assert.equal(s.peer.status, 'alive', 'evidence is not a verdict');
     },
   },
   {
     name: 'further signs before the peer is heard again send nothing more',
-    state: st('backup', { peerGone: { via: 'icmp', path: 0, count: 1 } }, { role: 'primary' }),
+    state: st('backup', { peerGone: { refused: [0], tcp: false, count: 1 } }, { role: 'primary' }),
     event: { type: 'peer-gone', via: 'tcp' },
     role: 'backup',
     actions: [],
@@ -485,7 +486,7 @@ const CASES: Case[] = [
     name: 'backup promotes on the fast verdict with its own cause (peer-gone)',
     state: st(
       'backup',
-      { peerGone: { via: 'icmp', path: 0, count: 1 }, peerSilentTicks: CONFIG.fastDeadTicks - 1 },
+      { peerGone: { refused: [0, 1], tcp: false, count: 2 }, peerSilentTicks: CONFIG.fastDeadTicks - 1 },
       { role: 'primary' },
     ),
     event: TICK,
@@ -732,7 +733,10 @@ describe('fast detection: the peer process gone (ICMP port unreachable, TCP RST/
     config: FAST,
   });
   const ICMP: RoleEvent = { type: 'peer-gone', via: 'icmp', path: 0 };
+  const ICMP1: RoleEvent = { type: 'peer-gone', via: 'icmp', path: 1 };
   const TCP: RoleEvent = { type: 'peer-gone', via: 'tcp' };
+  /** The kernel of a dead peer: every path refuses (the probe makes sure of it). */
+  const gone = (s: RoleState): RoleState => step(step(s, ICMP).state, ICMP1).state;
   const ticks = (s: RoleState, n: number): StepResult[] => {
     const out: StepResult[] = [];
     let cur = s;
@@ -746,8 +750,8 @@ describe('fast detection: the peer process gone (ICMP port unreachable, TCP RST/
   const promotion = (rs: StepResult[]) =>
     rs.findIndex((r) => r.actions.some((a) => a.type === 'timeline' && a.kind === 'promote'));
 
-  it('evidence and silence on every path for fastDeadTicks: dead, promoted with cause peer-gone', () => {
-    const rs = ticks(step(alive(), ICMP).state, FAST.deadTicks);
+  it('a refusal on every path and silence on every path for fastDeadTicks: dead, promoted with cause peer-gone', () => {
+    const rs = ticks(gone(alive()), FAST.deadTicks);
     const at = promotion(rs);
     assert.equal(at + 1, FAST.fastDeadTicks, 'not one tick before fastDeadTicks, not one after');
     const r = rs[at] as StepResult;
@@ -763,10 +767,10 @@ describe('fast detection: the peer process gone (ICMP port unreachable, TCP RST/
     });
   });
 
-  it('evidence that comes late in the silence kills at the next tick (the TCP close, after the ICMP window)', () => {
+  it('refusals that come late in the silence kill at the next tick', () => {
     const quiet = (ticks(alive(), 12).at(-1) as StepResult).state;
     assert.equal(quiet.peer.status, 'alive');
-    const r = step(step(quiet, TCP).state, TICK);
+    const r = step(gone(quiet), TICK);
     assert.equal(r.state.role, 'primary');
     assert.equal((r.actions[0] as { cause: string }).cause, 'peer-gone');
   });
@@ -775,8 +779,8 @@ describe('fast detection: the peer process gone (ICMP port unreachable, TCP RST/
     let s = alive();
     for (let i = 1; i <= 2000; i++) {
       if (i % FAST.heartbeatTicks === 0) s = step(s, hb('primary')).state;
-      // The forger answers every heartbeat: evidence right after each one, and again mid-interval.
-      if (i % FAST.heartbeatTicks === 1) s = step(s, ICMP).state;
+      // The forger answers every heartbeat on every path, right after each one, and resets the TCP mid-interval.
+      if (i % FAST.heartbeatTicks === 1) s = gone(s);
       if (i % FAST.heartbeatTicks === 3) s = step(s, TCP).state;
       s = step(s, TICK).state;
       assert.equal(s.peer.status, 'alive', `tick ${i}`);
@@ -795,6 +799,28 @@ describe('fast detection: the peer process gone (ICMP port unreachable, TCP RST/
     assert.deepEqual(probes, [1, 0, 0, 1], 'a heartbeat clears the evidence; the next sign probes again');
   });
 
+  it('one path refusing, or the replication connection lost, with silence: only deadTicks kills (peer-dead)', () => {
+    for (const evidence of [[ICMP], [ICMP1, ICMP1], [TCP], [TCP, ICMP1]]) {
+      let s = alive();
+      for (const e of evidence) s = step(s, e).state;
+      const rs = ticks(s, FAST.deadTicks);
+      assert.equal(promotion(rs) + 1, FAST.deadTicks, JSON.stringify(evidence));
+      assert.equal(((rs.at(-1) as StepResult).actions[0] as { cause: string }).cause, 'peer-dead');
+    }
+  });
+
+  it('the replication connection lost, then the probe refused on every path: the fast verdict', () => {
+    const r = step(alive(), TCP);
+    assert.deepEqual(
+      r.actions,
+      [{ type: 'send-heartbeat', queued: false }],
+      'the TCP close probes every path',
+    );
+    const rs = ticks(gone(r.state), FAST.deadTicks);
+    assert.equal(promotion(rs) + 1, FAST.fastDeadTicks);
+    assert.deepEqual((rs.at(-1) as StepResult).state.peerGone, { refused: [0, 1], tcp: true, count: 3 });
+  });
+
   it('silence without evidence: dead only at deadTicks, with cause peer-dead', () => {
     const rs = ticks(alive(), FAST.deadTicks);
     assert.equal(promotion(rs) + 1, FAST.deadTicks);
@@ -803,14 +829,14 @@ describe('fast detection: the peer process gone (ICMP port unreachable, TCP RST/
   });
 
   it('evidence, then a heartbeat: the evidence is gone and silence needs deadTicks again', () => {
-    const s = step(step(alive(), TCP).state, hb('primary')).state;
+    const s = step(gone(alive()), hb('primary')).state;
     assert.equal(s.peerGone, undefined);
     const rs = ticks(s, FAST.deadTicks);
     assert.equal(promotion(rs) + 1, FAST.deadTicks);
   });
 
   it('a late tick after evidence (this process stalled): fresh window, evidence dropped, no verdict', () => {
-    let s = step(alive(), ICMP).state;
+    let s = gone(alive());
     s = (ticks(s, FAST.fastDeadTicks - 2).at(-1) as StepResult).state;
     const late = step(s, { type: 'tick', late: true });
     assert.equal(late.state.peerSilentTicks, 0);
@@ -826,7 +852,7 @@ describe('fast detection: the peer process gone (ICMP port unreachable, TCP RST/
     const cold = { ...initialState(FAST, 0, false), healthy: true, released: true };
     const b = step(cold, { type: 'started' }).state;
     assert.equal(b.role, 'backup');
-    const rs = ticks(step(b, ICMP).state, FAST.deadTicks);
+    const rs = ticks(gone(b), FAST.deadTicks);
     assert.equal(promotion(rs) + 1, FAST.deadTicks);
     assert.equal(((rs.at(-1) as StepResult).actions[0] as { cause: string }).cause, 'peer-dead');
   });
