@@ -15,6 +15,7 @@ export function peerLinkFromConfig(
   key: Buffer,
   deliver: (m: PeerMessage) => void,
   log: Logger,
+  refused?: (path: number) => void,
 ): PeerLink {
   const ha = config.ha;
   return new PeerLink({
@@ -25,6 +26,7 @@ export function peerLinkFromConfig(
     maxSkewMs: ha.max_skew_ms,
     onMessage: deliver,
     onReject: (reason, detail, path) => log.warn({ reason, detail, path }, 'peer message rejected'),
+    ...(refused === undefined ? {} : { onRefused: refused }),
   });
 }
 

@@ -50,8 +50,11 @@ export interface HaNodeOptions {
   worker: WorkerSpec | ((events: WorkerEvents) => WorkerPort);
   /** Witness probe; the default runs ping/arping on the VIP's interface. */
   probe?: Probe;
-  /** The peer link; the default is UDP on ha.listen/ha.peer. Tests pass a link of their own. */
-  link?: (deliver: (m: PeerMessage) => void) => PeerChannel;
+  /**
+   * The peer link; the default is UDP on ha.listen/ha.peer. Tests pass a link of their own. `refused`: the peer's
+   * kernel refused a heartbeat on a path (ICMP port unreachable).
+   */
+  link?: (deliver: (m: PeerMessage) => void, refused: (path: number) => void) => PeerChannel;
   /** Monotonic time for ticks and timers, and epoch time for timelines and alarms (tests: a fake clock). */
   clock?: Clock;
   wallNow?: () => number;
@@ -74,6 +77,8 @@ export class HaNode implements NodeHandle {
   private closed = false;
   private pendingReply: ((r: { ok: boolean; detail: string }) => void) | undefined;
   private replication: { report: ReplicationStatus; receivedAt: number } | undefined;
+  /** Signs that the peer's process is gone, counted for the status (the machine forgets them when it hears it). */
+  private readonly peerGone = { icmp: 0, tcp: 0 };
   private readonly listeners = new Set<(e: NodeEvent) => void>();
   private readonly waiters: StateWaiters<RoleState>;
   private readonly clock: Clock;
@@ -93,7 +98,13 @@ export class HaNode implements NodeHandle {
     this.tickMs = timers.tickMs;
     this.waiters = new StateWaiters(() => this.state, this.clock);
     this.state = initialState(
-      { id: node.id, priority: node.priority, preempt: ha.preempt, ...timers.config },
+      {
+        id: node.id,
+        priority: node.priority,
+        preempt: ha.preempt,
+        paths: ha.listen.length,
+        ...timers.config,
+      },
       0,
       ha.witnesses.length > 0,
     );
@@ -104,7 +115,8 @@ export class HaNode implements NodeHandle {
     this.alarms = new AlarmLog(this.log, this.wallNow, (alarm) => this.emit({ type: 'alarm', alarm }));
     const cfg = { ...o.config, ha };
     const deliver = (m: PeerMessage) => this.onPeerMessage(m);
-    this.link = o.link?.(deliver) ?? peerLinkFromConfig(cfg, o.key, deliver, this.log);
+    const refused = (path: number) => this.onPeerGone({ type: 'peer-gone', via: 'icmp', path });
+    this.link = o.link?.(deliver, refused) ?? peerLinkFromConfig(cfg, o.key, deliver, this.log, refused);
     const events = this.workerEvents();
     this.worker =
       typeof o.worker === 'function'
@@ -217,7 +229,15 @@ export class HaNode implements NodeHandle {
       healthy: s.healthy,
       healthReason: s.healthReason,
       vip: { address: this.o.config.vip?.address ?? '', wanted: s.vip === 'adding' || s.vip === 'held' },
-      peer: { ...s.peer, link: { ...this.link.status(), peer: s.peer.status, stalls: s.stalls } },
+      peer: {
+        ...s.peer,
+        link: {
+          ...this.link.status(),
+          peer: s.peer.status,
+          stalls: s.stalls,
+          peerGone: { ...this.peerGone },
+        },
+      },
       witnesses: this.witnesses.status(),
       worker: this.worker.status(),
       replication: r === undefined ? null : { ...r.report, ageMs: this.wallNow() - r.receivedAt },
@@ -296,9 +316,14 @@ export class HaNode implements NodeHandle {
       this.emit({ type: 'role', ...change, cause: event.type, at: this.wallNow() });
     }
     if (after.peer.status !== before.peer.status) {
-      this.log.warn({ peer: after.peer.status }, `peer is ${after.peer.status}`);
+      this.log.warn(
+        { peer: after.peer.status, by: after.peerDeadBy, silentTicks: after.peerSilentTicks },
+        `peer is ${after.peer.status}`,
+      );
       if (after.peer.status === 'dead') this.sip?.setPeer(undefined);
     }
+    if (after.peerGone !== undefined && before.peerGone === undefined)
+      this.log.info({ ...after.peerGone, peer: after.peer.status }, 'peer process gone? (unauthenticated)');
     if (after.stalls > before.stalls)
       this.log.warn({ stalls: after.stalls }, 'this process stalled; peer window restarted');
   }
@@ -354,6 +379,7 @@ export class HaNode implements NodeHandle {
 
   private onWorkerMessage(m: WorkerToNode): void {
     if (m.type === 'pong' && m.sipIn !== undefined) this.sip?.onSipIn(m.sipIn);
+    if (m.type === 'peer-conn-lost') this.onPeerGone({ type: 'peer-gone', via: 'tcp' });
     if (m.type === 'served' && this.state.role === 'primary')
       this.timelines.stamp('firstServedAt', m.atEpochMs);
     if (m.type === 'replication') {
@@ -363,6 +389,12 @@ export class HaNode implements NodeHandle {
       if (m.role === 'primary' && m.promotedSynced !== null) this.timelines.markSynced(m.promotedSynced);
     }
     this.emit({ type: 'worker', message: m });
+  }
+
+  /** The peer's kernel refused a heartbeat (ICMP) or closed the replication connection (TCP): evidence only. */
+  private onPeerGone(e: Extract<RoleEvent, { type: 'peer-gone' }>): void {
+    this.peerGone[e.via]++;
+    this.dispatch(e);
   }
 
   /** One part of local health changed (src/ha/local-health.ts decides what the machine hears). */

@@ -2,6 +2,12 @@
 // every datagram authenticated and checked for replay (src/ha/wire.ts). The link only authenticates, delivers
 // and sends: whether the peer is alive or dead is the role machine's decision (silence counted in ticks, after
 // dead_after_ms on *all* paths — losing one NIC is a path alarm, not a failover, as VRRP's Master_Down_Interval).
+//
+// Each path sends from a second socket, bound to the listen address and connected to the peer: only a connected
+// UDP socket hears the ICMP port unreachable (RFC 792; RFC 1122 §3.2.2.1) that the peer's kernel answers when no
+// process listens there. Node 20 reports it as an 'error' event with code ECONNREFUSED (syscall recvmsg) after the
+// send, whose callback itself succeeds. The listen socket stays unconnected: connected, it would take datagrams
+// from the peer address only, and a peer that sends from elsewhere (a relay, NAT) would go unheard.
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { formatHostPort, type HostPort, parseHostPort } from '../net/address.js';
@@ -27,6 +33,8 @@ export interface PeerLinkOptions {
   /** Every accepted message, in arrival order. */
   onMessage: (msg: PeerMessage, path: number) => void;
   onReject?: (reason: RejectReason, detail: string, path: number) => void;
+  /** The peer's kernel refused a heartbeat on `path` (ICMP port unreachable): unauthenticated evidence. */
+  onRefused?: (path: number) => void;
   now?: () => number;
 }
 
@@ -39,6 +47,8 @@ export interface PathStatus {
   sent: number;
   received: number;
   sendErrors: number;
+  /** Heartbeats answered with ICMP port unreachable (ECONNREFUSED on the connected send socket). */
+  refused: number;
 }
 
 /** The node's view of its link to the peer; a test gives the node a link of its own. */
@@ -61,16 +71,21 @@ export interface PeerLinkStatus extends PeerPathsStatus {
   peer: 'unknown' | 'alive' | 'dead';
   /** Windows added because this process itself had stalled when the peer's silence came due. */
   stalls: number;
+  /** Signs that the peer's process is gone, since start: ICMP port unreachable, replication TCP closed or reset. */
+  peerGone: Record<'icmp' | 'tcp', number>;
 }
 
 interface Path {
   listen: HostPort;
   peer: HostPort;
   socket: Socket;
+  /** Connected to the peer, send-only: it hears the peer's ICMP errors. */
+  sender: Socket;
   lastHeard: number | null;
   sent: number;
   received: number;
   sendErrors: number;
+  refused: number;
 }
 
 export class PeerLink implements PeerChannel {
@@ -96,12 +111,25 @@ export class PeerLink implements PeerChannel {
       const peer = parseHostPort(p.peer);
       const socket = createSocket({ type: listen.family === 6 ? 'udp6' : 'udp4' });
       socket.on('message', (buf) => this.receive(buf, i));
-      // A send to an unreachable path reports here on some platforms: count it, the other paths carry on.
-      socket.on('error', () => {
-        const path = this.paths[i];
-        if (path !== undefined) path.sendErrors++;
+      socket.on('error', () => this.sendError(i));
+      const sender = createSocket({ type: listen.family === 6 ? 'udp6' : 'udp4' });
+      // Nothing is sent to the sender's own port; whatever arrives there is not the peer's protocol.
+      sender.on('message', () => {});
+      sender.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ECONNREFUSED') this.refusedOn(i);
+        else this.sendError(i);
       });
-      return { listen, peer, socket, lastHeard: null, sent: 0, received: 0, sendErrors: 0 };
+      return {
+        listen,
+        peer,
+        socket,
+        sender,
+        lastHeard: null,
+        sent: 0,
+        received: 0,
+        sendErrors: 0,
+        refused: 0,
+      };
     });
   }
 
@@ -110,6 +138,10 @@ export class PeerLink implements PeerChannel {
       this.paths.map(async (p) => {
         p.socket.bind(p.listen.port, p.listen.host);
         await once(p.socket, 'listening');
+        p.sender.bind(0, p.listen.host);
+        await once(p.sender, 'listening');
+        p.sender.connect(p.peer.port, p.peer.host);
+        await once(p.sender, 'connect');
       }),
     );
   }
@@ -129,7 +161,7 @@ export class PeerLink implements PeerChannel {
       const buf = encode(msg, this.opts.key);
       p.sent++;
       try {
-        p.socket.send(buf, p.peer.port, p.peer.host, (err) => {
+        p.sender.send(buf, (err) => {
           if (err) p.sendErrors++;
         });
       } catch {
@@ -151,6 +183,7 @@ export class PeerLink implements PeerChannel {
         sent: p.sent,
         received: p.received,
         sendErrors: p.sendErrors,
+        refused: p.refused,
       })),
       rejected: { ...this.rejected },
     };
@@ -159,7 +192,28 @@ export class PeerLink implements PeerChannel {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all(this.paths.map((p) => new Promise<void>((res) => p.socket.close(() => res()))));
+    const closing = (s: Socket) =>
+      new Promise<void>((res) => {
+        try {
+          s.close(() => res());
+        } catch {
+          res(); // never bound (a link closed before it started)
+        }
+      });
+    await Promise.all(this.paths.flatMap((p) => [closing(p.socket), closing(p.sender)]));
+  }
+
+  /** A send to an unreachable path reports here on some platforms: count it, the other paths carry on. */
+  private sendError(i: number): void {
+    const path = this.paths[i];
+    if (path !== undefined) path.sendErrors++;
+  }
+
+  private refusedOn(i: number): void {
+    const path = this.paths[i];
+    if (path === undefined || this.closed) return;
+    path.refused++;
+    this.opts.onRefused?.(i);
   }
 
   private receive(buf: Buffer, pathIndex: number): void {

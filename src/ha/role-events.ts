@@ -17,6 +17,13 @@ export type RoleEvent =
       yielding: boolean;
     }
   | { type: 'peer-resigned'; term: number }
+  /**
+   * The peer's kernel says its process is gone: a heartbeat to it came back as ICMP port unreachable (RFC 792;
+   * a connected UDP socket reports it as ECONNREFUSED, RFC 1122 §3.2.2.1) on `path`, or the backup worker's
+   * replication connection to it was closed or reset (TCP FIN or RST). Unauthenticated: evidence, not a verdict.
+   */
+  | { type: 'peer-gone'; via: 'icmp'; path: number }
+  | { type: 'peer-gone'; via: 'tcp' }
   /** The peer (a backup asked by an operator, or a preempting node) asks this primary to hand over. */
   | { type: 'resign-requested'; reason: 'switchover' | 'preempt' }
   | { type: 'local-health'; ok: boolean; reason: string }

@@ -8,6 +8,13 @@
 // Every promotion takes term+1 and persists it before the VIP is added (like a Raft term: a frozen primary that
 // wakes up learns from the higher term that it was replaced). Two primaries compare (term, priority, id); the
 // loser releases at once, the winner announces again. The transition table is in src/ha/role-table.ts.
+//
+// When the peer is dead (tick): silence on every path for deadTicks (dead_after_ms), or — the fast path — for
+// fastDeadTicks (about 1.5 heartbeats) once the peer's kernel refused a heartbeat on every path since the peer
+// was last heard alive (`peer-gone` events: ICMP port unreachable). Evidence is forgotten on any authenticated
+// message from the peer and on a late tick; it never kills while heartbeats arrive. Its first signal — a
+// refusal, or the replication TCP connection closed or reset — sends a heartbeat on every path at once (row
+// `firstEvidence`), so that a dead peer refuses on every path at once.
 import type { EventOf, RoleAction, RoleEvent } from './role-events.js';
 import type { Role, RoleState } from './role-state.js';
 import { type AnyEventRow, CONDITION_ROWS, EVENT_ROWS, type Row } from './role-table.js';
@@ -80,16 +87,40 @@ function learn(state: RoleState, e: RoleEvent): RoleState {
       const hold = e.role === 'primary' ? 0 : state.hold;
       const dualPrimary = e.role === 'primary' ? state.dualPrimary : false;
       const { type: _t, ...seen } = e;
-      return { ...state, peer: { ...seen, status: 'alive' }, peerSilentTicks: 0, hold, dualPrimary };
+      // An authenticated message proves the peer's process runs: any ICMP or RST heard before it was stale or
+      // forged, and is forgotten.
+      return {
+        ...state,
+        peer: { ...seen, status: 'alive' },
+        peerSilentTicks: 0,
+        peerGone: undefined,
+        peerDeadBy: undefined,
+        hold,
+        dualPrimary,
+      };
     }
     case 'peer-resigned':
       return {
         ...state,
         peerSilentTicks: 0,
+        peerGone: undefined,
         peer: { ...state.peer, role: 'backup', yielding: true, term: Math.max(e.term, state.peer.term) },
       };
     case 'resign-requested':
-      return { ...state, peerSilentTicks: 0 };
+      return { ...state, peerSilentTicks: 0, peerGone: undefined };
+    case 'peer-gone': {
+      // Evidence only (ICMP port unreachable, RFC 792 / RFC 1122 §3.2.2.1, or a TCP FIN/RST): anyone on the path
+      // can forge it, so it decides nothing alone; tick() weighs it against the peer's silence.
+      const was = state.peerGone ?? { refused: [], tcp: false, count: 0 };
+      const refused =
+        e.via === 'icmp' && !was.refused.includes(e.path)
+          ? [...was.refused, e.path].sort((x, y) => x - y)
+          : was.refused;
+      return {
+        ...state,
+        peerGone: { refused, tcp: was.tcp || e.via === 'tcp', count: was.count + 1 },
+      };
+    }
     case 'local-health':
       return { ...state, healthy: e.ok, healthReason: e.reason };
     case 'witnesses':
@@ -116,15 +147,28 @@ function tick(state: RoleState, late: boolean): RoleState {
     heartbeatElapsed: state.heartbeatElapsed + 1,
     retryElapsed: state.releasePending ? state.retryElapsed + 1 : 0,
   };
-  // A tick that comes late means this process did not run: the peer gets a fresh window instead of a verdict.
-  if (late) return { ...s, peerSilentTicks: 0, stalls: s.stalls + 1 };
+  // A tick that comes late means this process did not run: the peer gets a fresh window instead of a verdict,
+  // and evidence from before the stall is stale too (the heartbeat sent at once after the stall probes again).
+  if (late) return { ...s, peerSilentTicks: 0, peerGone: undefined, stalls: s.stalls + 1 };
   const silent = state.peerSilentTicks + 1;
   // Silence on every path for deadTicks (from start, also when nothing was ever heard): the peer is dead.
-  if (silent >= s.config.deadTicks && s.peer.status !== 'dead') {
+  // Fast path: a peer heard alive whose kernel then refused a heartbeat on every path (ICMP port unreachable: no
+  // process listens there any more) is dead after fastDeadTicks of silence on every path. Forged evidence cannot
+  // do it alone: a live peer's next heartbeat clears it, so the forger must forge on every path and also drop
+  // every heartbeat on every path, and then deadTicks would follow a little later anyway. One path refusing, or
+  // the replication connection lost (TCP FIN/RST), is not enough: it only probes (row firstEvidence), because a
+  // live peer's heartbeat can come late by more than the half interval on a loaded host.
+  const fast =
+    s.peerGone !== undefined &&
+    s.peerGone.refused.length >= s.config.paths &&
+    s.peer.status === 'alive' &&
+    silent >= s.config.fastDeadTicks;
+  if ((silent >= s.config.deadTicks || fast) && s.peer.status !== 'dead') {
     return {
       ...s,
       peerSilentTicks: silent,
       peer: { ...s.peer, status: 'dead', ready: false, yielding: false },
+      peerDeadBy: silent >= s.config.deadTicks ? 'silence' : 'peer-gone',
       dualPrimary: false,
     };
   }
@@ -251,6 +295,10 @@ function expand(s: RoleState, row: Row, event: RoleEvent): StepResult {
     }
     case 'release-retry':
       return { state: { ...s, retryElapsed: 0 }, actions: [{ type: 'disable-vip' }] };
+    case 'probe':
+      // The first evidence: a heartbeat on every path now, not at the next period, so that the other paths are
+      // probed too (a dead peer refuses there as well) and a live one is heard sooner.
+      return { state: s, actions: [heartbeat(s)] };
   }
 }
 
@@ -262,7 +310,13 @@ function expand(s: RoleState, row: Row, event: RoleEvent): StepResult {
 function enter(s: RoleState, to: Role, next: RoleState, extra: RoleAction[]): StepResult {
   const fresh =
     s.role === 'fault' && to === 'backup' && next.peer.status === 'dead'
-      ? { ...next, peer: { ...next.peer, status: 'unknown' as const }, peerSilentTicks: 0 }
+      ? {
+          ...next,
+          peer: { ...next.peer, status: 'unknown' as const },
+          peerSilentTicks: 0,
+          peerGone: undefined,
+          peerDeadBy: undefined,
+        }
       : next;
   return { state: fresh, actions: [...entryActions(to), ...extra, heartbeat(fresh)] };
 }

@@ -12,7 +12,8 @@ export type Witnesses = 'unknown' | 'reachable' | 'unreachable';
  */
 export type VipState = 'released' | 'adding' | 'held' | 'releasing';
 
-export type PromoteCause = 'peer-dead' | 'peer-fault' | 'switchover' | 'election';
+/** `peer-gone`: the fast verdict, the peer's kernel said its process is gone and the peer went silent (see tick). */
+export type PromoteCause = 'peer-dead' | 'peer-gone' | 'peer-fault' | 'switchover' | 'election';
 export type DemoteCause =
   | 'higher-term'
   | 'isolated'
@@ -48,8 +49,29 @@ export interface RoleConfig {
   heartbeatTicks: number;
   /** Ticks of silence on every path after which the peer is dead (VRRP's Master_Down_Interval). */
   deadTicks: number;
+  /**
+   * Ticks of silence on every path after which a peer heard alive is dead when its kernel also refused a
+   * heartbeat on every path (`peerGone`); fewer than deadTicks, more than heartbeatTicks (src/ha/timers.ts).
+   */
+  fastDeadTicks: number;
+  /** The HA link's paths (ha.listen): the fast verdict needs a refusal on each. */
+  paths: number;
   /** Ticks between retries of a VIP release that failed. */
   retryTicks: number;
+}
+
+/**
+ * What the peer's kernel said since the peer was last heard: its HA port answered a heartbeat with ICMP port
+ * unreachable on some paths, or the replication TCP connection to it was closed or reset. None of it is
+ * authenticated, so none of it kills alone: a refusal on every path only shortens the silence that does (tick).
+ */
+export interface PeerGone {
+  /** Paths whose heartbeat came back as ICMP port unreachable, ascending. */
+  refused: number[];
+  /** The replication TCP connection was closed (FIN) or reset (RST) by the far end. */
+  tcp: boolean;
+  /** Signals since the peer was last heard; the first one probes every path. */
+  count: number;
 }
 
 export interface RoleState {
@@ -60,6 +82,10 @@ export interface RoleState {
   peer: PeerView;
   /** Ticks since the peer was last heard on any path (raft's electionElapsed). */
   peerSilentTicks: number;
+  /** Evidence that the peer's process is gone, since it was last heard (cleared by any message from it). */
+  peerGone: PeerGone | undefined;
+  /** How the peer came to be dead: silence alone (deadTicks) or silence with evidence (fastDeadTicks). */
+  peerDeadBy: 'silence' | 'peer-gone' | undefined;
   /** Ticks since the last periodic heartbeat (raft's heartbeatElapsed). */
   heartbeatElapsed: number;
   /** Ticks that came late because this process itself did not run: each bought the peer one more window. */
@@ -104,6 +130,8 @@ export function initialState(
       yielding: false,
     },
     peerSilentTicks: 0,
+    peerGone: undefined,
+    peerDeadBy: undefined,
     heartbeatElapsed: 0,
     stalls: 0,
     // No witnesses configured: nothing can say we are isolated, so the check passes (like keepalived without

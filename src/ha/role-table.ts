@@ -27,7 +27,9 @@
 //  switchover-requested  backup                   peerPrimary                same     request-resign(switchover) reply
 //  switchover-requested  *                        always                     same     refuse
 //  stopping              *                        always                     fault    stop
+//  peer-gone             *                        firstEvidence              same     probe
 //  (condition)           primary                  isolated                   backup   demote(isolated) alarm isolated
+//  (condition)           backup                   peerGone                   primary  promote(peer-gone)
 //  (condition)           backup                   peerDead                   primary  promote(peer-dead)
 //  (condition)           backup                   peerFault                  primary  promote(peer-fault)
 //  (condition)           backup                   peerYields                 primary  promote(switchover)
@@ -56,6 +58,7 @@ export type Step =
   | { do: 'release-retry' }
   | { do: 'release-failed' }
   | { do: 'release-ok' }
+  | { do: 'probe' }
   | { do: 'stop' };
 
 interface RowBase {
@@ -236,6 +239,16 @@ export const EVENT_ROWS: readonly AnyEventRow[] = [
     step: { do: 'refuse', detail: 'neither this node nor its peer is primary' },
   }),
   row({ on: 'stopping', from: ALL, when: 'always', guard: always, to: 'fault', step: { do: 'stop' } }),
+  // The peer's kernel says its process is gone (ICMP port unreachable, TCP RST/FIN): probe every path at once.
+  // Only the first signal since the peer was last heard, so a forger cannot make this node flood the link.
+  row({
+    on: 'peer-gone',
+    from: ALL,
+    when: 'firstEvidence',
+    guard: (s) => s.peerGone?.count === 1,
+    to: 'same',
+    step: { do: 'probe' },
+  }),
 ];
 
 export const CONDITION_ROWS: readonly ConditionRow[] = [
@@ -248,7 +261,15 @@ export const CONDITION_ROWS: readonly ConditionRow[] = [
     to: 'backup',
     step: { do: 'demote', cause: 'isolated', alarm: 'isolated' },
   },
-  // Promotion of a backup.
+  // Promotion of a backup. The fast verdict first, so that the timeline says the peer's kernel gave it away.
+  {
+    on: 'condition',
+    from: ['backup'],
+    when: 'peerGone',
+    guard: (s) => mayClaim(s) && s.peer.status === 'dead' && s.peerDeadBy === 'peer-gone',
+    to: 'primary',
+    step: { do: 'promote', cause: 'peer-gone' },
+  },
   {
     on: 'condition',
     from: ['backup'],

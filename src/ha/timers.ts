@@ -4,6 +4,12 @@ import type { RoleConfig } from './role-state.js';
 
 /** Ticks per heartbeat: time in the machine is this much finer than the heartbeat (10 ms at the default 50 ms). */
 export const TICKS_PER_HEARTBEAT = 5;
+/**
+ * Silence, in heartbeat intervals, after which a peer whose kernel said its process is gone (ICMP port
+ * unreachable, a replication TCP FIN/RST) is dead: more than one interval, so that a live peer's next heartbeat
+ * always comes first and clears forged evidence; the half interval absorbs jitter.
+ */
+export const FAST_DEAD_HEARTBEATS = 1.5;
 /** How long an operator's switchover waits for the new primary to be seen. */
 export const SWITCHOVER_WAIT_MS = 5000;
 /** A replication report older than this says nothing about now. */
@@ -32,19 +38,22 @@ export interface HaTimersConfig {
 
 export interface RoleTimers {
   tickMs: number;
-  config: Pick<RoleConfig, 'heartbeatTicks' | 'deadTicks' | 'holdTicks' | 'retryTicks'>;
+  config: Pick<RoleConfig, 'heartbeatTicks' | 'deadTicks' | 'fastDeadTicks' | 'holdTicks' | 'retryTicks'>;
 }
 
 /** The config's milliseconds as the machine's ticks. */
 export function roleTimers(ha: HaTimersConfig): RoleTimers {
   const tickMs = ha.heartbeat_ms / TICKS_PER_HEARTBEAT;
+  // Silence is counted from the tick after the last message, so one more tick keeps the verdict from coming
+  // before dead_after_ms (it comes within one tick after it).
+  const deadTicks = Math.ceil(ha.dead_after_ms / tickMs) + 1;
   return {
     tickMs,
     config: {
       heartbeatTicks: TICKS_PER_HEARTBEAT,
-      // Silence is counted from the tick after the last message, so one more tick keeps the verdict from coming
-      // before dead_after_ms (it comes within one tick after it).
-      deadTicks: Math.ceil(ha.dead_after_ms / tickMs) + 1,
+      deadTicks,
+      // The same extra tick; always short of deadTicks (dead_after_ms ≥ 2 heartbeats leaves room for it).
+      fastDeadTicks: Math.min(Math.ceil(FAST_DEAD_HEARTBEATS * TICKS_PER_HEARTBEAT) + 1, deadTicks - 1),
       // A node that resigned stays out of elections for two dead intervals.
       holdTicks: Math.ceil((2 * ha.dead_after_ms) / tickMs),
       // A failed VIP release is retried once per heartbeat.

@@ -24,6 +24,11 @@ export type WorkerToNode =
   | { type: 'pong'; seq: number; loopLagMs: number; sipIn?: number; overload?: boolean }
   /** Sockets are bound (the backup's are bound to the VIP already, via ip_nonlocal_bind). */
   | { type: 'ready'; listening: Array<{ transport: 'udp' | 'tcp'; address: string; port: number }> }
+  /**
+   * A backup worker's replication connection to the primary was reset (TCP RST) or closed (FIN) by the far end:
+   * evidence for the role machine that the peer's processes are gone (unauthenticated, so never a verdict alone).
+   */
+  | { type: 'peer-conn-lost'; how: 'reset' | 'closed' }
   /** The first SIP request answered after becoming primary, epoch ms (closes the switchover timeline). */
   | { type: 'served'; atEpochMs: number; method: string }
   | { type: 'fatal'; message: string }

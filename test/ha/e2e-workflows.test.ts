@@ -168,7 +168,7 @@ describe('HA workflows end to end (SIPp through the VIP)', { skip: NEEDS_ROOT },
   );
 
   step(
-    'node kill -9 on the primary: A takes over after dead_after_ms; B, restarted, rejoins as backup',
+    'node kill -9 on the primary: A takes over on peer-gone (before dead_after_ms); B, restarted, rejoins as backup',
     async () => {
       const bWorker = (await pair.status('b'))?.worker.pid;
       assert.ok(typeof bWorker === 'number');
@@ -178,14 +178,16 @@ describe('HA workflows end to end (SIPp through the VIP)', { skip: NEEDS_ROOT },
       assert.ok(await pair.waitRole('a', 'primary', 5000));
       const r = await run.result;
       const tl = (await pair.status('a'))?.timelines.at(-1);
-      assert.equal(tl?.cause, 'peer-dead');
+      // B's kernel refused A's heartbeats (ICMP port unreachable) and closed the replication connection: the
+      // fast path, about 1.5 heartbeats of silence, not dead_after_ms.
+      assert.equal(tl?.cause, 'peer-gone');
       assert.equal(tl?.newTerm, 5);
       assert.ok(tl?.vipAddedAt);
       const takeover = tl.vipAddedAt - killedAt;
       process.stdout.write(
-        `# node kill -9: silence declared after ${tl.detectedAt - killedAt} ms, VIP on A after ${takeover} ms, first request served after ${(tl.firstServedAt ?? 0) - killedAt} ms; SIPp ${r.failed} failed of ${r.successful + r.failed}\n`,
+        `# node kill -9: peer gone declared after ${tl.detectedAt - killedAt} ms, VIP on A after ${takeover} ms, first request served after ${(tl.firstServedAt ?? 0) - killedAt} ms; SIPp ${r.failed} failed of ${r.successful + r.failed}\n`,
       );
-      assert.ok(tl.detectedAt - killedAt >= 150, 'not before dead_after_ms (200) minus one heartbeat');
+      // (peer-gone is only ever decided before dead_after_ms of silence: the cause says it came first.)
       assert.ok(r.successful >= RATE * 4 - 2, `SIPp: ${r.successful} ok, ${r.failed} failed: ${r.errors}`);
       // The worker followed its node (IPC closed), and being primary it removed the VIP from B before exiting, so
       // no `sipha vip release` (systemd's ExecStopPost) is needed for exactly one holder.

@@ -18,15 +18,19 @@ const EPOCH = 1_800_000_000_000;
 /** The network between the two nodes: 1 ms each way, and each direction can be cut. */
 class Net {
   readonly cut = { ab: false, ba: false };
+  /** The node's process is gone, its host up: its kernel refuses what is sent to it (ICMP port unreachable). */
+  readonly gone = { a: false, b: false };
   readonly deliver: Record<string, (m: PeerMessage) => void> = {};
+  readonly refused: Record<string, (path: number) => void> = {};
   readonly heard: Array<{ to: string; body: PeerBody }> = [];
   private seq = 0;
   constructor(private readonly clock: FakeClock) {}
 
-  link(id: 'a' | 'b'): (deliver: (m: PeerMessage) => void) => PeerChannel {
+  link(id: 'a' | 'b'): (deliver: (m: PeerMessage) => void, refused: (path: number) => void) => PeerChannel {
     const other = id === 'a' ? 'b' : 'a';
-    return (deliver) => {
+    return (deliver, refused) => {
       this.deliver[id] = deliver;
+      this.refused[id] = refused;
       return {
         start: async () => {},
         close: async () => {},
@@ -36,6 +40,11 @@ class Net {
           rejected: { forged: 0, replayed: 0, stale: 0, malformed: 0 },
         }),
         send: (body) => {
+          if (this.gone[id]) return;
+          if (this.gone[other]) {
+            this.clock.setTimeout(() => this.refused[id]?.(0), 1);
+            return;
+          }
           if (this.cut[id === 'a' ? 'ab' : 'ba']) return;
           const msg: PeerMessage = { from: id, inc: 1, seq: ++this.seq, ts: this.clock.now(), path: 0, body };
           this.clock.setTimeout(() => {
@@ -263,6 +272,34 @@ describe('two nodes on a fake clock', () => {
     await p.run(2 * HB);
     assert.equal(p.nodes.a.role, 'backup');
     assert.deepEqual([...p.world.holders], ['b']);
+  });
+
+  it('primary process gone, host up: its kernel refuses, the backup promotes on peer-gone after 1.5 heartbeats', async () => {
+    const p = await started();
+    p.net.gone.a = true;
+    const goneAt = p.clock.now();
+    await p.run(DEAD - 2);
+    assert.equal(p.nodes.b.role, 'primary');
+    const promoted = p.nodes.b.status().timelines.at(-1);
+    assert.equal(promoted?.cause, 'peer-gone');
+    const tookMs = (promoted?.detectedAt ?? 0) - EPOCH - goneAt;
+    // Silence counts from the last heartbeat heard (up to one interval before), the refusal comes with B's next.
+    assert.ok(tookMs >= 1.5 * HB - HB && tookMs <= 2 * HB + HB / 5 + 2, `detected ${tookMs} ms after`);
+    assert.ok((p.nodes.b.status().peer.link.peerGone.icmp ?? 0) > 0);
+  });
+
+  it('a forged refusal after every heartbeat while the primary keeps sending: no takeover', async () => {
+    const p = await started();
+    const forge = () => p.net.refused.b?.(0);
+    for (let i = 0; i < 40; i++) {
+      forge();
+      await p.run(HB / 2);
+      forge();
+      await p.run(HB / 2);
+    }
+    assert.equal(p.nodes.b.role, 'backup');
+    assert.equal(p.nodes.a.role, 'primary');
+    assert.equal(p.nodes.b.status().peer.link.peerGone.icmp, 80);
   });
 
   it('this process stalled (one late tick): the peer gets a fresh window instead of a verdict', async () => {

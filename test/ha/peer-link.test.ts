@@ -25,7 +25,11 @@ interface Side {
   rejects: string[];
 }
 
-function side(id: string, paths: Array<{ listen: string; peer: string }>): Side {
+function side(
+  id: string,
+  paths: Array<{ listen: string; peer: string }>,
+  onRefused?: (path: number) => void,
+): Side {
   const s: Side = { link: undefined as unknown as PeerLink, messages: [], rejects: [] };
   s.link = new PeerLink({
     id,
@@ -35,6 +39,7 @@ function side(id: string, paths: Array<{ listen: string; peer: string }>): Side 
     maxSkewMs: 1000,
     onMessage: (m) => s.messages.push(m),
     onReject: (reason, detail) => s.rejects.push(`${reason}: ${detail}`),
+    ...(onRefused === undefined ? {} : { onRefused }),
   });
   return s;
 }
@@ -205,6 +210,55 @@ describe('peer link ordering across paths', () => {
     } finally {
       raw.close();
       await closeSide(x);
+    }
+  });
+});
+
+describe('peer link: the peer process gone (ICMP port unreachable on the connected send socket)', () => {
+  it('reports nothing while the peer answers; each refused heartbeat once its socket is closed, on every path', async () => {
+    const [a0, a1, b0, b1] = (await freePorts(4)) as [number, number, number, number];
+    const refused: number[] = [];
+    const a = side(
+      'a',
+      [
+        { listen: `127.0.0.1:${a0}`, peer: `127.0.0.1:${b0}` },
+        { listen: `127.0.0.1:${a1}`, peer: `127.0.0.1:${b1}` },
+      ],
+      (p) => refused.push(p),
+    );
+    const b = side('b', [
+      { listen: `127.0.0.1:${b0}`, peer: `127.0.0.1:${a0}` },
+      { listen: `127.0.0.1:${b1}`, peer: `127.0.0.1:${a1}` },
+    ]);
+    try {
+      await startSide(b);
+      await startSide(a);
+      assert.ok(await eventually(async () => hearsPeer(a) && hearsPeer(b), 1000));
+      await sleep(10 * HB);
+      assert.equal(refused.length, 0, 'a live peer never refuses');
+      assert.deepEqual(
+        a.link.status().paths.map((p) => p.refused),
+        [0, 0],
+      );
+      await closeSide(b);
+      assert.ok(
+        await eventually(async () => refused.includes(0) && refused.includes(1), 1000, 5),
+        `refusals on both paths: ${refused.join(',')}`,
+      );
+      const paths = a.link.status().paths;
+      assert.ok(paths.every((p) => p.refused > 0));
+      assert.equal(
+        paths.reduce((n, p) => n + p.refused, 0),
+        refused.length,
+        'each refusal reported once and counted',
+      );
+      assert.ok(
+        paths.every((p) => p.sendErrors === 0),
+        'a refusal is not a send error',
+      );
+    } finally {
+      await closeSide(a);
+      await closeSide(b);
     }
   });
 });

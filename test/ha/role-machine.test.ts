@@ -13,8 +13,10 @@ import {
   type RoleAction,
   type RoleEvent,
   type RoleState,
+  type StepResult,
   step,
 } from '../../src/ha/role-machine.js';
+import { FAST_DEAD_HEARTBEATS, roleTimers } from '../../src/ha/timers.js';
 
 const CONFIG = {
   id: 'a',
@@ -23,6 +25,8 @@ const CONFIG = {
   holdTicks: 8,
   heartbeatTicks: 5,
   deadTicks: 4,
+  fastDeadTicks: 3,
+  paths: 2,
   retryTicks: 2,
 };
 const TABLE = [...EVENT_ROWS, ...CONDITION_ROWS];
@@ -460,6 +464,41 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'the first sign that the peer is gone (ICMP, TCP) probes every path with a heartbeat at once',
+    state: st('backup', {}, { role: 'primary' }),
+    event: { type: 'peer-gone', via: 'icmp', path: 1 },
+    role: 'backup',
+    actions: ['send-heartbeat'],
+    check: (a, s) => {
+      assert.deepEqual(a[0], { type: 'send-heartbeat', queued: false });
+      assert.deepEqual(s.peerGone, { refused: [1], tcp: false, count: 1 });
+      assert.equal(s.peer.status, 'alive', 'evidence is not a verdict');
+    },
+  },
+  {
+    name: 'further signs before the peer is heard again send nothing more',
+    state: st('backup', { peerGone: { refused: [0], tcp: false, count: 1 } }, { role: 'primary' }),
+    event: { type: 'peer-gone', via: 'tcp' },
+    role: 'backup',
+    actions: [],
+  },
+  {
+    name: 'backup promotes on the fast verdict with its own cause (peer-gone)',
+    state: st(
+      'backup',
+      { peerGone: { refused: [0, 1], tcp: false, count: 2 }, peerSilentTicks: CONFIG.fastDeadTicks - 1 },
+      { role: 'primary' },
+    ),
+    event: TICK,
+    role: 'primary',
+    actions: PROMOTE,
+    term: 6,
+    check: (a, s) => {
+      assert.equal((a[0] as { cause: string }).cause, 'peer-gone');
+      assert.equal(s.peerDeadBy, 'peer-gone');
+    },
+  },
+  {
     name: 'a stopping backup releases (safe stop) and goes to fault',
     state: st('backup'),
     event: { type: 'stopping' },
@@ -523,6 +562,11 @@ const eventArb: fc.Arbitrary<RoleEvent> = fc.oneof(
   }),
   fc.record({ type: fc.constant('local-health' as const), ok: fc.boolean(), reason: fc.constant('x') }),
   fc.record({ type: fc.constant('witnesses' as const), reachable: fc.boolean() }),
+  fc.record({
+    type: fc.constant('peer-gone' as const),
+    via: fc.constantFrom<'icmp' | 'tcp'>('icmp', 'tcp'),
+    path: fc.constantFrom(0, 1),
+  }),
   fc.constant<RoleEvent>({ type: 'switchover-requested' }),
   fc.record({
     type: fc.constant('vip-result' as const),
@@ -678,6 +722,147 @@ describe('time in the machine: peer silence, heartbeats, stalls', () => {
     assert.equal(r.state.resigning, 1);
     assert.deepEqual(r.actions.at(-1), { type: 'send-heartbeat', queued: true });
     assert.equal(step(r.state, { type: 'resign-sent' }).state.resigning, 0);
+  });
+});
+
+describe('fast detection: the peer process gone (ICMP port unreachable, TCP RST/FIN), never on that alone', () => {
+  // The default timers: a heartbeat every 5 ticks, dead after 21, fast verdict after 9 (src/ha/timers.ts).
+  const FAST = { ...CONFIG, heartbeatTicks: 5, deadTicks: 21, fastDeadTicks: 9 };
+  const alive = (): RoleState => ({
+    ...st('backup', { heartbeatElapsed: 0 }, { status: 'alive', role: 'primary' }),
+    config: FAST,
+  });
+  const ICMP: RoleEvent = { type: 'peer-gone', via: 'icmp', path: 0 };
+  const ICMP1: RoleEvent = { type: 'peer-gone', via: 'icmp', path: 1 };
+  const TCP: RoleEvent = { type: 'peer-gone', via: 'tcp' };
+  /** The kernel of a dead peer: every path refuses (the probe makes sure of it). */
+  const gone = (s: RoleState): RoleState => step(step(s, ICMP).state, ICMP1).state;
+  const ticks = (s: RoleState, n: number): StepResult[] => {
+    const out: StepResult[] = [];
+    let cur = s;
+    for (let i = 0; i < n; i++) {
+      const r = step(cur, TICK);
+      out.push(r);
+      cur = r.state;
+    }
+    return out;
+  };
+  const promotion = (rs: StepResult[]) =>
+    rs.findIndex((r) => r.actions.some((a) => a.type === 'timeline' && a.kind === 'promote'));
+
+  it('a refusal on every path and silence on every path for fastDeadTicks: dead, promoted with cause peer-gone', () => {
+    const rs = ticks(gone(alive()), FAST.deadTicks);
+    const at = promotion(rs);
+    assert.equal(at + 1, FAST.fastDeadTicks, 'not one tick before fastDeadTicks, not one after');
+    const r = rs[at] as StepResult;
+    assert.equal(r.state.peer.status, 'dead');
+    assert.equal(r.state.peerDeadBy, 'peer-gone');
+    assert.equal(r.state.role, 'primary');
+    assert.deepEqual(r.actions[0], {
+      type: 'timeline',
+      kind: 'promote',
+      cause: 'peer-gone',
+      oldTerm: 5,
+      newTerm: 6,
+    });
+  });
+
+  it('refusals that come late in the silence kill at the next tick', () => {
+    const quiet = (ticks(alive(), 12).at(-1) as StepResult).state;
+    assert.equal(quiet.peer.status, 'alive');
+    const r = step(gone(quiet), TICK);
+    assert.equal(r.state.role, 'primary');
+    assert.equal((r.actions[0] as { cause: string }).cause, 'peer-gone');
+  });
+
+  it('evidence while heartbeats arrive every heartbeat interval never kills (forged ICMP and RST after each)', () => {
+    let s = alive();
+    for (let i = 1; i <= 2000; i++) {
+      if (i % FAST.heartbeatTicks === 0) s = step(s, hb('primary')).state;
+      // The forger answers every heartbeat on every path, right after each one, and resets the TCP mid-interval.
+      if (i % FAST.heartbeatTicks === 1) s = gone(s);
+      if (i % FAST.heartbeatTicks === 3) s = step(s, TCP).state;
+      s = step(s, TICK).state;
+      assert.equal(s.peer.status, 'alive', `tick ${i}`);
+      assert.equal(s.role, 'backup');
+    }
+  });
+
+  it('the probe is sent once per silence: evidence after evidence sends nothing until the peer is heard', () => {
+    let s = alive();
+    const probes: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = step(s, i === 2 ? hb('primary') : ICMP);
+      s = r.state;
+      probes.push(r.actions.filter((a) => a.type === 'send-heartbeat').length);
+    }
+    assert.deepEqual(probes, [1, 0, 0, 1], 'a heartbeat clears the evidence; the next sign probes again');
+  });
+
+  it('one path refusing, or the replication connection lost, with silence: only deadTicks kills (peer-dead)', () => {
+    for (const evidence of [[ICMP], [ICMP1, ICMP1], [TCP], [TCP, ICMP1]]) {
+      let s = alive();
+      for (const e of evidence) s = step(s, e).state;
+      const rs = ticks(s, FAST.deadTicks);
+      assert.equal(promotion(rs) + 1, FAST.deadTicks, JSON.stringify(evidence));
+      assert.equal(((rs.at(-1) as StepResult).actions[0] as { cause: string }).cause, 'peer-dead');
+    }
+  });
+
+  it('the replication connection lost, then the probe refused on every path: the fast verdict', () => {
+    const r = step(alive(), TCP);
+    assert.deepEqual(
+      r.actions,
+      [{ type: 'send-heartbeat', queued: false }],
+      'the TCP close probes every path',
+    );
+    const rs = ticks(gone(r.state), FAST.deadTicks);
+    assert.equal(promotion(rs) + 1, FAST.fastDeadTicks);
+    assert.deepEqual((rs.at(-1) as StepResult).state.peerGone, { refused: [0, 1], tcp: true, count: 3 });
+  });
+
+  it('silence without evidence: dead only at deadTicks, with cause peer-dead', () => {
+    const rs = ticks(alive(), FAST.deadTicks);
+    assert.equal(promotion(rs) + 1, FAST.deadTicks);
+    assert.equal((rs.at(-1) as StepResult).state.peerDeadBy, 'silence');
+    assert.equal(((rs.at(-1) as StepResult).actions[0] as { cause: string }).cause, 'peer-dead');
+  });
+
+  it('evidence, then a heartbeat: the evidence is gone and silence needs deadTicks again', () => {
+    const s = step(gone(alive()), hb('primary')).state;
+    assert.equal(s.peerGone, undefined);
+    const rs = ticks(s, FAST.deadTicks);
+    assert.equal(promotion(rs) + 1, FAST.deadTicks);
+  });
+
+  it('a late tick after evidence (this process stalled): fresh window, evidence dropped, no verdict', () => {
+    let s = gone(alive());
+    s = (ticks(s, FAST.fastDeadTicks - 2).at(-1) as StepResult).state;
+    const late = step(s, { type: 'tick', late: true });
+    assert.equal(late.state.peerSilentTicks, 0);
+    assert.equal(late.state.peerGone, undefined);
+    assert.equal(late.state.stalls, 1);
+    assert.deepEqual(late.actions, [{ type: 'send-heartbeat', queued: false }], 'probes at once');
+    const rs = ticks(late.state, FAST.deadTicks - 1);
+    assert.equal(promotion(rs), -1, 'no conclusion from before the stall');
+    assert.equal((rs.at(-1) as StepResult).state.peer.status, 'alive');
+  });
+
+  it('a peer never heard (cold start) or unknown gets the full window: evidence does not shorten it', () => {
+    const cold = { ...initialState(FAST, 0, false), healthy: true, released: true };
+    const b = step(cold, { type: 'started' }).state;
+    assert.equal(b.role, 'backup');
+    const rs = ticks(gone(b), FAST.deadTicks);
+    assert.equal(promotion(rs) + 1, FAST.deadTicks);
+    assert.equal(((rs.at(-1) as StepResult).actions[0] as { cause: string }).cause, 'peer-dead');
+  });
+
+  it('fastDeadTicks from the config: about 1.5 heartbeats, above one heartbeat, below deadTicks', () => {
+    const d = roleTimers({ heartbeat_ms: 50, dead_after_ms: 200 }).config;
+    assert.equal(d.fastDeadTicks, Math.ceil(FAST_DEAD_HEARTBEATS * d.heartbeatTicks) + 1);
+    assert.ok(d.fastDeadTicks > d.heartbeatTicks && d.fastDeadTicks < d.deadTicks);
+    const tight = roleTimers({ heartbeat_ms: 50, dead_after_ms: 100 }).config;
+    assert.ok(tight.fastDeadTicks > tight.heartbeatTicks && tight.fastDeadTicks < tight.deadTicks);
   });
 });
 

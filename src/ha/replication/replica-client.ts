@@ -20,6 +20,8 @@ export interface ReplicaClientOptions {
   log: Logger;
   /** Called when the connection or the synced state changes. */
   onChange?: () => void;
+  /** An established connection was reset (RST) or closed (FIN) by the primary's side, not by this client. */
+  onConnLost?: (how: 'reset' | 'closed') => void;
   retryMs?: number;
   connectTimeoutMs?: number;
   idleTimeoutMs?: number;
@@ -106,6 +108,7 @@ export class ReplicaClient {
     let sealer: FrameSealer | undefined;
     let refused = false;
     let established = false;
+    let lost: 'reset' | 'closed' | undefined;
     socket.setNoDelay(true);
     socket.setTimeout(this.o.connectTimeoutMs ?? 1000, () => socket.destroy(new Error('connect timeout')));
     const send = (msg: ReplMessage) => {
@@ -199,7 +202,12 @@ export class ReplicaClient {
       }
       this.changed();
     });
-    socket.on('error', (err) => {
+    // The far end went away (kernel FIN or RST), as opposed to this client giving up on it (destroy).
+    socket.on('end', () => {
+      lost ??= 'closed';
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ECONNRESET') lost ??= 'reset';
       if (!refused)
         this.o.log.debug({ err: err.message, peer: formatHostPort(peer) }, 'replication link error');
     });
@@ -211,6 +219,7 @@ export class ReplicaClient {
       this.connectedPath = undefined;
       this.o.applier.disconnected();
       if (established) this.o.log.info({ path: i }, 'replica: disconnected from the primary');
+      if (established && !refused && lost !== undefined && this.running) this.o.onConnLost?.(lost);
       this.changed();
       if (!this.running) return;
       // A peer that answered but does not serve (not primary yet) is retried on the same path after a pause;

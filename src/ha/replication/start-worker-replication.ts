@@ -34,6 +34,7 @@ export async function startWorkerReplication(
     locals: ep.locals,
     log: log.child({ part: 'replication' }),
     onChange: () => report(),
+    onPeerConnLost: (how) => send({ type: 'peer-conn-lost', how }),
   });
   await replication.start();
   setInterval(report, REPORT_MS).unref();

@@ -28,6 +28,8 @@ export interface WorkerReplicationOptions {
   log: Logger;
   /** Connection or synced state flipped. */
   onChange?: () => void;
+  /** The backup's connection to the primary was reset or closed by the primary's side. */
+  onPeerConnLost?: (how: 'reset' | 'closed') => void;
   /** Tunables for tests. */
   tickMs?: number;
   idleTimeoutMs?: number;
@@ -85,6 +87,7 @@ export class WorkerReplication {
       applier: this.applier,
       log: o.log,
       onChange: () => this.changed(),
+      onConnLost: (how) => o.onPeerConnLost?.(how),
       ...(o.retryMs === undefined ? {} : { retryMs: o.retryMs }),
       ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }),
     });
