@@ -5,6 +5,7 @@ import type { SipResponse } from '../../sip/message.js';
 import type { ServerTransaction } from '../../sip/transaction/index.js';
 import type { TransactionLayer } from '../../sip/transaction/transaction-layer.js';
 import type { MessageSender } from '../../sip/transport/types.js';
+import type { CommitGate } from '../commit-gate.js';
 import type { DialogStore } from '../dialogs.js';
 import type { DigestAuthenticator } from '../digest-auth.js';
 import type { LocationService } from '../location-service.js';
@@ -64,6 +65,8 @@ export class ProxyEnv {
   readonly identity: ProxyIdentity;
   /** Called for every request answered or forwarded (the HA node times "first SIP request served" with it). */
   onServed: (method: string) => void = () => {};
+  /** Where a response that confirms a change may have to wait for it to be replicated (HA); none: never waits. */
+  commitGate: CommitGate | undefined;
 
   constructor(
     readonly sender: MessageSender,

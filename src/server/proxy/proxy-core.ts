@@ -18,6 +18,7 @@ import type {
 } from '../../sip/transaction/index.js';
 import type { TransactionLayer } from '../../sip/transaction/transaction-layer.js';
 import type { MessageSender, Source } from '../../sip/transport/types.js';
+import type { CommitGate } from '../commit-gate.js';
 import { OverloadShedding } from '../overload/shed.js';
 import type { Resolution, SipResolver } from '../resolver/resolver.js';
 import { CancelProcessing } from './cancel.js';
@@ -91,6 +92,15 @@ export class ProxyCore implements TransactionCore {
 
   set onServed(listener: (method: string) => void) {
     this.env.onServed = listener;
+  }
+
+  /** The durability port (src/server/commit-gate.ts): the HA worker sets it once its replication runs. */
+  get commitGate(): CommitGate | undefined {
+    return this.env.commitGate;
+  }
+
+  set commitGate(gate: CommitGate | undefined) {
+    this.env.commitGate = gate;
   }
 
   get activeContexts(): number {
