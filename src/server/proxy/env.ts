@@ -67,6 +67,8 @@ export class ProxyEnv {
   onServed: (method: string) => void = () => {};
   /** Where a response that confirms a change may have to wait for it to be replicated (HA); none: never waits. */
   commitGate: CommitGate | undefined;
+  /** What went wrong outside any caller's stack (a held response sent later); the SIP server logs it. */
+  onError: (err: unknown) => void = () => {};
 
   constructor(
     readonly sender: MessageSender,
@@ -81,6 +83,11 @@ export class ProxyEnv {
     if (!server.respond(response)) return;
     this.countResponse(response.status);
     if (response.status >= 200) this.onServed(server.method);
+  }
+
+  /** Runs `send` once the commit gate's wait is over; a throw there is reported, not left unhandled. */
+  whenCommitted(wait: Promise<void>, send: () => void): void {
+    wait.then(send).catch(this.onError);
   }
 
   countResponse(status: number): void {

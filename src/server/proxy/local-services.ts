@@ -49,7 +49,7 @@ export class LocalServices {
     // Meanwhile the server transaction stays in Trying and absorbs retransmissions of the REGISTER (§17.2.2).
     const wait = outcome.changed === true ? this.env.commitGate?.afterChange() : undefined;
     if (wait === undefined) this.env.respond(server, outcome.response);
-    else void wait.then(() => this.env.respond(server, outcome.response));
+    else this.env.whenCommitted(wait, () => this.env.respond(server, outcome.response));
   }
 
   /** A request to the server itself (a Request-URI without a user part), other than REGISTER. */

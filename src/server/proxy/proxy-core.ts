@@ -42,7 +42,10 @@ export type { AdvertisedAddress } from './identity.js';
 export interface ProxyCoreOptions extends ProxyOptions {
   /** Resolves next hops given by name (`sip.dns`); without one, a name is not found (404). */
   resolver?: SipResolver;
-  /** What went wrong after a resolution, outside any caller's stack (the SIP server logs it). */
+  /**
+   * What went wrong after a resolution or in sending a response held for replication, outside any caller's stack
+   * (the SIP server logs it).
+   */
   onError?: (err: unknown) => void;
 }
 
@@ -64,6 +67,7 @@ export class ProxyCore implements TransactionCore {
     private readonly o: ProxyCoreOptions,
   ) {
     this.env = new ProxyEnv(sender, transactions, o);
+    this.env.onError = (err) => o.onError?.(err);
     this.selector = new TargetSelector(o);
     this.contexts = new ResponseContexts(this.env);
     this.cancels = new CancelProcessing(this.env, this.contexts, this.selector);

@@ -349,7 +349,7 @@ export class ResponseContexts {
         const held = ctx.held ?? new Set<string>();
         ctx.held = held;
         held.add(tag);
-        void wait.then(() => {
+        this.env.whenCommitted(wait, () => {
           held.delete(tag);
           this.sendUp(ctx, up);
         });
