@@ -1,6 +1,9 @@
 // Replication benchmark: lag p50/p99 at 1,000 REGISTER/s, and the backup's memory per binding (100,000)
 // and per dialog (20,000). The primary is a SipServer in this process fed by SIPp; the backup a replica in a child
 // process (bench/replication-replica.ts). Prints a table and writes bench/results/replication.json.
+// BENCH_ONLY=ackwait runs only the cost of "acknowledged means replicated" instead (ha.replication.ack_wait_ms on
+// and off): REGISTER throughput and latency and call setup time, from a load generator in this process (no SIPp),
+// into bench/results/replication-ackwait.json.
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +18,7 @@ import { runSipp, writeInjection } from '../src/lab/sipp.js';
 import { createLogger } from '../src/log/logger.js';
 import { type Dialog, dialogId } from '../src/server/dialogs.js';
 import { SipServer } from '../src/server/sip-server.js';
+import { AutoAnswer, inviteRequest, type LoadResult, registerRequest, runLoad } from './ackwait-load.js';
 import type { ReplicaReply, ReplicaRequest } from './replication-replica.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
@@ -23,6 +27,11 @@ const USERS = 5000;
 const BINDINGS = Number(process.env.BENCH_BINDINGS ?? 100_000);
 const DIALOGS = Number(process.env.BENCH_DIALOGS ?? 20_000);
 const GOALS = { lagP99Ms: 5, bytesPerBinding: 1024, bytesPerDialog: 2048 };
+const ONLY = process.env.BENCH_ONLY;
+/** The acknowledgement-wait comparison: bounded in count (and each request in time, 2 s). */
+const ACK_REGISTERS = Number(process.env.BENCH_ACK_REGISTERS ?? 4000);
+const ACK_CALLS = Number(process.env.BENCH_ACK_CALLS ?? 1000);
+const ACK_WAIT_MS = Number(process.env.BENCH_ACK_WAIT_MS ?? 10);
 
 const log = createLogger('warn', 'bench');
 const key = randomBytes(32);
@@ -86,9 +95,14 @@ async function waitFor(
   }
 }
 
-async function primary(sipPort: number, replPort: number) {
+async function primary(sipPort: number, replPort: number, ackWaitMs = 0) {
   const config = configSchema.parse({
-    sip: { listen: [`udp://127.0.0.1:${sipPort}`], domain: 'example.test' },
+    sip: {
+      listen: [`udp://127.0.0.1:${sipPort}`],
+      domain: 'example.test',
+      // The comparison measures the wait, not overload control's 503s on a busy host.
+      ...(ONLY === 'ackwait' ? { overload: { enabled: false } } : {}),
+    },
   });
   const server = new SipServer({ config, resolvePath: (p) => p, log });
   const role = new WorkerRoleHolder();
@@ -102,8 +116,11 @@ async function primary(sipPort: number, replPort: number) {
     listen: [{ host: '127.0.0.1', port: replPort, family: 4 }],
     peers: [{ host: '127.0.0.1', port: 9, family: 4 }],
     log,
+    ackWaitMs,
   });
   await node.start();
+  // As start-worker-replication.ts wires it in the SIP worker.
+  if (ackWaitMs > 0) server.proxy.commitGate = node.ackBarrier;
   return { server, node };
 }
 
@@ -270,7 +287,83 @@ async function memoryRun() {
   };
 }
 
+/** One side of the comparison: a primary with a synced backup (a child process), ack wait `ackWaitMs` (0: off). */
+async function ackWaitRun(ackWaitMs: number) {
+  const sipPort = await freePort();
+  const replPort = await freePort();
+  const { server, node } = await primary(sipPort, replPort, ackWaitMs);
+  const replica = await Replica.start(replPort);
+  await waitFor(() => node.status().synced, 10_000, 'replica synced');
+  // A short warm-up (JIT), not counted.
+  await runLoad(sipPort, 500, 16, registerRequest(1000));
+  const before = { ...node.ackBarrier.stats };
+  const registers = await runLoad(sipPort, ACK_REGISTERS, 32, registerRequest(1000));
+  const callee = await AutoAnswer.start(sipPort, 'callee');
+  const calls = await runLoad(sipPort, ACK_CALLS, 8, inviteRequest('callee', `w${ackWaitMs}`));
+  callee.stop();
+  const st = node.ackBarrier.stats;
+  const waits = st.waits - before.waits;
+  const result = {
+    ackWaitMs,
+    registers,
+    calls,
+    waits,
+    timeouts: st.timeouts - before.timeouts,
+    meanWaitMs: waits === 0 ? null : (st.waitedMs - before.waitedMs) / waits,
+    maxWaitMs: waits === 0 ? null : st.maxWaitMs,
+    lagP50Ms: node.source.lagTotal.percentile(0.5),
+    lagP99Ms: node.source.lagTotal.percentile(0.99),
+  };
+  await replica.stop();
+  await node.stop();
+  await server.stop(0);
+  return result;
+}
+
+async function ackWaitMain(): Promise<void> {
+  const off = await ackWaitRun(0);
+  const on = await ackWaitRun(ACK_WAIT_MS);
+  const f = (x: number | null) => (x === null || Number.isNaN(x) ? '-' : x.toFixed(2));
+  const failed = (r: LoadResult) => (r.failed > 0 ? ` (${r.failed} failed)` : '');
+  const rows: Array<[string, string, string]> = [
+    ['', 'ack_wait_ms 0 (off)', `ack_wait_ms ${ACK_WAIT_MS}`],
+    [
+      `REGISTER/s (${ACK_REGISTERS}, 32 outstanding)`,
+      off.registers.perSecond.toFixed(0) + failed(off.registers),
+      on.registers.perSecond.toFixed(0) + failed(on.registers),
+    ],
+    ['REGISTER → 200 p50 (ms)', f(off.registers.p50Ms), f(on.registers.p50Ms)],
+    ['REGISTER → 200 p99 (ms)', f(off.registers.p99Ms), f(on.registers.p99Ms)],
+    [
+      `call setup INVITE → 200 p50 (ms) (${ACK_CALLS}, 8 outstanding)`,
+      f(off.calls.p50Ms) + failed(off.calls),
+      f(on.calls.p50Ms) + failed(on.calls),
+    ],
+    ['call setup INVITE → 200 p99 (ms)', f(off.calls.p99Ms), f(on.calls.p99Ms)],
+    ['responses held / timed out', `${off.waits} / ${off.timeouts}`, `${on.waits} / ${on.timeouts}`],
+    [
+      'held: mean / max wait (ms)',
+      `${f(off.meanWaitMs)} / ${f(off.maxWaitMs)}`,
+      `${f(on.meanWaitMs)} / ${f(on.maxWaitMs)}`,
+    ],
+    [
+      'replication lag p50 / p99 (ms)',
+      `${f(off.lagP50Ms)} / ${f(off.lagP99Ms)}`,
+      `${f(on.lagP50Ms)} / ${f(on.lagP99Ms)}`,
+    ],
+  ];
+  const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]?.length ?? 0)));
+  for (const r of rows) process.stdout.write(`${r.map((c, i) => c.padEnd(w[i] ?? 0)).join('  ')}\n`);
+  mkdirSync(join(process.cwd(), 'bench', 'results'), { recursive: true });
+  writeFileSync(
+    join(process.cwd(), 'bench', 'results', 'replication-ackwait.json'),
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, off, on }, null, 2)}\n`,
+  );
+  rmSync(tmp, { recursive: true, force: true });
+}
+
 async function main(): Promise<void> {
+  if (ONLY === 'ackwait') return ackWaitMain();
   const lag = await lagRun();
   const synthetic = await syntheticRun();
   const mem = await memoryRun();

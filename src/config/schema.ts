@@ -177,6 +177,22 @@ export const haSchema = z
     worker_restart_ms: z.number().int().min(10).max(60_000).default(500),
     /** TCP port of the state replication stream on the ha.listen/ha.peer addresses; default: their first port + 1. */
     replication_port: z.number().int().min(1).max(65_535).optional(),
+    replication: z
+      .object({
+        /**
+         * Acknowledged means replicated: a REGISTER's 200 and the 2xx that confirms a dialog wait up to this long
+         * for the synced backup to acknowledge the change (then go anyway, and the backup counts as unsynced).
+         * 0: never wait.
+         */
+        ack_wait_ms: z
+          .number({ message: 'must be a whole number of ms from 0 to 1000' })
+          .int('must be a whole number of ms from 0 to 1000')
+          .min(0, 'must be a whole number of ms from 0 to 1000')
+          .max(1000, 'must be a whole number of ms from 0 to 1000')
+          .default(10),
+      })
+      .strict()
+      .default({ ack_wait_ms: 10 }),
   })
   .strict()
   .refine((ha) => ha.listen.length === ha.peer.length, {

@@ -1,5 +1,6 @@
 // The IPC protocol between the node supervisor and its SIP worker child (see DESIGN.md "Processes on each host").
 // Node → worker: heartbeats, role changes, stop. Worker → node: heartbeat answers, readiness, first request served.
+import type { AckWaitStats } from './replication/ack-barrier.js';
 
 export type WorkerRole = 'primary' | 'backup';
 
@@ -135,4 +136,6 @@ export interface ReplicationStatus {
   lastSyncedAgoMs: number | null;
   /** Primary: whether its replica was synced when it was promoted (null: never promoted, started primary). */
   promotedSynced: boolean | null;
+  /** Primary: responses held until the backup acknowledged their change (ha.replication.ack_wait_ms), since start. */
+  ackWait?: AckWaitStats;
 }

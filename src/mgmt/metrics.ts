@@ -2,6 +2,7 @@
 // command durations and announcements, and the SIP worker's counters and replication. Gauges read the latest
 // status at scrape time; the worker's counters are fetched once per scrape (see ManagementServer).
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { AckWaitStats } from '../ha/replication/ack-barrier.js';
 import type { HaStatus } from '../ha/status.js';
 import type { Timeline } from '../ha/timeline.js';
 import type { SipCounters } from '../ha/worker-ipc.js';
@@ -87,6 +88,34 @@ export class Metrics {
         if (rep?.lagP99Ms != null) this.set({ quantile: '0.99' }, rep.lagP99Ms / 1000);
       },
     });
+    // Acknowledged means replicated (ha.replication.ack_wait_ms): the worker's totals since it started; a restarted
+    // worker starts from 0 again, which Prometheus treats as a counter reset.
+    const ackWaitCounter = (name: string, help: string, get: (w: AckWaitStats) => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect: function (this: Counter) {
+          this.reset();
+          const w = self.status?.replication?.ackWait;
+          if (w !== undefined) this.inc(get(w));
+        },
+      });
+    ackWaitCounter(
+      'sipha_replication_ack_waits_total',
+      'Responses held until the backup acknowledged their change',
+      (w) => w.waits,
+    );
+    ackWaitCounter(
+      'sipha_replication_ack_wait_timeouts_total',
+      'Held responses sent without the backup’s acknowledgement after ha.replication.ack_wait_ms',
+      (w) => w.timeouts,
+    );
+    ackWaitCounter(
+      'sipha_replication_ack_wait_seconds_total',
+      'Time responses spent held for the backup’s acknowledgement',
+      (w) => w.waitedMs / 1000,
+    );
     const sipGauge = (name: string, help: string, get: (c: SipCounters) => number) =>
       new Gauge({
         name,

@@ -54,23 +54,26 @@ export class DialogStore {
     return [...this.dialogs.values()];
   }
 
-  /** A response to an INVITE on its way back to the caller. */
-  onInviteResponse(invite: SipRequest, response: SipResponse): void {
+  /**
+   * A response to an INVITE on its way back to the caller. Returns whether it confirmed a dialog (a `confirmed`
+   * change was recorded), so that the proxy can hold that 2xx until the change is replicated.
+   */
+  onInviteResponse(invite: SipRequest, response: SipResponse): boolean {
     const callId = invite.callId;
     const fromTag = invite.from?.tag;
     const toTag = response.to?.tag;
-    if (callId === undefined || fromTag === undefined) return;
+    if (callId === undefined || fromTag === undefined) return false;
     // A re-INVITE (To tag in the request) does not create or end its dialog.
-    if (invite.to?.tag !== undefined) return;
+    if (invite.to?.tag !== undefined) return false;
     if (response.status >= 300) {
       // "a non-2xx final response ... terminates all early dialogs created by provisional responses" (§12.3, §13.2.2.3)
       for (const d of [...this.dialogs.values()]) {
         if (d.callId === callId && d.fromTag === fromTag && d.state === 'early')
           this.end(d, `${response.status}`);
       }
-      return;
+      return false;
     }
-    if (toTag === undefined || response.status === 100) return;
+    if (toTag === undefined || response.status === 100) return false;
     const id = dialogId(callId, fromTag, toTag);
     let d = this.dialogs.get(id);
     if (d === undefined) {
@@ -88,13 +91,15 @@ export class DialogStore {
       this.dialogs.set(id, d);
       this.changes.emit({ kind: 'created', dialog: d, origin: 'local' });
       if (d.state === 'confirmed') this.changes.emit({ kind: 'confirmed', dialog: d, origin: 'local' });
-      return;
+      return d.state === 'confirmed';
     }
     if (response.status >= 200 && d.state === 'early') {
       d.state = 'confirmed';
       d.confirmedAt = this.now();
       this.changes.emit({ kind: 'confirmed', dialog: d, origin: 'local' });
+      return true;
     }
+    return false;
   }
 
   /** A BYE ends its dialog whichever side sent it. */

@@ -21,6 +21,8 @@ export interface RegisterOutcome {
   response: SipResponse;
   /** The AOR the request was about, when it could be read. */
   aor?: string;
+  /** Whether the handling changed a binding (added, refreshed or removed one): its 200 confirms that change. */
+  changed?: boolean;
 }
 
 /** Handles a REGISTER addressed to our domain. `now` is monotonic ms. */
@@ -65,8 +67,10 @@ export function handleRegister(
       // "If the Call-ID ... is the same and the CSeq ... is not higher, the update MUST be aborted".
       if (b.callId === callId && cseq <= b.cseq) return { ...reply(500, 'Out Of Order CSeq'), aor };
     }
-    for (const b of location.lookup(aor, Number.NEGATIVE_INFINITY)) location.remove(aor, b.contact);
-    return { response: okWithBindings(request, location, aor, now), aor };
+    let changed = false;
+    for (const b of location.lookup(aor, Number.NEGATIVE_INFINITY))
+      if (location.remove(aor, b.contact)) changed = true;
+    return { response: okWithBindings(request, location, aor, now), aor, changed };
   }
 
   // Parse every contact first so a bad one rejects the whole request (the update is atomic).
@@ -113,9 +117,10 @@ export function handleRegister(
   }
   if (repeat && updates.length > 0) return { response: okWithBindings(request, location, aor, now), aor };
   const path = request.headers.values('path');
+  let changed = false;
   for (const u of updates) {
     if (u.expires === 0) {
-      location.remove(aor, u.contact);
+      if (location.remove(aor, u.contact)) changed = true;
       continue;
     }
     const binding: Binding = {
@@ -130,11 +135,12 @@ export function handleRegister(
       updatedAt: now,
     };
     location.put(binding);
+    changed = true;
   }
   const response = okWithBindings(request, location, aor, now);
   // RFC 3327 §5.3: the registrar echoes the Path it stored when the UA supports path.
   if (path.length > 0) for (const p of path) response.headers.append('Path', p);
-  return { response, aor };
+  return { response, aor, changed };
 }
 
 /** "The registrar returns a 200 (OK) ... The response SHOULD contain Contact header field values enumerating all

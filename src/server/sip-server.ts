@@ -158,7 +158,11 @@ export class SipServer {
         recordTtlMs: sip.dns.record_ttl_s * 1000,
         now: () => performance.now(),
       }),
-      onError: (err) => log.error({ err }, 'error while forwarding to a resolved next hop'),
+      onError: (err) =>
+        log.error(
+          { err },
+          'error in deferred SIP handling (a resolved next hop, a response held for replication)',
+        ),
       advertise,
       now: () => performance.now(),
       ...(this.overload === undefined

@@ -16,6 +16,12 @@ function error(text: string): ConfigError {
 }
 
 describe('config validation', () => {
+  it('ha.replication.ack_wait_ms defaults to 10 ms and 0 turns the wait off', () => {
+    const ha = `${SIP}\nvip: { address: 198.51.100.10/24, interface: eth0 }\nha: { listen: ["203.0.113.11:7400"], peer: ["203.0.113.12:7400"], key_file: k`;
+    assert.equal(parseConfigText(`${ha} }`).ha?.replication.ack_wait_ms, 10);
+    assert.equal(parseConfigText(`${ha}, replication: { ack_wait_ms: 0 } }`).ha?.replication.ack_wait_ms, 0);
+  });
+
   it('accepts the minimal standalone config and fills defaults', () => {
     const c = parseConfigText(SIP);
     assert.deepEqual(c.sip.listen, ['udp://127.0.0.1:5060']);
@@ -93,6 +99,18 @@ describe('config validation', () => {
       `${SIP}\nvip: { address: 198.51.100.10/24, interface: eth0 }\nha: { listen: ["203.0.113.11:7400"], peer: ["203.0.113.12:7400"], key_file: k, heartbeat_ms: 100, dead_after_ms: 150 }`,
       'ha.dead_after_ms',
       /twice heartbeat_ms/,
+    ],
+    [
+      'ack wait too long',
+      `${SIP}\nvip: { address: 198.51.100.10/24, interface: eth0 }\nha: { listen: ["203.0.113.11:7400"], peer: ["203.0.113.12:7400"], key_file: k, replication: { ack_wait_ms: 5000 } }`,
+      'ha.replication.ack_wait_ms',
+      /whole number of ms from 0 to 1000/,
+    ],
+    [
+      'ack wait not whole',
+      `${SIP}\nvip: { address: 198.51.100.10/24, interface: eth0 }\nha: { listen: ["203.0.113.11:7400"], peer: ["203.0.113.12:7400"], key_file: k, replication: { ack_wait_ms: 2.5 } }`,
+      'ha.replication.ack_wait_ms',
+      /whole number of ms from 0 to 1000/,
     ],
     [
       'repeated auth algorithm',

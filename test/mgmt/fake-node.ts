@@ -48,6 +48,7 @@ export function fakeStatus(id: string, role: Role, term: number, peer: string): 
       dialogs: 1,
       lastSyncedAgoMs: null,
       promotedSynced: null,
+      ackWait: { waits: 40, acked: 38, timeouts: 2, released: 0, waitedMs: 120, maxWaitMs: 10 },
       ageMs: 50,
     },
     timelines: [],

@@ -223,6 +223,26 @@ describe('registrar (RFC 3261 §10.3)', () => {
     assert.equal(unregisterAgain.response.status, 200);
   });
 
+  it('says whether it changed a binding, so that only a changing 200 waits for replication', () => {
+    const loc = new LocationService();
+    const run = (opts: Parameters<typeof register>[0]) =>
+      handleRegister(register(opts), source, loc, myself, policy, 0).changed === true;
+    const c = '<sip:alice@203.0.113.5:5060>';
+    assert.equal(run({ contacts: [c], expires: 600, cseq: 1 }), true, 'added');
+    assert.equal(run({ contacts: [c], expires: 600, cseq: 1 }), false, 'the same request again');
+    assert.equal(run({ contacts: [c], expires: 600, cseq: 2 }), true, 'refreshed');
+    assert.equal(run({ cseq: 3 }), false, 'a query (no Contact)');
+    assert.equal(run({ contacts: [c], expires: 0, cseq: 4 }), true, 'removed');
+    assert.equal(
+      run({ contacts: ['<sip:bob@203.0.113.5:5060>'], expires: 0, cseq: 5 }),
+      false,
+      'nothing to remove',
+    );
+    run({ contacts: [c], expires: 600, cseq: 6 });
+    assert.equal(run({ contacts: ['*'], expires: 0, cseq: 7 }), true, 'wildcard removed one');
+    assert.equal(run({ contacts: ['*'], expires: 0, cseq: 8 }), false, 'wildcard removed none');
+  });
+
   it('expires bindings on time', () => {
     const loc = new LocationService();
     handleRegister(

@@ -58,6 +58,13 @@ export class ReplicationSource {
   private seq = 0;
   private acked = 0;
   private session: Session | undefined;
+  /**
+   * An acknowledgement wait timed out (acknowledged means replicated): the backup counts as unsynced until it has
+   * acknowledged every change made up to then, whatever its recent lag says. Not "up to the newest change": under
+   * steady load there is always a newer one, and the backup would never count as synced again.
+   */
+  private lagging = false;
+  private laggingUntil = 0;
   private pending: PendingChange[] = [];
   private readonly times = new Float64Array(TIME_SLOTS);
   /** Every lag sample since start (benchmarks). */
@@ -96,6 +103,18 @@ export class ReplicationSource {
     return this.session?.overflowed ?? false;
   }
 
+  get isLagging(): boolean {
+    return this.lagging;
+  }
+
+  /** The backup missed an acknowledgement bound: unsynced until it catches up with everything (see `lagging`). */
+  markLagging(): void {
+    if (this.session !== undefined && this.acked !== this.seq) {
+      this.lagging = true;
+      this.laggingUntil = this.seq;
+    }
+  }
+
   get pendingCount(): number {
     return this.pending.length;
   }
@@ -122,6 +141,7 @@ export class ReplicationSource {
     this.session = { snapshotSeq: this.seq, snapshotAcked: false, overflowed: false };
     this.pending = [];
     this.acked = 0;
+    this.lagging = false;
     return this.seq;
   }
 
@@ -129,6 +149,7 @@ export class ReplicationSource {
     this.session = undefined;
     this.pending = [];
     this.acked = 0;
+    this.lagging = false;
   }
 
   takePending(): PendingChange[] {
@@ -153,6 +174,7 @@ export class ReplicationSource {
       this.lagRecent.record(lag, now);
     }
     this.acked = seq;
+    if (seq >= this.laggingUntil) this.lagging = false;
     s.snapshotAcked = true;
     return { ok: true };
   }
@@ -164,7 +186,7 @@ export class ReplicationSource {
 
   /** Snapshot applied and acknowledgements keeping up (the oldest unacknowledged change is recent). */
   get synced(): boolean {
-    if (!this.snapshotAcked || this.overflowed) return false;
+    if (!this.snapshotAcked || this.overflowed || this.lagging) return false;
     if (this.acked === this.seq) return true;
     const oldest = this.acked + 1;
     if (this.seq - oldest >= TIME_SLOTS) return false;

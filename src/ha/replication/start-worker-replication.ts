@@ -35,8 +35,11 @@ export async function startWorkerReplication(
     log: log.child({ part: 'replication' }),
     onChange: () => report(),
     onPeerConnLost: (how) => send({ type: 'peer-conn-lost', how }),
+    ackWaitMs: ha.replication.ack_wait_ms,
   });
   await replication.start();
+  // Acknowledged means replicated: the SIP server's confirming responses wait on the backup's acknowledgement.
+  if (ha.replication.ack_wait_ms > 0) server.proxy.commitGate = replication.ackBarrier;
   setInterval(report, REPORT_MS).unref();
   return replication;
 }

@@ -4,7 +4,9 @@
 import type { Logger } from 'pino';
 import type { HostPort } from '../../net/address.js';
 import type { Unsubscribe } from '../../server/change-feed.js';
+import { type Clock, systemClock } from '../../time/clock.js';
 import type { ReplicationStatus, WorkerRole } from '../worker-ipc.js';
+import { AckBarrier } from './ack-barrier.js';
 import { ReplicaApplier } from './applier.js';
 import { ReplicaClient } from './replica-client.js';
 import type { ReplicatedStores } from './replicated-stores.js';
@@ -35,6 +37,10 @@ export interface WorkerReplicationOptions {
   idleTimeoutMs?: number;
   retryMs?: number;
   syncedLagMs?: number;
+  /** `ha.replication.ack_wait_ms`: how long a response that confirms a change waits for the backup; 0 (default) never. */
+  ackWaitMs?: number;
+  /** For the acknowledgement wait's bound (tests). */
+  clock?: Clock;
 }
 
 /** A replica synced this recently before its promotion counts as synced (the link dies just before it). */
@@ -52,6 +58,8 @@ export class WorkerReplication {
   readonly applier: ReplicaApplier;
   readonly listener: ReplicationListener;
   readonly client: ReplicaClient;
+  /** The SIP server's commit gate (acknowledged means replicated). */
+  readonly ackBarrier: AckBarrier;
   private drainWaiters: Array<() => boolean> = [];
   private wasSynced = false;
   /** Whether the last promotion found the replica synced (null: never promoted). */
@@ -64,6 +72,13 @@ export class WorkerReplication {
     this.source = new ReplicationSource({
       now: mono,
       ...(o.syncedLagMs === undefined ? {} : { syncedLagMs: o.syncedLagMs }),
+    });
+    this.ackBarrier = new AckBarrier({
+      source: this.source,
+      waitMs: o.ackWaitMs ?? 0,
+      clock: o.clock ?? systemClock,
+      active: () => this.primary,
+      onLagging: () => this.changed(),
     });
     this.applier = new ReplicaApplier(o.stores);
     this.listener = new ReplicationListener({
@@ -115,6 +130,7 @@ export class WorkerReplication {
     this.unsubscribe = [];
     this.client.stop();
     await this.listener.stop();
+    this.ackBarrier.releaseAll();
     this.releaseDrainWaiters();
   }
 
@@ -144,6 +160,7 @@ export class WorkerReplication {
       );
     } else {
       this.listener.dropSessions('demoted to backup');
+      this.ackBarrier.releaseAll();
       this.releaseDrainWaiters();
       this.client.start();
     }
@@ -164,6 +181,7 @@ export class WorkerReplication {
       ...this.o.stores.counts(),
       lastSyncedAgoMs: primary ? null : this.client.lastSyncedAgoMs,
       promotedSynced: primary ? this.promotedSynced : null,
+      ackWait: { ...this.ackBarrier.stats },
     };
   }
 
@@ -204,6 +222,7 @@ export class WorkerReplication {
   }
 
   private onAck(): void {
+    this.ackBarrier.onAck();
     if (this.drainWaiters.length > 0) this.releaseDrainWaiters();
     this.changed();
   }
@@ -215,6 +234,7 @@ export class WorkerReplication {
 
   /** Tells the owner when the connection or the synced state flips (the periodic report covers the rest). */
   private changed(): void {
+    if (!this.source.connected) this.ackBarrier.releaseAll();
     if (this.drainWaiters.length > 0 && !this.source.connected) this.releaseDrainWaiters();
     const s = this.status();
     if (s.synced === this.wasSynced && s.connected === this.wasConnected) return;

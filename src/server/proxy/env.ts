@@ -5,6 +5,7 @@ import type { SipResponse } from '../../sip/message.js';
 import type { ServerTransaction } from '../../sip/transaction/index.js';
 import type { TransactionLayer } from '../../sip/transaction/transaction-layer.js';
 import type { MessageSender } from '../../sip/transport/types.js';
+import type { CommitGate } from '../commit-gate.js';
 import type { DialogStore } from '../dialogs.js';
 import type { DigestAuthenticator } from '../digest-auth.js';
 import type { LocationService } from '../location-service.js';
@@ -64,6 +65,10 @@ export class ProxyEnv {
   readonly identity: ProxyIdentity;
   /** Called for every request answered or forwarded (the HA node times "first SIP request served" with it). */
   onServed: (method: string) => void = () => {};
+  /** Where a response that confirms a change may have to wait for it to be replicated (HA); none: never waits. */
+  commitGate: CommitGate | undefined;
+  /** What went wrong outside any caller's stack (a held response sent later); the SIP server logs it. */
+  onError: (err: unknown) => void = () => {};
 
   constructor(
     readonly sender: MessageSender,
@@ -78,6 +83,11 @@ export class ProxyEnv {
     if (!server.respond(response)) return;
     this.countResponse(response.status);
     if (response.status >= 200) this.onServed(server.method);
+  }
+
+  /** Runs `send` once the commit gate's wait is over; a throw there is reported, not left unhandled. */
+  whenCommitted(wait: Promise<void>, send: () => void): void {
+    wait.then(send).catch(this.onError);
   }
 
   countResponse(status: number): void {

@@ -45,7 +45,11 @@ export class LocalServices {
       this.knownAors.add(outcome.aor);
       this.env.stats.registrations++;
     }
-    this.env.respond(server, outcome.response);
+    // Acknowledged means replicated: a 200 that confirms a binding change leaves once the backup has it (bounded).
+    // Meanwhile the server transaction stays in Trying and absorbs retransmissions of the REGISTER (§17.2.2).
+    const wait = outcome.changed === true ? this.env.commitGate?.afterChange() : undefined;
+    if (wait === undefined) this.env.respond(server, outcome.response);
+    else this.env.whenCommitted(wait, () => this.env.respond(server, outcome.response));
   }
 
   /** A request to the server itself (a Request-URI without a user part), other than REGISTER. */

@@ -18,6 +18,7 @@ import type {
 } from '../../sip/transaction/index.js';
 import type { TransactionLayer } from '../../sip/transaction/transaction-layer.js';
 import type { MessageSender, Source } from '../../sip/transport/types.js';
+import type { CommitGate } from '../commit-gate.js';
 import { OverloadShedding } from '../overload/shed.js';
 import type { Resolution, SipResolver } from '../resolver/resolver.js';
 import { CancelProcessing } from './cancel.js';
@@ -41,7 +42,10 @@ export type { AdvertisedAddress } from './identity.js';
 export interface ProxyCoreOptions extends ProxyOptions {
   /** Resolves next hops given by name (`sip.dns`); without one, a name is not found (404). */
   resolver?: SipResolver;
-  /** What went wrong after a resolution, outside any caller's stack (the SIP server logs it). */
+  /**
+   * What went wrong after a resolution or in sending a response held for replication, outside any caller's stack
+   * (the SIP server logs it).
+   */
   onError?: (err: unknown) => void;
 }
 
@@ -63,6 +67,7 @@ export class ProxyCore implements TransactionCore {
     private readonly o: ProxyCoreOptions,
   ) {
     this.env = new ProxyEnv(sender, transactions, o);
+    this.env.onError = (err) => o.onError?.(err);
     this.selector = new TargetSelector(o);
     this.contexts = new ResponseContexts(this.env);
     this.cancels = new CancelProcessing(this.env, this.contexts, this.selector);
@@ -91,6 +96,15 @@ export class ProxyCore implements TransactionCore {
 
   set onServed(listener: (method: string) => void) {
     this.env.onServed = listener;
+  }
+
+  /** The durability port (src/server/commit-gate.ts): the HA worker sets it once its replication runs. */
+  get commitGate(): CommitGate | undefined {
+    return this.env.commitGate;
+  }
+
+  set commitGate(gate: CommitGate | undefined) {
+    this.env.commitGate = gate;
   }
 
   get activeContexts(): number {

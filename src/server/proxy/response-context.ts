@@ -67,6 +67,8 @@ export interface ResponseContext {
   cancelled: boolean;
   done: boolean;
   timerC: NodeJS.Timeout | undefined;
+  /** To tags of the 2xx held until their dialog's confirmation is replicated (acknowledged means replicated). */
+  held?: Set<string>;
 }
 
 export class ResponseContexts {
@@ -332,7 +334,32 @@ export class ResponseContexts {
     // the Vias below ours (some do, on CANCELled calls) cannot misroute the response.
     up.headers.remove('via');
     for (const v of ctx.request.headers.getFields('via')) up.headers.append('Via', v);
-    if (ctx.request.method === 'INVITE') this.env.o.dialogs.onInviteResponse(ctx.request, up);
+    if (ctx.request.method === 'INVITE') {
+      const tag = up.to?.tag ?? '';
+      const ok = up.status >= 200 && up.status < 300;
+      // A retransmission of a 2xx that is being held: the held copy goes when the hold ends, this one not at all.
+      if (ok && ctx.held?.has(tag) === true) return;
+      // Acknowledged means replicated: the 2xx that confirms a dialog goes up once the backup has the dialog
+      // (bounded). The server transaction stays in Proceeding meanwhile, answering INVITE retransmissions with the
+      // last provisional response (§17.2.1).
+      const wait = this.env.o.dialogs.onInviteResponse(ctx.request, up)
+        ? this.env.commitGate?.afterChange()
+        : undefined;
+      if (wait !== undefined) {
+        const held = ctx.held ?? new Set<string>();
+        ctx.held = held;
+        held.add(tag);
+        this.env.whenCommitted(wait, () => {
+          held.delete(tag);
+          this.sendUp(ctx, up);
+        });
+        return;
+      }
+    }
+    this.sendUp(ctx, up);
+  }
+
+  private sendUp(ctx: ResponseContext, up: SipResponse): void {
     // "If the server transaction is no longer available to handle the transmission, the element MUST forward
     // the response statelessly by sending it to the server transport." (A late 2xx, for instance.)
     if (ctx.server.terminated || !ctx.server.respond(up)) this.env.sender.sendResponse(up, ctx.server.source);

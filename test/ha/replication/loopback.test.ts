@@ -19,7 +19,10 @@ const key = randomBytes(32);
 
 /** A SIP server that acts (expires) while its worker role is primary, like the SIP worker's. */
 async function sipServer(port: number, role: WorkerRoleHolder): Promise<SipServer> {
-  const config = configSchema.parse({ sip: { listen: [`udp://127.0.0.1:${port}`], domain: 'example.test' } });
+  // No overload shedding: a busy shared test host must not turn these requests into 503s.
+  const config = configSchema.parse({
+    sip: { listen: [`udp://127.0.0.1:${port}`], domain: 'example.test', overload: { enabled: false } },
+  });
   const s = new SipServer({ config, resolvePath: (p) => p, log, acting: () => role.isPrimary });
   await s.start();
   return s;

@@ -97,6 +97,30 @@ describe('ReplicationSource', () => {
     s.beginSession();
     assert.equal(s.overflowed, false, 'a new session starts clean');
   });
+
+  it('a lagging backup (a missed acknowledgement bound) is unsynced until it has acknowledged what it fell behind on', () => {
+    const c = clock();
+    const s = new ReplicationSource({ now: c.now });
+    s.markLagging();
+    assert.equal(s.isLagging, false, 'no backup: nothing to lag');
+    s.beginSession();
+    s.ack(0);
+    s.markLagging();
+    assert.equal(s.isLagging, false, 'a backup that holds everything does not lag');
+    s.record(rm(1));
+    s.record(rm(2));
+    s.markLagging();
+    assert.equal(s.synced, false, 'lagging, though its lag is young');
+    s.record(rm(3));
+    s.ack(1);
+    assert.equal(s.synced, false, '1 of the 2 it fell behind on');
+    s.ack(2);
+    assert.equal(s.synced, true, 'caught up with those; 3 is a young change like any other');
+    s.record(rm(3));
+    s.markLagging();
+    s.beginSession();
+    assert.equal(s.isLagging, false, 'a new session starts clean');
+  });
 });
 
 describe('LagHistogram', () => {
