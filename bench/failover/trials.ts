@@ -111,7 +111,11 @@ async function trial(pair: Pair, sc: Scenario, n: number): Promise<Trial | strin
   t.promotions = tls
     .filter((x) => x.kind === 'promote' && x.detectedAt >= faultEpoch - 100)
     .sort((x, y) => x.detectedAt - y.detectedAt)
-    .map((x) => `${x.node} ${x.cause} t${x.newTerm} @${x.detectedAt - faultEpoch}`);
+    .map((x) => {
+      // The takeover's phases, ms after the fault (one host's clock: the lab's namespaces share it).
+      const at = (v: number | null) => (v === null ? '-' : String(v - faultEpoch));
+      return `${x.node} ${x.cause} t${x.newTerm} @${x.detectedAt - faultEpoch} (removed ${at(x.vipRemovedAt)}, added ${at(x.vipAddedAt)}, announced ${at(x.announcedAt)}, served ${at(x.firstServedAt)})`;
+    });
   return t;
 }
 
