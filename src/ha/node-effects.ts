@@ -67,9 +67,24 @@ export class NodeEffects {
       case 'timeline':
         this.openTimeline(a, detectedAt);
         return;
-      case 'persist-term':
-        await this.p.terms.save(a.term);
+      case 'persist-term': {
+        if (this.p.terms.write === undefined) {
+          await this.p.terms.save(a.term);
+          return;
+        }
+        // Written (a crash of this process cannot lose it) before the VIP that depends on it is added; on disk
+        // while the VIP is being added (src/ha/term-store.ts says why that order is safe).
+        const { durable } = await this.p.terms.write(a.term);
+        durable.catch((err: unknown) => {
+          this.p.log.error({ err, term: a.term }, 'term not on disk');
+          this.p.alarms.raise(
+            'term-not-durable',
+            'critical',
+            `term ${a.term} not on disk: ${errorMessage(err)}`,
+          );
+        });
         return;
+      }
       case 'enable-vip':
       case 'disable-vip':
         await this.vipCommand(a.type === 'enable-vip' ? 'enable' : 'disable');

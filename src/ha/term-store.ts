@@ -1,5 +1,6 @@
-// The node's term, persisted in node.state_dir. A promotion's term must survive a crash or a power cut before
-// the VIP is added, or a restarted node could reuse it. The write is on the takeover's critical path, so it is
+// The node's term, persisted in node.state_dir. A promotion's term must survive a crash of the process before the
+// VIP is added, or a restarted node could reuse it (write() resolves then), and reach the disk soon after (a power
+// cut takes the VIP with it). The write is on the takeover's critical path, so it is
 // one in-place write and one fdatasync (well under a millisecond on a quiet disk) instead of temp file, fsync,
 // rename and directory fsync (3–12 ms here): the file has two fixed-size slots, each a checksummed JSON line, and
 // a save always overwrites the slot that does not hold the newest term. A write torn by a crash leaves that slot
@@ -7,6 +8,7 @@
 // (The same double-buffering as a file system superblock or etcd's WAL CRCs.) A file of the older one-record
 // format is read, and replaced whole by the first save.
 import { createHash } from 'node:crypto';
+import { writeSync } from 'node:fs';
 import { type FileHandle, mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorCode } from '../net/errors.js';
@@ -26,6 +28,12 @@ export interface TermRecord {
 export interface TermStorePort {
   load(): Promise<number>;
   save(term: number): Promise<void>;
+  /**
+   * Resolves once the term is written where a crash of this process cannot lose it (the page cache); `durable`
+   * resolves once it is on disk. A takeover adds the VIP after the first and does not wait for the second: only a
+   * power cut or a kernel crash can lose a written term, and that takes the VIP with it.
+   */
+  write?(term: number): Promise<{ durable: Promise<void> }>;
   /** Lets go of what the store keeps open. */
   close?(): Promise<void>;
 }
@@ -63,6 +71,8 @@ export class TermStore implements TermStorePort {
   private fh: FileHandle | undefined;
   /** The slot holding the newest term (the next save writes the other one); undefined: not a slotted file yet. */
   private newestSlot: 0 | 1 | undefined;
+  /** The last save's fdatasync (never rejects: its caller hears the error). */
+  private syncing: Promise<void> = Promise.resolve();
 
   constructor(
     readonly dir: string,
@@ -101,24 +111,36 @@ export class TermStore implements TermStorePort {
   }
 
   async save(term: number): Promise<void> {
+    const { durable } = await this.write(term);
+    await durable;
+  }
+
+  async write(term: number): Promise<{ durable: Promise<void> }> {
     if (!validTerm(term)) throw new Error(`invalid term ${term}`);
+    // The previous save is on disk before the other slot is overwritten: the two slots must never both be in
+    // flight, or a power cut could leave neither the last completed term nor the new one.
+    await this.syncing;
     const rec: TermRecord = { term, node: this.nodeId, at: Date.now() };
     if (this.fh === undefined) {
       if (this.newestSlot === undefined) await this.load().catch(() => 0);
       if (this.newestSlot === undefined) {
         await this.create(rec);
-        return;
+        return { durable: Promise.resolve() };
       }
       this.fh = await open(this.file, 'r+');
     }
     const slot = this.newestSlot === 0 ? 1 : 0;
-    await this.fh.write(formatSlot(rec), 0, TERM_SLOT_BYTES, slot * TERM_SLOT_BYTES);
-    // fdatasync: the file's size never changes, so its data is all that must reach the disk.
-    await this.fh.datasync();
+    // A synchronous write to the page cache takes microseconds; through the thread pool it would be a round trip.
+    writeSync(this.fh.fd, formatSlot(rec), 0, TERM_SLOT_BYTES, slot * TERM_SLOT_BYTES);
     this.newestSlot = slot;
+    // fdatasync: the file's size never changes, so its data is all that must reach the disk.
+    const durable = this.fh.datasync();
+    this.syncing = durable.catch(() => undefined);
+    return { durable };
   }
 
   async close(): Promise<void> {
+    await this.syncing;
     await this.fh?.close();
     this.fh = undefined;
   }

@@ -57,6 +57,24 @@ describe('term store', () => {
     await again.close();
   });
 
+  it('write() resolves with the term readable by a new process, durable follows; saves never overlap', async () => {
+    const dir = await tmp();
+    const store = new TermStore(dir, 'a');
+    await store.save(1);
+    const { durable } = await store.write(2);
+    // Written: another process (a restart after a crash of this one) reads it before the fdatasync is done.
+    assert.equal(await new TermStore(dir, 'a').load(), 2);
+    // The next write waits for the previous one's fdatasync, so the two slots are never in flight together.
+    let firstOnDisk = false;
+    void durable.then(() => {
+      firstOnDisk = true;
+    });
+    await store.write(3);
+    assert.equal(firstOnDisk, true, 'term 2 on disk before term 3 overwrote the other slot');
+    await store.close();
+    assert.equal(await new TermStore(dir, 'a').load(), 3);
+  });
+
   it('a save torn by a crash loses only itself: the other slot still holds the last completed term', async () => {
     const dir = await tmp();
     const store = new TermStore(dir, 'a');
