@@ -66,12 +66,19 @@ export class ReplicaClient {
     return this.lastSyncedAt === undefined ? null : Date.now() - this.lastSyncedAt;
   }
 
-  start(): void {
+  /** Starts mirroring the primary, `delayMs` from now (0: at once). */
+  start(delayMs = 0): void {
     if (this.running) return;
     this.running = true;
     this.failures = 0;
     this.path = 0;
-    this.connectNow();
+    if (delayMs <= 0) {
+      this.connectNow();
+      return;
+    }
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.connectNow(), delayMs);
+    this.retryTimer.unref();
   }
 
   stop(): void {

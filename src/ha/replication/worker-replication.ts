@@ -43,6 +43,9 @@ export interface WorkerReplicationOptions {
   clock?: Clock;
 }
 
+/** How long a demoted primary waits before it asks the new primary for its snapshot. */
+const DEMOTED_RESYNC_DELAY_MS = 100;
+
 /** A replica synced this recently before its promotion counts as synced (the link dies just before it). */
 const PROMOTION_SYNCED_WITHIN_MS = 5000;
 
@@ -162,7 +165,9 @@ export class WorkerReplication {
       this.listener.dropSessions('demoted to backup');
       this.ackBarrier.releaseAll();
       this.releaseDrainWaiters();
-      this.client.start();
+      // Just demoted: the new primary's first requests after the takeover come before our snapshot (building it
+      // takes its event loop a few ms per thousand bindings), so we ask for it a moment later.
+      this.client.start(DEMOTED_RESYNC_DELAY_MS);
     }
     this.changed();
   }
