@@ -10,7 +10,7 @@
 // loser releases at once, the winner announces again. The transition table is in src/ha/role-table.ts.
 //
 // When the peer is dead (tick): silence on every path for deadTicks (dead_after_ms), or — the fast path — for
-// fastDeadTicks (about 1.5 heartbeats) once the peer's kernel refused a heartbeat on every path since the peer
+// fastDeadTicks (1.2 heartbeats) once the peer's kernel refused a heartbeat on every path since the peer
 // was last heard alive (`peer-gone` events: ICMP port unreachable). Evidence is forgotten on any authenticated
 // message from the peer and on a late tick; it never kills while heartbeats arrive. Its first signal — a
 // refusal, or the replication TCP connection closed or reset — sends a heartbeat on every path at once (row

@@ -179,7 +179,7 @@ describe('HA workflows end to end (SIPp through the VIP)', { skip: NEEDS_ROOT },
       const r = await run.result;
       const tl = (await pair.status('a'))?.timelines.at(-1);
       // B's kernel refused A's heartbeats (ICMP port unreachable) and closed the replication connection: the
-      // fast path, about 1.5 heartbeats of silence, not dead_after_ms.
+      // fast path, about 1.2 heartbeats of silence, not dead_after_ms.
       assert.equal(tl?.cause, 'peer-gone');
       assert.equal(tl?.newTerm, 5);
       assert.ok(tl?.vipAddedAt);

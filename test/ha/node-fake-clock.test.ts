@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { configSchema } from '../../src/config/schema.js';
 import { HaNode } from '../../src/ha/node.js';
 import type { PeerChannel } from '../../src/ha/peer-link.js';
+import { FAST_DEAD_HEARTBEATS } from '../../src/ha/timers.js';
 import type { PeerBody, PeerMessage } from '../../src/ha/wire.js';
 import type { WorkerEvents, WorkerPort } from '../../src/ha/worker-supervisor.js';
 import { FakeClock } from '../../src/time/clock.js';
@@ -274,7 +275,7 @@ describe('two nodes on a fake clock', () => {
     assert.deepEqual([...p.world.holders], ['b']);
   });
 
-  it('primary process gone, host up: its kernel refuses, the backup promotes on peer-gone after 1.5 heartbeats', async () => {
+  it('primary process gone, host up: its kernel refuses, the backup promotes on peer-gone after FAST_DEAD_HEARTBEATS', async () => {
     const p = await started();
     p.net.gone.a = true;
     const goneAt = p.clock.now();
@@ -284,7 +285,10 @@ describe('two nodes on a fake clock', () => {
     assert.equal(promoted?.cause, 'peer-gone');
     const tookMs = (promoted?.detectedAt ?? 0) - EPOCH - goneAt;
     // Silence counts from the last heartbeat heard (up to one interval before), the refusal comes with B's next.
-    assert.ok(tookMs >= 1.5 * HB - HB && tookMs <= 2 * HB + HB / 5 + 2, `detected ${tookMs} ms after`);
+    assert.ok(
+      tookMs >= FAST_DEAD_HEARTBEATS * HB - HB && tookMs <= (FAST_DEAD_HEARTBEATS + 0.5) * HB + HB / 5 + 2,
+      `detected ${tookMs} ms after`,
+    );
     assert.ok((p.nodes.b.status().peer.link.peerGone.icmp ?? 0) > 0);
   });
 

@@ -857,7 +857,7 @@ describe('fast detection: the peer process gone (ICMP port unreachable, TCP RST/
     assert.equal(((rs.at(-1) as StepResult).actions[0] as { cause: string }).cause, 'peer-dead');
   });
 
-  it('fastDeadTicks from the config: about 1.5 heartbeats, above one heartbeat, below deadTicks', () => {
+  it('fastDeadTicks from the config: FAST_DEAD_HEARTBEATS, above one heartbeat, below deadTicks', () => {
     const d = roleTimers({ heartbeat_ms: 50, dead_after_ms: 200 }).config;
     assert.equal(d.fastDeadTicks, Math.ceil(FAST_DEAD_HEARTBEATS * d.heartbeatTicks) + 1);
     assert.ok(d.fastDeadTicks > d.heartbeatTicks && d.fastDeadTicks < d.deadTicks);
