@@ -231,7 +231,8 @@ export async function runKeepalived(rows: Row[]): Promise<void> {
           const row: Row = {
             key: `ka-${f}-${advert}`,
             name: `keepalived ${what}, advert ${advert * 1000} ms`,
-            measure: f === 'crash' ? 'recovery' : 'gap',
+            // A clean stop drops the VIP at once: the move is at the fault instant.
+            measure: f === 'crash' ? 'recovery' : 'move',
             trials: [],
             failures: [],
           };

@@ -28,6 +28,12 @@ export interface Outage {
   lost: number;
   /** The first 200 for a probe sent after the fault (ms after the fault). */
   firstAfterFaultMs: number | null;
+  /**
+   * The silence the move itself caused: the interval between the two consecutive 200s received either side of the
+   * moment the VIP left the old host (the fault instant, or a later one the trial knows). The longest gap over the
+   * whole trial also holds the measurement's own jitter (on a loaded 2-core machine, 25–40 ms with no move at all).
+   */
+  moveGapMs: number | null;
 }
 
 export class Prober {
@@ -78,8 +84,20 @@ export class Prober {
     await this.done;
   }
 
-  /** The outage seen from faultAt (mono ms) on. */
-  analyse(faultAt: number): Outage {
+  /** The interval between the consecutive 200s received either side of `at` (mono ms). */
+  gapAround(at: number): number | null {
+    let before: number | undefined;
+    let after: number | undefined;
+    for (const a of this.answers) {
+      if (a.status !== 200) continue;
+      if (a.received <= at) before = Math.max(before ?? a.received, a.received);
+      else after = Math.min(after ?? a.received, a.received);
+    }
+    return before === undefined || after === undefined ? null : round(after - before);
+  }
+
+  /** The outage seen from faultAt (mono ms) on; the move is at `moveAt` (default: the fault). */
+  analyse(faultAt: number, moveAt = faultAt): Outage {
     const ok = this.answers.filter((a) => a.status === 200).sort((x, y) => x.received - y.received);
     let prev = faultAt;
     for (const a of ok) if (a.received < faultAt) prev = a.received;
@@ -99,6 +117,7 @@ export class Prober {
       gapMs: round(gap),
       lost: Math.max(0, this.sent - ok.length),
       firstAfterFaultMs: first === undefined ? null : round(first.received - faultAt),
+      moveGapMs: this.gapAround(moveAt),
     };
   }
 
@@ -130,6 +149,10 @@ export class Prober {
 /** What one trial's measurement saw. */
 export interface Measured<T> {
   outage: Outage;
+  /** The silence around another instant (mono ms), once the trial knows when the VIP really moved. */
+  gapAround(at: number): number | null;
+  /** The fault instant (mono ms). */
+  faultAt: number;
   sipp: SippResult;
   /** What the fault function returned. */
   value: T;
@@ -149,5 +172,5 @@ export async function measure<T>(lab: Lab, seconds: number, fault: () => Promise
   const sipp = await sippRun;
   await prober.stop();
   if (DEBUG) prober.dump(faultAt);
-  return { outage: prober.analyse(faultAt), sipp, value };
+  return { outage: prober.analyse(faultAt), gapAround: (at) => prober.gapAround(at), faultAt, sipp, value };
 }

@@ -25,7 +25,8 @@ export interface Trial extends Outage {
 export interface Row {
   key: string;
   name: string;
-  measure: 'recovery' | 'gap';
+  /** recovery: fault → first answer; gap: longest gap over the trial; move: the gap around the VIP's move. */
+  measure: 'recovery' | 'gap' | 'move';
   trials: Trial[];
   /** Set when the scenario could not be measured (e.g. a feature not implemented yet). */
   pending?: string;
@@ -72,7 +73,7 @@ export async function runRow(row: Row, trial: (n: number) => Promise<Trial | str
     }
     row.trials.push(t);
     log(
-      `  ${row.key} #${i} ${t.from}→${t.to}: recovery ${t.recoveryMs} ms, gap ${t.gapMs} ms, first post-fault answer ${t.firstAfterFaultMs} ms, lost ${t.lost}, SIPp failed ${t.sippFailed}${t.note ? `, ${t.note}` : ''}${t.promotions === undefined ? '' : `; promotions ${t.promotions.join(', ')}`}`,
+      `  ${row.key} #${i} ${t.from}→${t.to}: recovery ${t.recoveryMs} ms, gap ${t.gapMs} ms, around the move ${t.moveGapMs} ms, first post-fault answer ${t.firstAfterFaultMs} ms, lost ${t.lost}, SIPp failed ${t.sippFailed}${t.note ? `, ${t.note}` : ''}${t.promotions === undefined ? '' : `; promotions ${t.promotions.join(', ')}`}`,
     );
   }
   return row.failures.length > 0;
@@ -85,7 +86,9 @@ function pct(xs: number[], p: number): number | null {
 }
 
 function summary(r: Row) {
-  const xs = r.trials.map((t) => (r.measure === 'recovery' ? t.recoveryMs : t.gapMs));
+  const xs = r.trials.map((t) =>
+    r.measure === 'recovery' ? t.recoveryMs : r.measure === 'move' ? (t.moveGapMs ?? t.gapMs) : t.gapMs,
+  );
   const sum = (f: (t: Trial) => number) => r.trials.reduce((s, t) => s + f(t), 0);
   return {
     trials: r.trials.length,
@@ -108,7 +111,12 @@ export function table(rows: Row[]): string {
   ];
   for (const r of rows) {
     const s = summary(r);
-    const measure = r.measure === 'recovery' ? 'fault → first answer' : 'longest gap';
+    const measure =
+      r.measure === 'recovery'
+        ? 'fault → first answer'
+        : r.measure === 'move'
+          ? 'gap around the move'
+          : 'longest gap';
     if (r.pending !== undefined && r.trials.length === 0) {
       lines.push(`| ${r.name} | ${measure} | 0 | pending: ${r.pending} | | | | | |`);
       continue;

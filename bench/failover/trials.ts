@@ -15,7 +15,7 @@ import { PairFixture } from '../../src/lab/fixture.js';
 import { type Host, other, type Pair } from '../../src/lab/pair.js';
 import { type Settled, settle } from '../../src/lab/settle.js';
 import { errorMessage } from '../../src/net/errors.js';
-import { load, log, SOAK_RATE, SOAK_S, wanted } from './common.js';
+import { load, log, SOAK_RATE, SOAK_S, SOAK_USERS, wanted } from './common.js';
 import { measure } from './prober.js';
 import { type Row, runRow, type Soak, type Trial, trialOf } from './report.js';
 
@@ -67,7 +67,7 @@ const SCENARIOS: Scenario[] = [
     fault: haLinkDown({ paths: 'management' }),
     stayMs: 2000,
   },
-  { key: 'switchover', name: 'sipha manual switchover', measure: 'gap', fault: switchover() },
+  { key: 'switchover', name: 'sipha manual switchover', measure: 'move', fault: switchover() },
 ];
 
 /** The settled pair, or undefined (a trial then fails, or the pair is left to the next trial's settle). */
@@ -108,6 +108,11 @@ async function trial(pair: Pair, sc: Scenario, n: number): Promise<Trial | strin
     ...((await pair.status('a'))?.timelines ?? []),
     ...((await pair.status('b'))?.timelines ?? []),
   ];
+  // A planned move leaves the old host some ms after the request (the drain first): the silence it causes is
+  // around that instant, read from the old primary's timeline (both hosts share one clock in the lab).
+  const removed = tls.find((x) => x.kind === 'demote' && x.detectedAt >= faultEpoch - 100)?.vipRemovedAt;
+  if (sc.measure === 'move' && typeof removed === 'number')
+    t.moveGapMs = m.gapAround(m.faultAt + (removed - faultEpoch));
   t.promotions = tls
     .filter((x) => x.kind === 'promote' && x.detectedAt >= faultEpoch - 100)
     .sort((x, y) => x.detectedAt - y.detectedAt)
@@ -172,11 +177,26 @@ export async function runSipha(rows: Row[]): Promise<Soak | undefined> {
 // pair runs with its production timers; every promotion (a new term) is a false failover.
 async function runSoak(pair: Pair): Promise<Soak> {
   const s = await settle(pair);
-  log(`soak: ${SOAK_S} s of SIPp OPTIONS+REGISTER at ${SOAK_RATE}/s against ${s.primary}`);
-  const run = load(pair.lab, SOAK_S, SOAK_RATE);
+  log(
+    `soak: ${SOAK_S} s of SIPp OPTIONS+REGISTER at ${SOAK_RATE}/s (${SOAK_USERS} users) against ${s.primary}`,
+  );
+  const run = load(pair.lab, SOAK_S, SOAK_RATE, SOAK_USERS);
   let changes = 0;
   let last: Host = s.primary;
   let done = false;
+  const startedAt = Date.now();
+  // Every alarm raised during the soak, by host (the nodes keep only their last 100 alarm events, and a flapping
+  // warning can push a fault's reason out): read every second, with the VIP holders.
+  const alarms = new Map<string, string>();
+  const readAlarms = async () => {
+    for (const h of ['a', 'b'] as const)
+      for (const a of (await pair.status(h))?.alarms ?? [])
+        if (a.at >= startedAt && a.state === 'raised')
+          alarms.set(
+            `${h}${a.at}${a.alarm}`,
+            `${h} ${a.alarm} @${Math.round((a.at - startedAt) / 1000)} s: ${a.detail}`,
+          );
+  };
   const watch = (async () => {
     while (!done) {
       await sleep(1000);
@@ -185,15 +205,15 @@ async function runSoak(pair: Pair): Promise<Soak> {
         changes++;
         last = holders[0]!;
       }
+      await readAlarms();
     }
   })();
-  const startedAt = Date.now();
   const r = await run;
   done = true;
   await watch;
+  await readAlarms();
   // What moved the VIP, and what the nodes alarmed about, so that a false failover says why.
   const promotions: string[] = [];
-  const alarms: string[] = [];
   for (const h of ['a', 'b'] as const) {
     const st = await pair.status(h);
     for (const t of st?.timelines ?? [])
@@ -201,8 +221,6 @@ async function runSoak(pair: Pair): Promise<Soak> {
         promotions.push(
           `${t.node} ${t.cause} t${t.newTerm} @${Math.round((t.detectedAt - startedAt) / 1000)} s`,
         );
-    for (const a of st?.alarms ?? [])
-      if (a.at >= startedAt && a.state === 'raised') alarms.push(`${h} ${a.alarm}: ${a.detail}`);
   }
   const termBefore = s.status[s.primary].term;
   const termAfter = Math.max(
@@ -219,6 +237,6 @@ async function runSoak(pair: Pair): Promise<Soak> {
     sippFailed: r.failed,
     primaryChanges: changes,
     promotions,
-    alarms,
+    alarms: [...alarms.values()],
   };
 }
