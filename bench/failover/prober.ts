@@ -36,6 +36,8 @@ export interface Outage {
    * whole trial also holds the measurement's own jitter (on a loaded 2-core machine, 25–40 ms with no move at all).
    */
   moveGapMs: number | null;
+  /** The longest silence that began within the takeover's window (RECOVERY_WINDOW_MS after the fault). */
+  windowGapMs: number;
 }
 
 export class Prober {
@@ -129,6 +131,7 @@ export class Prober {
       lost: Math.max(0, this.sent - ok.length),
       firstAfterFaultMs: first === undefined ? null : round(first.received - faultAt),
       moveGapMs: this.gapAround(moveAt),
+      windowGapMs: round(recoveryGap),
     };
   }
 

@@ -25,8 +25,11 @@ export interface Trial extends Outage {
 export interface Row {
   key: string;
   name: string;
-  /** recovery: fault → first answer; gap: longest gap over the trial; move: the gap around the VIP's move. */
-  measure: 'recovery' | 'gap' | 'move';
+  /**
+   * recovery: fault → first answer; gap: longest gap over the trial; move: the gap around the VIP's move;
+   * window: the longest gap that began within 1.5 s of the fault (a planned move whose instant is not known).
+   */
+  measure: 'recovery' | 'gap' | 'move' | 'window';
   trials: Trial[];
   /** Set when the scenario could not be measured (e.g. a feature not implemented yet). */
   pending?: string;
@@ -73,7 +76,7 @@ export async function runRow(row: Row, trial: (n: number) => Promise<Trial | str
     }
     row.trials.push(t);
     log(
-      `  ${row.key} #${i} ${t.from}→${t.to}: recovery ${t.recoveryMs} ms, gap ${t.gapMs} ms, around the move ${t.moveGapMs} ms, first post-fault answer ${t.firstAfterFaultMs} ms, lost ${t.lost}, SIPp failed ${t.sippFailed}${t.note ? `, ${t.note}` : ''}${t.promotions === undefined ? '' : `; promotions ${t.promotions.join(', ')}`}`,
+      `  ${row.key} #${i} ${t.from}→${t.to}: recovery ${t.recoveryMs} ms, gap ${t.gapMs} ms, around the move ${t.moveGapMs} ms, in the window ${t.windowGapMs} ms, first post-fault answer ${t.firstAfterFaultMs} ms, lost ${t.lost}, SIPp failed ${t.sippFailed}${t.note ? `, ${t.note}` : ''}${t.promotions === undefined ? '' : `; promotions ${t.promotions.join(', ')}`}`,
     );
   }
   return row.failures.length > 0;
@@ -87,7 +90,13 @@ function pct(xs: number[], p: number): number | null {
 
 function summary(r: Row) {
   const xs = r.trials.map((t) =>
-    r.measure === 'recovery' ? t.recoveryMs : r.measure === 'move' ? (t.moveGapMs ?? t.gapMs) : t.gapMs,
+    r.measure === 'recovery'
+      ? t.recoveryMs
+      : r.measure === 'move'
+        ? (t.moveGapMs ?? t.gapMs)
+        : r.measure === 'window'
+          ? t.windowGapMs
+          : t.gapMs,
   );
   const sum = (f: (t: Trial) => number) => r.trials.reduce((s, t) => s + f(t), 0);
   return {
@@ -116,7 +125,9 @@ export function table(rows: Row[]): string {
         ? 'fault → first answer'
         : r.measure === 'move'
           ? 'gap around the move'
-          : 'longest gap';
+          : r.measure === 'window'
+            ? 'longest gap ≤ 1.5 s after'
+            : 'longest gap';
     if (r.pending !== undefined && r.trials.length === 0) {
       lines.push(`| ${r.name} | ${measure} | 0 | pending: ${r.pending} | | | | | |`);
       continue;
