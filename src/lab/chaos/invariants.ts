@@ -1,0 +1,338 @@
+// The chaos run's checker: samples in, named violations out (a Jepsen-style checker over the run's history).
+// Pure: no clock, no I/O. Pacemaker's CTS once ran for years with its "resource active on two nodes" audit
+// silently disabled, so every rule here has tests that feed it a deliberately broken trace.
+//
+// Samples must come in time order (equal times allowed): the lab merges its samplers by t before feeding.
+// A sample older than the previous one is rejected with a RangeError rather than silently reordered, since
+// the rules below are streaming and a late sample would be judged against a state it never belonged to.
+import type {
+  ArpSample,
+  BindingsSample,
+  FaultSample,
+  NodeSample,
+  ProbeSample,
+  RegisteredSample,
+  Sample,
+} from './samples.js';
+import { type Violation, Violations } from './violations.js';
+
+export { formatReport } from './format.js';
+export type { Sample } from './samples.js';
+export type { InvariantName, Violation } from './violations.js';
+
+export interface CheckerOptions {
+  /**
+   * Longest run of two ARP owners allowed per takeover (ms); default 500. sipha releases the VIP before the
+   * other host adds it (break-before-make), but a crashed host's orphaned worker may release late and the
+   * client's ARP cache still holds the old answer, so a short overlap is observable; longer is a split brain.
+   */
+  overlapMs?: number;
+  /** Longest a fault that leaves a healthy node may go without an ok probe (ms). */
+  resumeBoundMs?: number;
+}
+
+export interface FaultStats {
+  /** Injects of this fault. */
+  count: number;
+  /** Measured gaps (ms) from the clock start to the first ok probe, for the faults that left a healthy node. */
+  gaps: number[];
+  /** Of those, how many were over the bound (or never resumed). */
+  late: number;
+}
+
+export interface Report {
+  violations: Violation[];
+  perFault: Record<string, FaultStats>;
+  totals: {
+    samples: number;
+    faults: number;
+    /** Waits for service cancelled by a later fault that left no healthy node. */
+    superseded: number;
+    /** Waits whose clock never started (an earlier fault never healed) by the end of the run. */
+    unmeasured: number;
+    violations: number;
+  };
+}
+
+// --- single-vip-owner -------------------------------------------------------------------------------------
+// Rule: at most one host answers ARP for the VIP, except for one overlap window per takeover of at most
+// overlapMs. A window is a maximal run of samples with two or more owners, measured from its first sample to
+// its last (only what was observed: the sampling period is not counted against the pair).
+// Why: two hosts answering for the VIP is a split brain: clients' requests go to either and state forks.
+interface VipState {
+  overlapSince: number | null;
+  reported: boolean;
+}
+
+function checkSingleVipOwner(s: VipState, x: ArpSample, overlapMs: number, out: Violations): void {
+  const owners = new Set(x.owners);
+  if (owners.size < 2) {
+    s.overlapSince = null;
+    s.reported = false;
+    return;
+  }
+  s.overlapSince ??= x.t;
+  if (!s.reported && x.t - s.overlapSince > overlapMs) {
+    s.reported = true;
+    const who = [...owners].sort().join(', ');
+    out.add(
+      'single-vip-owner',
+      String(s.overlapSince),
+      s.overlapSince,
+      `VIP answered by ${who} for more than ${overlapMs} ms`,
+    );
+  }
+}
+
+// --- term-monotonic ---------------------------------------------------------------------------------------
+// Rule: a host's term never goes down, across restarts too (the term is persisted before it is used).
+// Why: the term orders the primaries; a term going back lets an old primary's decisions win over newer ones.
+function checkTermMonotonic(last: Map<string, number>, x: NodeSample, out: Violations): void {
+  if (!x.reachable) return;
+  const before = last.get(x.host);
+  if (before !== undefined && x.term < before)
+    out.add('term-monotonic', x.host, x.t, `${x.host}: term went from ${before} down to ${x.term}`);
+  if (before === undefined || x.term > before) last.set(x.host, x.term);
+}
+
+// --- unique-primary-per-term ------------------------------------------------------------------------------
+// Rule: two different hosts are never seen primary with the same term, at any time (not only at once).
+// Why: a term names one election's winner (Raft's election safety); two winners of one term is a split brain
+// even when the two reigns did not overlap in the samples.
+function checkUniquePrimaryPerTerm(primaryOf: Map<number, string>, x: NodeSample, out: Violations): void {
+  if (!x.reachable || x.role !== 'primary') return;
+  const first = primaryOf.get(x.term);
+  if (first === undefined) primaryOf.set(x.term, x.host);
+  else if (first !== x.host)
+    out.add(
+      'unique-primary-per-term',
+      `${x.term}`,
+      x.t,
+      `${x.host} primary in term ${x.term}, which ${first} held`,
+    );
+}
+
+// --- service-resumes --------------------------------------------------------------------------------------
+// Rule: after a fault injected with leavesHealthyNode, an ok probe comes within resumeBoundMs of its clock
+// start. The clock starts at the inject; if other faults were active then, it starts at the last of their
+// heals instead (service may be down for their reasons, and the bound is for one takeover, not a chain). A
+// later inject that leaves no healthy node cancels the waits still open (superseded: nothing can answer).
+// Why: the pair exists to keep serving through any single failure; the gap is the outage clients saw.
+interface Wait {
+  n: number;
+  fault: string;
+  clockStart: number | null;
+  blockers: Set<number>;
+  reported: boolean;
+}
+
+interface ServiceState {
+  active: Set<number>;
+  waits: Wait[];
+  superseded: number;
+}
+
+function onFaultForService(s: ServiceState, x: FaultSample, stats: FaultStats): void {
+  if (x.phase === 'heal') {
+    s.active.delete(x.n);
+    for (const w of s.waits)
+      if (w.blockers.delete(x.n) && w.blockers.size === 0 && w.clockStart === null) w.clockStart = x.t;
+    return;
+  }
+  stats.count++;
+  if (!x.leavesHealthyNode) {
+    s.superseded += s.waits.length;
+    s.waits = [];
+  } else {
+    const blockers = new Set(s.active);
+    s.waits.push({
+      n: x.n,
+      fault: x.fault,
+      clockStart: blockers.size ? null : x.t,
+      blockers,
+      reported: false,
+    });
+  }
+  s.active.add(x.n);
+}
+
+function onProbeForService(
+  s: ServiceState,
+  x: ProbeSample,
+  perFault: Map<string, FaultStats>,
+  bound: number,
+  out: Violations,
+): void {
+  if (!x.ok) return;
+  s.waits = s.waits.filter((w) => {
+    if (w.clockStart === null || x.t <= w.clockStart) return true;
+    const gap = x.t - w.clockStart;
+    const stats = perFault.get(w.fault) as FaultStats;
+    stats.gaps.push(gap);
+    if (gap > bound) {
+      stats.late++;
+      lateService(w, bound, out, `resumed after ${gap} ms`);
+    }
+    return false;
+  });
+}
+
+/** Reports a wait past its bound as soon as a sample shows the bound passed, so a run cut short still shows it. */
+function checkServiceDeadlines(s: ServiceState, t: number, bound: number, out: Violations): void {
+  for (const w of s.waits)
+    if (!w.reported && w.clockStart !== null && t - w.clockStart > bound)
+      lateService(w, bound, out, 'no ok probe yet');
+}
+
+function lateService(w: Wait, bound: number, out: Violations, how: string): void {
+  if (w.reported) return;
+  w.reported = true;
+  out.add(
+    'service-resumes',
+    `${w.n}`,
+    w.clockStart as number,
+    `fault ${w.n} (${w.fault}): ${how}, bound ${bound} ms`,
+  );
+}
+
+// --- registrations-kept -----------------------------------------------------------------------------------
+// Rule: every binding a 2xx promised, whose expiresAt is after the final bindings listing's t, is in the
+// final primary's bindings (the final primary: the host whose last node sample says primary, reachable).
+// Why: an acknowledged REGISTER is a promise to route calls to that contact; losing it in a takeover is lost
+// data (Jepsen's "acknowledged writes survive").
+function checkRegistrationsKept(
+  promised: Map<string, RegisteredSample>,
+  lastNode: Map<string, NodeSample>,
+  lastBindings: Map<string, BindingsSample>,
+  out: Violations,
+): void {
+  if (promised.size === 0) return;
+  const primaries = [...lastNode.values()].filter((n) => n.reachable && n.role === 'primary');
+  primaries.sort((a, b) => b.term - a.term || b.t - a.t);
+  const primary = primaries[0];
+  const end = Math.max(0, ...[...lastNode.values()].map((n) => n.t));
+  if (!primary) {
+    out.add(
+      'registrations-kept',
+      'no-primary',
+      end,
+      'no host is primary at the end: every live binding is unreachable',
+    );
+    return;
+  }
+  const listing = lastBindings.get(primary.host);
+  if (!listing) {
+    out.add(
+      'registrations-kept',
+      'no-listing',
+      end,
+      `no bindings listing from the final primary ${primary.host}`,
+    );
+    return;
+  }
+  const held = new Set(listing.aors.map((b) => bindingKey(b.aor, b.contact)));
+  for (const [key, r] of promised)
+    if (r.expiresAt > listing.t && !held.has(key))
+      out.add(
+        'registrations-kept',
+        key,
+        listing.t,
+        `${r.aor} → ${r.contact} (registered at ${r.t}) missing on ${primary.host}`,
+      );
+}
+
+const bindingKey = (aor: string, contact: string) => `${aor}\u0000${contact}`;
+
+// --- the checker ------------------------------------------------------------------------------------------
+export class Checker {
+  private readonly overlapMs: number;
+  private readonly resumeBoundMs: number;
+  private readonly out = new Violations();
+  private lastT = Number.NEGATIVE_INFINITY;
+  private samples = 0;
+  private readonly vip: VipState = { overlapSince: null, reported: false };
+  private readonly lastTerm = new Map<string, number>();
+  private readonly primaryOfTerm = new Map<number, string>();
+  private readonly service: ServiceState = { active: new Set(), waits: [], superseded: 0 };
+  private readonly perFault = new Map<string, FaultStats>();
+  /** The latest promise per (AoR, contact): a refresh or an unregister replaces it. */
+  private readonly promised = new Map<string, RegisteredSample>();
+  private readonly lastNode = new Map<string, NodeSample>();
+  private readonly lastBindings = new Map<string, BindingsSample>();
+  private finished = false;
+
+  constructor(opts: CheckerOptions = {}) {
+    this.overlapMs = opts.overlapMs ?? 500;
+    this.resumeBoundMs = opts.resumeBoundMs ?? 3000;
+  }
+
+  feed(x: Sample): void {
+    if (this.finished) throw new Error('checker: feed after finish');
+    if (!(x.t >= this.lastT))
+      throw new RangeError(`checker: sample out of time order (${x.kind} at t=${x.t} after t=${this.lastT})`);
+    this.lastT = x.t;
+    this.samples++;
+    switch (x.kind) {
+      case 'arp':
+        checkSingleVipOwner(this.vip, x, this.overlapMs, this.out);
+        break;
+      case 'node':
+        checkTermMonotonic(this.lastTerm, x, this.out);
+        checkUniquePrimaryPerTerm(this.primaryOfTerm, x, this.out);
+        this.lastNode.set(x.host, x);
+        break;
+      case 'probe':
+        onProbeForService(this.service, x, this.perFault, this.resumeBoundMs, this.out);
+        break;
+      case 'fault':
+        onFaultForService(this.service, x, this.statsOf(x.fault));
+        break;
+      case 'registered':
+        this.promised.set(bindingKey(x.aor, x.contact), x);
+        break;
+      case 'bindings':
+        this.lastBindings.set(x.host, x);
+        break;
+    }
+    checkServiceDeadlines(this.service, x.t, this.resumeBoundMs, this.out);
+  }
+
+  finish(): Report {
+    if (!this.finished) {
+      this.finished = true;
+      for (const w of this.service.waits) if (w.reported) (this.perFault.get(w.fault) as FaultStats).late++;
+      checkRegistrationsKept(this.promised, this.lastNode, this.lastBindings, this.out);
+    }
+    const violations = this.out.list();
+    const perFault: Record<string, FaultStats> = {};
+    for (const [name, st] of [...this.perFault].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      perFault[name] = { count: st.count, gaps: [...st.gaps], late: st.late };
+    return {
+      violations,
+      perFault,
+      totals: {
+        samples: this.samples,
+        faults: [...this.perFault.values()].reduce((sum, st) => sum + st.count, 0),
+        superseded: this.service.superseded,
+        unmeasured: this.service.waits.filter((w) => w.clockStart === null).length,
+        violations: violations.length,
+      },
+    };
+  }
+
+  private statsOf(fault: string): FaultStats {
+    let st = this.perFault.get(fault);
+    if (!st) {
+      st = { count: 0, gaps: [], late: 0 };
+      this.perFault.set(fault, st);
+    }
+    return st;
+  }
+}
+
+/** Checks a whole trace at once (tests, and re-checking a saved history). */
+export function check(samples: Iterable<Sample>, opts?: CheckerOptions): Report {
+  const c = new Checker(opts);
+  for (const x of samples) c.feed(x);
+  return c.finish();
+}

@@ -1,0 +1,299 @@
+// The chaos checker is tested against deliberately broken traces (Pacemaker's CTS lesson: an audit that never
+// fires looks exactly like a pair that never fails). Each rule: a good trace passes, a broken one is named,
+// with the time its episode began.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Checker, check, formatReport, type Sample } from '../../../src/lab/chaos/invariants.js';
+import { percentile } from '../../../src/lab/chaos/percentile.js';
+
+/** ARP samples every 10 ms over [from, to) answered by owners. */
+function arp(from: number, to: number, ...owners: string[]): Sample[] {
+  const out: Sample[] = [];
+  for (let t = from; t < to; t += 10) out.push({ t, kind: 'arp', owners });
+  return out;
+}
+
+const node = (
+  t: number,
+  host: string,
+  role: 'primary' | 'backup',
+  term: number,
+  reachable = true,
+): Sample => ({
+  t,
+  kind: 'node',
+  host,
+  role,
+  term,
+  reachable,
+});
+
+const fault = (
+  t: number,
+  phase: 'inject' | 'heal',
+  n: number,
+  name: string,
+  leavesHealthyNode = true,
+): Sample => ({
+  t,
+  kind: 'fault',
+  phase,
+  n,
+  fault: name,
+  host: 'a',
+  leavesHealthyNode,
+});
+
+const probe = (t: number, ok: boolean): Sample => ({ t, kind: 'probe', ok });
+
+const names = (r: ReturnType<typeof check>) => r.violations.map((v) => v.invariant);
+
+describe('single-vip-owner', () => {
+  it('flags two owners for 600 ms with overlapMs 500, at the start of the overlap', () => {
+    const r = check([...arp(0, 1000, 'a'), ...arp(1000, 1600, 'a', 'b'), ...arp(1600, 3000, 'b')], {
+      overlapMs: 500,
+    });
+    assert.deepEqual(names(r), ['single-vip-owner']);
+    assert.equal(r.violations[0]?.t, 1000);
+    assert.match(r.violations[0]?.detail ?? '', /a, b/);
+  });
+
+  it('allows 300 ms of overlap, and one such window in each of two takeovers', () => {
+    assert.deepEqual(
+      names(check([...arp(0, 1000, 'a'), ...arp(1000, 1300, 'a', 'b'), ...arp(1300, 2000, 'b')])),
+      [],
+    );
+    const two = [
+      ...arp(0, 1000, 'a'),
+      ...arp(1000, 1300, 'a', 'b'),
+      ...arp(1300, 5000, 'b'),
+      ...arp(5000, 5300, 'a', 'b'),
+      ...arp(5300, 6000, 'a'),
+    ];
+    assert.deepEqual(names(check(two, { overlapMs: 500 })), []);
+  });
+
+  it('counts a split brain once however long it lasts, and reports a second one apart', () => {
+    const r = check([...arp(0, 5000, 'a', 'b'), ...arp(5000, 6000, 'a'), ...arp(6000, 7000, 'b', 'a')]);
+    assert.deepEqual(
+      r.violations.map((v) => [v.invariant, v.t]),
+      [
+        ['single-vip-owner', 0],
+        ['single-vip-owner', 6000],
+      ],
+    );
+  });
+
+  it('does not count the same owner listed twice as two owners', () => {
+    assert.deepEqual(names(check(arp(0, 2000, 'a', 'a'))), []);
+  });
+});
+
+describe('term-monotonic', () => {
+  it('passes terms that rise across a restart, and ignores unreachable samples', () => {
+    const r = check([
+      node(0, 'a', 'primary', 5),
+      node(10, 'a', 'backup', 0, false),
+      node(20, 'a', 'backup', 6),
+    ]);
+    assert.deepEqual(names(r), []);
+  });
+
+  it('flags a term going 5 → 4 on one host, at that sample', () => {
+    const r = check([node(0, 'a', 'primary', 5), node(10, 'b', 'backup', 3), node(20, 'a', 'backup', 4)]);
+    assert.deepEqual(names(r), ['term-monotonic']);
+    assert.equal(r.violations[0]?.t, 20);
+    assert.match(r.violations[0]?.detail ?? '', /a: term went from 5 down to 4/);
+  });
+});
+
+describe('unique-primary-per-term', () => {
+  it('passes one primary per term, handed over with a new term', () => {
+    const r = check([node(0, 'a', 'primary', 7), node(10, 'b', 'backup', 7), node(20, 'b', 'primary', 8)]);
+    assert.deepEqual(names(r), []);
+  });
+
+  it('flags b primary in term 7 after a was primary in term 7, even without overlap', () => {
+    const r = check([
+      node(0, 'a', 'primary', 7),
+      node(100, 'a', 'backup', 0, false),
+      node(200, 'b', 'primary', 7),
+    ]);
+    assert.deepEqual(names(r), ['unique-primary-per-term']);
+    assert.equal(r.violations[0]?.t, 200);
+  });
+});
+
+describe('service-resumes', () => {
+  it('records the gap from the inject to the first ok probe after it, within the bound', () => {
+    const r = check(
+      [probe(0, true), fault(100, 'inject', 1, 'crashNode'), probe(200, false), probe(900, true)],
+      {
+        resumeBoundMs: 1000,
+      },
+    );
+    assert.deepEqual(names(r), []);
+    assert.deepEqual(r.perFault.crashNode, { count: 1, gaps: [800], late: 0 });
+  });
+
+  it('flags a fault leaving a healthy node with no ok probe past the bound, at its inject', () => {
+    const r = check([fault(100, 'inject', 1, 'freeze'), probe(500, false), probe(1500, true)], {
+      resumeBoundMs: 1000,
+    });
+    assert.deepEqual(names(r), ['service-resumes']);
+    assert.equal(r.violations[0]?.t, 100);
+    assert.deepEqual(r.perFault.freeze, { count: 1, gaps: [1400], late: 1 });
+  });
+
+  it('flags a service that never came back before the run ended', () => {
+    const r = check([fault(100, 'inject', 1, 'freeze'), probe(1200, false)], { resumeBoundMs: 1000 });
+    assert.deepEqual(names(r), ['service-resumes']);
+    assert.match(r.violations[0]?.detail ?? '', /no ok probe yet/);
+    assert.equal(r.perFault.freeze?.late, 1);
+  });
+
+  it('starts the clock of a fault injected while another is active at that fault’s heal', () => {
+    const r = check(
+      [
+        fault(0, 'inject', 1, 'haLinkDown', false),
+        fault(100, 'inject', 2, 'crashNode'),
+        probe(2000, false),
+        fault(3000, 'heal', 1, 'haLinkDown'),
+        probe(3400, true),
+      ],
+      { resumeBoundMs: 1000 },
+    );
+    assert.deepEqual(names(r), []);
+    assert.deepEqual(r.perFault.crashNode?.gaps, [400]);
+  });
+
+  it('cancels open waits when a later fault leaves no healthy node', () => {
+    const r = check(
+      [fault(0, 'inject', 1, 'crashNode'), fault(100, 'inject', 2, 'crashNode', false), probe(5000, true)],
+      { resumeBoundMs: 1000 },
+    );
+    assert.deepEqual(names(r), []);
+    assert.equal(r.totals.superseded, 1);
+    assert.deepEqual(r.perFault.crashNode, { count: 2, gaps: [], late: 0 });
+  });
+
+  it('ignores faults that leave no healthy node', () => {
+    assert.deepEqual(names(check([fault(0, 'inject', 1, 'both', false), probe(9000, true)])), []);
+  });
+});
+
+describe('registrations-kept', () => {
+  const end = (aors: Array<{ aor: string; contact: string }>): Sample[] => [
+    node(9000, 'a', 'backup', 3),
+    node(9000, 'b', 'primary', 3),
+    { t: 9100, kind: 'bindings', host: 'a', role: 'backup', aors: [] },
+    { t: 9100, kind: 'bindings', host: 'b', role: 'primary', aors },
+  ];
+  const reg = (t: number, aor: string, expiresAt: number): Sample => ({
+    t,
+    kind: 'registered',
+    aor,
+    contact: `sip:${aor}@10.0.0.9`,
+    expiresAt,
+  });
+
+  it('passes when every live binding is on the final primary, and ignores expired ones', () => {
+    const r = check([
+      reg(0, 'alice', 60_000),
+      reg(0, 'bob', 5000),
+      ...end([{ aor: 'alice', contact: 'sip:alice@10.0.0.9' }]),
+    ]);
+    assert.deepEqual(names(r), []);
+  });
+
+  it('names the missing AoR, judged on the final primary only', () => {
+    const r = check([
+      reg(0, 'alice', 60_000),
+      reg(10, 'carol', 60_000),
+      ...end([{ aor: 'alice', contact: 'sip:alice@10.0.0.9' }]),
+    ]);
+    assert.deepEqual(names(r), ['registrations-kept']);
+    assert.match(r.violations[0]?.detail ?? '', /carol .* missing on b/);
+    assert.equal(r.violations[0]?.t, 9100);
+  });
+
+  it('uses the latest promise for a binding: an unregister (expires now) is not expected', () => {
+    const r = check([reg(0, 'alice', 60_000), reg(50, 'alice', 50), ...end([])]);
+    assert.deepEqual(names(r), []);
+  });
+
+  it('flags live bindings when no host ends primary', () => {
+    const r = check([reg(0, 'alice', 60_000), node(9000, 'a', 'backup', 3)]);
+    assert.deepEqual(names(r), ['registrations-kept']);
+  });
+});
+
+describe('report', () => {
+  it('has per-fault gap percentiles, and formatReport prints them with the violations', () => {
+    const trace: Sample[] = [];
+    const gaps = [100, 200, 300, 400, 500, 600, 700, 800, 900, 2500];
+    gaps.forEach((g, i) => {
+      const t0 = i * 10_000;
+      trace.push(
+        fault(t0, 'inject', i, 'crashNode'),
+        probe(t0 + g, true),
+        fault(t0 + 5000, 'heal', i, 'crashNode'),
+      );
+    });
+    trace.push(fault(200_000, 'inject', 99, 'switchover'), probe(200_050, true));
+    const r = check(trace, { resumeBoundMs: 2000 });
+    const sorted = [...(r.perFault.crashNode?.gaps ?? [])].sort((a, b) => a - b);
+    assert.deepEqual(sorted, gaps);
+    assert.equal(percentile(sorted, 0.5), 500);
+    assert.equal(percentile(sorted, 0.99), 2500);
+    const text = formatReport(r);
+    assert.match(text, /crashNode\s+10\s+10\s+500\s+2500\s+2500\s+1/);
+    assert.match(text, /switchover\s+1\s+1\s+50\s+50\s+50\s+0/);
+    assert.match(
+      text,
+      /VIOLATION service-resumes at t=90000 ms: fault 9 \(crashNode\): resumed after 2500 ms/,
+    );
+    assert.deepEqual(r.totals, { samples: 32, faults: 11, superseded: 0, unmeasured: 0, violations: 1 });
+  });
+
+  it('percentile is nearest-rank, and null for no values', () => {
+    assert.equal(percentile([], 0.5), null);
+    assert.equal(percentile([7], 0.99), 7);
+    assert.equal(percentile([1, 2, 3, 4], 0.5), 2);
+  });
+});
+
+describe('time order', () => {
+  it('rejects a sample older than the one before, naming both times; equal times are fine', () => {
+    const c = new Checker();
+    c.feed(probe(100, true));
+    c.feed(probe(100, false));
+    assert.throws(() => c.feed(probe(99, true)), { name: 'RangeError', message: /t=99 after t=100/ });
+    assert.throws(() => c.feed(probe(Number.NaN, true)), RangeError);
+  });
+
+  it('refuses samples after finish', () => {
+    const c = new Checker();
+    c.finish();
+    assert.throws(() => c.feed(probe(0, true)), /after finish/);
+  });
+});
+
+describe('cost', () => {
+  it('checks 200,000 samples (about 30 minutes at 10 ms) quickly', () => {
+    const c = new Checker();
+    const started = performance.now();
+    for (let i = 0; i < 200_000; i++) {
+      const t = i * 10;
+      c.feed(
+        i % 4 === 0
+          ? { t, kind: 'arp', owners: ['a'] }
+          : i % 4 === 1
+            ? node(t, 'a', 'primary', 1)
+            : probe(t, true),
+      );
+    }
+    assert.equal(c.finish().violations.length, 0);
+    assert.ok(performance.now() - started < 5000);
+  });
+});
