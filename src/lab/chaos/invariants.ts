@@ -57,11 +57,16 @@ export interface Report {
 // --- single-vip-owner -------------------------------------------------------------------------------------
 // Rule: at most one host answers ARP for the VIP, except for one overlap window per takeover of at most
 // overlapMs. A window is a maximal run of samples with two or more owners, measured from its first sample to
-// its last (only what was observed: the sampling period is not counted against the pair).
+// its last (only what was observed: the sampling period is not counted against the pair). A takeover is the
+// sole owner changing; a second window before it changes is a violation however short (a split brain that
+// the sampler sees only now and then must not pass as many short overlaps).
 // Why: two hosts answering for the VIP is a split brain: clients' requests go to either and state forks.
 interface VipState {
   overlapSince: number | null;
   reported: boolean;
+  /** The last sole owner seen, and whether an overlap window began since it became the owner. */
+  sole: string | null;
+  windowSinceTakeover: boolean;
 }
 
 function checkSingleVipOwner(s: VipState, x: ArpSample, overlapMs: number, out: Violations): void {
@@ -69,18 +74,27 @@ function checkSingleVipOwner(s: VipState, x: ArpSample, overlapMs: number, out: 
   if (owners.size < 2) {
     s.overlapSince = null;
     s.reported = false;
+    const [only] = owners;
+    if (only !== undefined && only !== s.sole) {
+      s.sole = only;
+      s.windowSinceTakeover = false;
+    }
     return;
   }
-  s.overlapSince ??= x.t;
+  const who = [...owners].sort().join(', ');
+  if (s.overlapSince === null) {
+    s.overlapSince = x.t;
+    if (s.windowSinceTakeover) {
+      s.reported = true;
+      const detail = `VIP answered by ${who} again without a takeover since the last overlap (owner ${s.sole})`;
+      out.add('single-vip-owner', String(x.t), x.t, detail);
+    }
+    s.windowSinceTakeover = true;
+  }
   if (!s.reported && x.t - s.overlapSince > overlapMs) {
     s.reported = true;
-    const who = [...owners].sort().join(', ');
-    out.add(
-      'single-vip-owner',
-      String(s.overlapSince),
-      s.overlapSince,
-      `VIP answered by ${who} for more than ${overlapMs} ms`,
-    );
+    const detail = `VIP answered by ${who} for more than ${overlapMs} ms`;
+    out.add('single-vip-owner', String(s.overlapSince), s.overlapSince, detail);
   }
 }
 
@@ -196,8 +210,8 @@ function lateService(w: Wait, bound: number, out: Violations, how: string): void
 }
 
 // --- registrations-kept -----------------------------------------------------------------------------------
-// Rule: every binding a 2xx promised, whose expiresAt is after the final bindings listing's t, is in the
-// final primary's bindings (the final primary: the host whose last node sample says primary, reachable).
+// Rule: every binding a 2xx promised before the final bindings listing, and whose expiresAt is after that
+// listing's t, is in the final primary's bindings (the final primary: the host whose last node sample says primary, reachable).
 // Why: an acknowledged REGISTER is a promise to route calls to that contact; losing it in a takeover is lost
 // data (Jepsen's "acknowledged writes survive").
 function checkRegistrationsKept(
@@ -232,7 +246,7 @@ function checkRegistrationsKept(
   }
   const held = new Set(listing.aors.map((b) => bindingKey(b.aor, b.contact)));
   for (const [key, r] of promised)
-    if (r.expiresAt > listing.t && !held.has(key))
+    if (r.t <= listing.t && r.expiresAt > listing.t && !held.has(key))
       out.add(
         'registrations-kept',
         key,
@@ -250,7 +264,12 @@ export class Checker {
   private readonly out = new Violations();
   private lastT = Number.NEGATIVE_INFINITY;
   private samples = 0;
-  private readonly vip: VipState = { overlapSince: null, reported: false };
+  private readonly vip: VipState = {
+    overlapSince: null,
+    reported: false,
+    sole: null,
+    windowSinceTakeover: false,
+  };
   private readonly lastTerm = new Map<string, number>();
   private readonly primaryOfTerm = new Map<number, string>();
   private readonly service: ServiceState = { active: new Set(), waits: [], superseded: 0 };

@@ -84,6 +84,32 @@ describe('single-vip-owner', () => {
     );
   });
 
+  it('flags a second overlap window before any takeover (a split brain seen only now and then)', () => {
+    const flapping = [
+      ...arp(0, 1000, 'a'),
+      ...arp(1000, 1200, 'a', 'b'),
+      ...arp(1200, 1300, 'a'),
+      ...arp(1300, 1500, 'a', 'b'),
+      ...arp(1500, 2000, 'a'),
+    ];
+    const r = check(flapping);
+    assert.deepEqual(names(r), ['single-vip-owner']);
+    assert.equal(r.violations[0]?.t, 1300);
+    assert.match(r.violations[0]?.detail ?? '', /without a takeover/);
+  });
+
+  it('allows a takeover through a moment with no owner, with one overlap on each side of it', () => {
+    const trace = [
+      ...arp(0, 1000, 'a'),
+      ...arp(1000, 1100, 'a', 'b'),
+      ...arp(1100, 1200),
+      ...arp(1200, 2000, 'b'),
+      ...arp(2000, 2100, 'b', 'a'),
+      ...arp(2100, 3000, 'a'),
+    ];
+    assert.deepEqual(names(check(trace)), []);
+  });
+
   it('does not count the same owner listed twice as two owners', () => {
     assert.deepEqual(names(check(arp(0, 2000, 'a', 'a'))), []);
   });
@@ -220,6 +246,10 @@ describe('registrations-kept', () => {
   it('uses the latest promise for a binding: an unregister (expires now) is not expected', () => {
     const r = check([reg(0, 'alice', 60_000), reg(50, 'alice', 50), ...end([])]);
     assert.deepEqual(names(r), []);
+  });
+
+  it('does not expect a binding registered after the final listing', () => {
+    assert.deepEqual(names(check([...end([]), reg(9200, 'dave', 60_000)])), []);
   });
 
   it('flags live bindings when no host ends primary', () => {
