@@ -211,7 +211,8 @@ function lateService(w: Wait, bound: number, out: Violations, how: string): void
 
 // --- registrations-kept -----------------------------------------------------------------------------------
 // Rule: every binding a 2xx promised before the final bindings listing, and whose expiresAt is after that
-// listing's t, is in the final primary's bindings (the final primary: the host whose last node sample says primary, reachable).
+// listing's t, is in the final primary's bindings (the final primary: the host whose last node sample says
+// primary, reachable; if two do, the higher term).
 // Why: an acknowledged REGISTER is a promise to route calls to that contact; losing it in a takeover is lost
 // data (Jepsen's "acknowledged writes survive").
 function checkRegistrationsKept(
