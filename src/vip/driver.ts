@@ -9,11 +9,12 @@ import { parseVipAddress, type VipAddress } from './address.js';
 import { planAix } from './aix.js';
 import { Announcer, type BurstReport } from './announcer.js';
 import type { VipConfig, VipDriverName } from './config.js';
+import { CoprocessError } from './coprocess-error.js';
 import { type AttemptRecord, VipCommandError, type VipOperation } from './errors.js';
-import { IpBatch, IpBatchError } from './ip-batch.js';
+import { IpBatch } from './ip-batch.js';
 import { planLinux } from './linux.js';
 import type { PlanInput, PresenceInfo, VipPlan } from './plan.js';
-import { PrimedAnnouncer, PrimedSendError } from './primed-announcer.js';
+import { PrimedAnnouncer } from './primed-announcer.js';
 import { type CommandResult, type CommandSpec, type RunOutput, runCommand } from './runner.js';
 import { planScript } from './script.js';
 import { planSolaris } from './solaris.js';
@@ -272,7 +273,7 @@ class PlannedVipDriver implements VipDriver {
       this.emitCommand('announce', argv, true, 1, durationMs);
       return { count, durationMs };
     } catch (err) {
-      if (!(err instanceof PrimedSendError)) throw err;
+      if (!(err instanceof CoprocessError)) throw err;
       if (err.kind === 'spawn') return undefined;
       const attempt: AttemptRecord = {
         exitCode: err.exitCode,
@@ -376,7 +377,7 @@ class PlannedVipDriver implements VipDriver {
         const reply = await batch.exec(line, this.config.timeout_ms);
         output = batchOutput(reply.ok, reply.output, reply.durationMs);
       } catch (err) {
-        if (!(err instanceof IpBatchError)) throw err;
+        if (!(err instanceof CoprocessError)) throw err;
         if (err.kind === 'spawn') {
           this.batchFailedAt = performance.now();
           return this.run(operation, spec, { accept });

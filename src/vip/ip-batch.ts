@@ -9,6 +9,7 @@
 // every object they print (iproute2 6.1 does).
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { CoprocessError } from './coprocess-error.js';
 
 const SHELL = 'command -v stdbuf >/dev/null 2>&1 && exec stdbuf -oL "$@" 2>&1; exec "$@" 2>&1';
 const FAILED = /^Command failed -:(\d+)$/;
@@ -23,23 +24,6 @@ export interface BatchReply {
   durationMs: number;
 }
 
-/**
- * spawn: the coprocess could not be started (or died before its first answer); timeout: no answer in time (the
- * coprocess was killed); exit: it died with the command pending.
- */
-export class IpBatchError extends Error {
-  constructor(
-    message: string,
-    readonly kind: 'spawn' | 'timeout' | 'exit',
-    readonly exitCode: number | null,
-    readonly signal: NodeJS.Signals | null,
-    readonly durationMs: number,
-  ) {
-    super(message);
-    this.name = 'IpBatchError';
-  }
-}
-
 interface Pending {
   cmdLine: number | undefined;
   sentinelLine: number;
@@ -49,7 +33,7 @@ interface Pending {
   started: number;
   timer: NodeJS.Timeout;
   resolve(r: BatchReply): void;
-  reject(e: IpBatchError): void;
+  reject(e: CoprocessError): void;
 }
 
 /** One ip process; never reused after it died or was killed. */
@@ -92,8 +76,8 @@ class BatchProcess {
       () => {
         this.answered = true;
       },
-      (err: IpBatchError) => {
-        throw new IpBatchError(
+      (err: CoprocessError) => {
+        throw new CoprocessError(
           err.message,
           err.kind === 'timeout' ? 'timeout' : 'spawn',
           err.exitCode,
@@ -117,7 +101,7 @@ class BatchProcess {
   send(command: string | undefined, timeoutMs: number): Promise<BatchReply> {
     return new Promise((resolve, reject) => {
       if (this.dead) {
-        reject(new IpBatchError('ip coprocess is gone', 'exit', null, null, 0));
+        reject(new CoprocessError('ip coprocess is gone', 'exit', null, null, 0));
         return;
       }
       const started = performance.now();
@@ -142,7 +126,7 @@ class BatchProcess {
           const i = this.pending.indexOf(p);
           if (i >= 0) this.pending.splice(i, 1);
           reject(
-            new IpBatchError(
+            new CoprocessError(
               `no answer from ip within ${timeoutMs} ms`,
               'timeout',
               null,
@@ -190,7 +174,7 @@ class BatchProcess {
   private fail(why: string, kind: 'exit', code: number | null, signal: NodeJS.Signals | null): void {
     for (const p of this.pending.splice(0)) {
       clearTimeout(p.timer);
-      p.reject(new IpBatchError(why, kind, code, signal, performance.now() - p.started));
+      p.reject(new CoprocessError(why, kind, code, signal, performance.now() - p.started));
     }
   }
 
@@ -286,7 +270,7 @@ export class IpBatch {
     return this.start(timeoutMs).then(() => {
       const left = Math.max(1, timeoutMs - (performance.now() - started));
       const up = this.proc;
-      if (up === undefined) throw new IpBatchError('ip coprocess is gone', 'exit', null, null, 0);
+      if (up === undefined) throw new CoprocessError('ip coprocess is gone', 'exit', null, null, 0);
       return up.send(command, left);
     });
   }

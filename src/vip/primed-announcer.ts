@@ -3,20 +3,8 @@
 // request line is written instead of after a perl start. One burst at a time (the Announcer never overlaps them).
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { CoprocessError } from './coprocess-error.js';
 import type { CommandSpec } from './runner.js';
-
-export class PrimedSendError extends Error {
-  constructor(
-    message: string,
-    readonly kind: 'spawn' | 'timeout' | 'exit' | 'cancelled',
-    readonly exitCode: number | null,
-    readonly signal: NodeJS.Signals | null,
-    readonly durationMs: number,
-  ) {
-    super(message);
-    this.name = 'PrimedSendError';
-  }
-}
 
 class SenderProcess {
   readonly child: ChildProcessWithoutNullStreams;
@@ -82,7 +70,7 @@ class SenderProcess {
   /** Resolves on the line `want`; rejects on exit, timeout or abort (the process is then killed). */
   await(want: string, timeoutMs: number, started: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
-      const done = (err?: PrimedSendError): void => {
+      const done = (err?: CoprocessError): void => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         this.waiter = undefined;
@@ -95,23 +83,23 @@ class SenderProcess {
       const elapsed = (): number => performance.now() - started;
       const timer = setTimeout(
         () =>
-          done(new PrimedSendError(`no "${want}" within ${timeoutMs} ms`, 'timeout', null, null, elapsed())),
+          done(new CoprocessError(`no "${want}" within ${timeoutMs} ms`, 'timeout', null, null, elapsed())),
         timeoutMs,
       );
-      const onAbort = (): void => done(new PrimedSendError('cancelled', 'cancelled', null, null, elapsed()));
+      const onAbort = (): void => done(new CoprocessError('cancelled', 'cancelled', null, null, elapsed()));
       if (signal?.aborted === true) {
         clearTimeout(timer);
-        reject(new PrimedSendError('cancelled', 'cancelled', null, null, elapsed()));
+        reject(new CoprocessError('cancelled', 'cancelled', null, null, elapsed()));
         return;
       }
       signal?.addEventListener('abort', onAbort, { once: true });
       if (this.dead) {
-        done(new PrimedSendError(this.describe(null, null), 'exit', null, null, elapsed()));
+        done(new CoprocessError(this.describe(null, null), 'exit', null, null, elapsed()));
         return;
       }
       this.waiter = (line, code, sig) => {
         if (line === undefined)
-          done(new PrimedSendError(this.describe(code, sig), 'exit', code, sig, elapsed()));
+          done(new CoprocessError(this.describe(code, sig), 'exit', code, sig, elapsed()));
         else if (line === want) done();
       };
     });
@@ -165,20 +153,20 @@ export class PrimedAnnouncer {
   /** Sends one burst; resolves when all `count` left. An abort kills the burst at once (and re-primes). */
   async burst(count: number, intervalMs: number, timeoutMs: number, signal: AbortSignal): Promise<number> {
     const started = performance.now();
-    if (signal.aborted) throw new PrimedSendError('cancelled', 'cancelled', null, null, 0);
+    if (signal.aborted) throw new CoprocessError('cancelled', 'cancelled', null, null, 0);
     try {
       await this.ensure();
     } catch (err) {
-      if (err instanceof PrimedSendError && err.kind !== 'cancelled') {
-        throw new PrimedSendError(err.message, 'spawn', err.exitCode, err.signal, err.durationMs);
+      if (err instanceof CoprocessError && err.kind !== 'cancelled') {
+        throw new CoprocessError(err.message, 'spawn', err.exitCode, err.signal, err.durationMs);
       }
       throw err;
     }
     // Cancelled while the sender was starting: send nothing, keep the sender.
     if (signal.aborted)
-      throw new PrimedSendError('cancelled', 'cancelled', null, null, performance.now() - started);
+      throw new CoprocessError('cancelled', 'cancelled', null, null, performance.now() - started);
     const proc = this.proc;
-    if (proc === undefined || proc.dead) throw new PrimedSendError('sender is gone', 'exit', null, null, 0);
+    if (proc === undefined || proc.dead) throw new CoprocessError('sender is gone', 'exit', null, null, 0);
     const sent = performance.now();
     const done = proc.await(`done ${count}`, Math.max(1, timeoutMs - (sent - started)), sent, signal);
     proc.child.stdin.write(`${count} ${intervalMs}\n`);
