@@ -6,24 +6,16 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkerRoleHolder } from '../../src/app/worker-role.js';
-import { configSchema } from '../../src/config/schema.js';
 import { adaptStores } from '../../src/ha/replication/store-adapter.js';
 import { WorkerReplication } from '../../src/ha/replication/worker-replication.js';
 import { createLogger } from '../../src/log/logger.js';
-import { SipServer } from '../../src/server/sip-server.js';
+import type { SipServer } from '../../src/server/sip-server.js';
 import { freePort } from '../helpers/ports.js';
+import { loopback, replicaSipServer } from '../helpers/replication-pair.js';
 import { eventually } from '../lab/helpers.js';
 
 const log = createLogger('silent');
 const key = randomBytes(32);
-
-async function sipServer(role: WorkerRoleHolder): Promise<SipServer> {
-  const port = await freePort();
-  const config = configSchema.parse({ sip: { listen: [`udp://127.0.0.1:${port}`], domain: 'example.test' } });
-  const s = new SipServer({ config, resolvePath: (p) => p, log, acting: () => role.isPrimary });
-  await s.start();
-  return s;
-}
 
 describe('replication: the primary side closing the connection is reported to the node', () => {
   const roleA = new WorkerRoleHolder();
@@ -36,8 +28,8 @@ describe('replication: the primary side closing the connection is reported to th
 
   before(async () => {
     roleA.set('primary');
-    a = await sipServer(roleA);
-    b = await sipServer(roleB);
+    a = await replicaSipServer(await freePort(), roleA, log);
+    b = await replicaSipServer(await freePort(), roleB, log);
     const [replA, replB] = [await freePort(), await freePort()];
     const common = { key, log, tickMs: 50, idleTimeoutMs: 1000, retryMs: 50 };
     ra = new WorkerReplication({
@@ -45,16 +37,16 @@ describe('replication: the primary side closing the connection is reported to th
       nodeId: 'a',
       role: roleA,
       stores: adaptStores(a),
-      listen: [{ host: '127.0.0.1', port: replA, family: 4 }],
-      peers: [{ host: '127.0.0.1', port: replB, family: 4 }],
+      listen: [loopback(replA)],
+      peers: [loopback(replB)],
     });
     rb = new WorkerReplication({
       ...common,
       nodeId: 'b',
       role: roleB,
       stores: adaptStores(b),
-      listen: [{ host: '127.0.0.1', port: replB, family: 4 }],
-      peers: [{ host: '127.0.0.1', port: replA, family: 4 }],
+      listen: [loopback(replB)],
+      peers: [loopback(replA)],
       onPeerConnLost: (how) => lost.push(how),
     });
     await ra.start();

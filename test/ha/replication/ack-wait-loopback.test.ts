@@ -6,40 +6,22 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { WorkerRoleHolder } from '../../../src/app/worker-role.js';
-import { configSchema } from '../../../src/config/schema.js';
 import { adaptStores } from '../../../src/ha/replication/store-adapter.js';
 import { WorkerReplication } from '../../../src/ha/replication/worker-replication.js';
 import { createLogger } from '../../../src/log/logger.js';
-import { SipServer } from '../../../src/server/sip-server.js';
+import type { SipServer } from '../../../src/server/sip-server.js';
 import { createResponse } from '../../../src/sip/build.js';
 import type { SipRequest } from '../../../src/sip/message.js';
 import { parseMessage } from '../../../src/sip/parser.js';
 import { serializeMessage } from '../../../src/sip/serializer.js';
 import { freePort } from '../../helpers/ports.js';
+import { loopback, replicaSipServer, until } from '../../helpers/replication-pair.js';
 import { UdpPeer } from '../../helpers/sip-peer.js';
 import { TcpGate } from '../../helpers/tcp-gate.js';
 
 const log = createLogger('silent');
 const key = randomBytes(32);
 const BOUND_MS = 400;
-
-async function sipServer(port: number, role: WorkerRoleHolder): Promise<SipServer> {
-  const config = configSchema.parse({
-    // No overload shedding: a busy shared test host must not turn these requests into 503s.
-    sip: { listen: [`udp://127.0.0.1:${port}`], domain: 'example.test', overload: { enabled: false } },
-  });
-  const s = new SipServer({ config, resolvePath: (p) => p, log, acting: () => role.isPrimary });
-  await s.start();
-  return s;
-}
-
-async function until(cond: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
-  const start = performance.now();
-  while (!cond()) {
-    if (performance.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -90,8 +72,8 @@ describe('acknowledged means replicated, on loopback', { timeout: 60_000 }, () =
     const replA = await freePort();
     const replB = await freePort();
     roleA.set('primary');
-    a = await sipServer(portA, roleA);
-    b = await sipServer(portB, roleB);
+    a = await replicaSipServer(portA, roleA, log);
+    b = await replicaSipServer(portB, roleB, log);
     gate = await TcpGate.open(replA);
     const common = { key, log, tickMs: 50, idleTimeoutMs: 3000, retryMs: 50, ackWaitMs: BOUND_MS };
     ra = new WorkerReplication({
@@ -99,16 +81,16 @@ describe('acknowledged means replicated, on loopback', { timeout: 60_000 }, () =
       nodeId: 'a',
       role: roleA,
       stores: adaptStores(a),
-      listen: [{ host: '127.0.0.1', port: replA, family: 4 }],
-      peers: [{ host: '127.0.0.1', port: replB, family: 4 }],
+      listen: [loopback(replA)],
+      peers: [loopback(replB)],
     });
     rb = new WorkerReplication({
       ...common,
       nodeId: 'b',
       role: roleB,
       stores: adaptStores(b),
-      listen: [{ host: '127.0.0.1', port: replB, family: 4 }],
-      peers: [{ host: '127.0.0.1', port: gate.port, family: 4 }],
+      listen: [loopback(replB)],
+      peers: [loopback(gate.port)],
     });
     // What start-worker-replication.ts does in the SIP worker.
     a.proxy.commitGate = ra.ackBarrier;

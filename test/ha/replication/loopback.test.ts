@@ -4,38 +4,18 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { WorkerRoleHolder } from '../../../src/app/worker-role.js';
-import { configSchema } from '../../../src/config/schema.js';
 import { adaptStores } from '../../../src/ha/replication/store-adapter.js';
 import { WorkerReplication } from '../../../src/ha/replication/worker-replication.js';
 import { createLogger } from '../../../src/log/logger.js';
-import { SipServer } from '../../../src/server/sip-server.js';
+import type { SipServer } from '../../../src/server/sip-server.js';
 import type { SipRequest, SipResponse } from '../../../src/sip/message.js';
 import { parseMessage } from '../../../src/sip/parser.js';
 import { freePort } from '../../helpers/ports.js';
+import { loopback, replicaSipServer, until } from '../../helpers/replication-pair.js';
 import { UdpPeer } from '../../helpers/sip-peer.js';
 
 const log = createLogger('silent');
 const key = randomBytes(32);
-
-/** A SIP server that acts (expires) while its worker role is primary, like the SIP worker's. */
-async function sipServer(port: number, role: WorkerRoleHolder): Promise<SipServer> {
-  // No overload shedding: a busy shared test host must not turn these requests into 503s.
-  const config = configSchema.parse({
-    sip: { listen: [`udp://127.0.0.1:${port}`], domain: 'example.test', overload: { enabled: false } },
-  });
-  const s = new SipServer({ config, resolvePath: (p) => p, log, acting: () => role.isPrimary });
-  await s.start();
-  return s;
-}
-
-async function until(cond: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<number> {
-  const start = performance.now();
-  while (!cond()) {
-    if (performance.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  return performance.now() - start;
-}
 
 let cseq = 1;
 async function register(peer: UdpPeer, sipPort: number, user: string, expires = 600): Promise<void> {
@@ -125,27 +105,24 @@ describe('replication between two SIP servers on loopback', { timeout: 60_000 },
     const replB = await freePort();
     const dead = await freePort(); // nothing listens: the first path is broken
     roleA.set('primary');
-    a = await sipServer(portA, roleA);
-    b = await sipServer(portB, roleB);
+    a = await replicaSipServer(portA, roleA, log);
+    b = await replicaSipServer(portB, roleB, log);
     const common = { key, log, tickMs: 50, idleTimeoutMs: 1000, retryMs: 50 };
     ra = new WorkerReplication({
       ...common,
       nodeId: 'a',
       role: roleA,
       stores: adaptStores(a),
-      listen: [{ host: '127.0.0.1', port: replA, family: 4 }],
-      peers: [{ host: '127.0.0.1', port: replB, family: 4 }],
+      listen: [loopback(replA)],
+      peers: [loopback(replB)],
     });
     rb = new WorkerReplication({
       ...common,
       nodeId: 'b',
       role: roleB,
       stores: adaptStores(b),
-      listen: [{ host: '127.0.0.1', port: replB, family: 4 }],
-      peers: [
-        { host: '127.0.0.1', port: dead, family: 4 },
-        { host: '127.0.0.1', port: replA, family: 4 },
-      ],
+      listen: [loopback(replB)],
+      peers: [loopback(dead), loopback(replA)],
     });
     await ra.start();
     peer = await UdpPeer.open();
