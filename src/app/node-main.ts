@@ -6,6 +6,7 @@ import { loadHaKey } from '../ha/key-file.js';
 import { HaNode } from '../ha/node.js';
 import { setOwnNice } from '../ha/scheduling.js';
 import { TermStore } from '../ha/term-store.js';
+import { keepingVip, testBreak } from '../ha/test-break.js';
 import { createLogger } from '../log/logger.js';
 import { Metrics } from '../mgmt/metrics.js';
 import { ManagementServer } from '../mgmt/server.js';
@@ -58,10 +59,14 @@ export async function startHaNode(loaded: LoadedConfig): Promise<void> {
       },
     },
   );
+  // The chaos checker's self-test only (test-break.ts).
+  const broken = testBreak();
+  if (broken !== undefined)
+    log.warn({ testBreak: broken }, `SIPHA_TEST_BREAK=${broken}: this node is broken on purpose`);
   const node = new HaNode({
     config,
     key,
-    vip,
+    vip: broken === 'keep-vip' ? keepingVip(vip) : vip,
     terms: new TermStore(resolvePath(config.node.state_dir), config.node.id),
     log,
     worker: {

@@ -37,6 +37,8 @@ export interface PairOptions {
   /** Extra top-level config sections (e.g. monitoring), merged into both nodes' configs. */
   extra?: Record<string, unknown>;
   logLevel?: string;
+  /** Added to the nodes' environment (the chaos self-test's SIPHA_TEST_BREAK). */
+  env?: Record<string, string>;
 }
 
 export interface SwitchoverAnswer {
@@ -52,10 +54,11 @@ export class Pair {
   private constructor(
     readonly lab: Lab,
     readonly dir: string,
+    private readonly env: Record<string, string> = {},
   ) {}
 
   static async create(lab: Lab, options: PairOptions = {}): Promise<Pair> {
-    const pair = new Pair(lab, await mkdtemp(join(tmpdir(), 'sipha-pair-')));
+    const pair = new Pair(lab, await mkdtemp(join(tmpdir(), 'sipha-pair-')), options.env);
     for (const h of HOSTS) {
       const hd = join(pair.dir, h);
       await mkdir(hd, { recursive: true });
@@ -117,7 +120,9 @@ export class Pair {
   /** Starts `sipha start` on host h; its log goes to DIR/h/node.log. */
   start(h: Host): ChildProcess {
     const log = createWriteStream(join(this.dir, h, 'node.log'), { flags: 'a' });
-    const child = this.lab.spawn(h, [process.execPath, CLI, 'start', '--config', this.config(h)]);
+    const child = this.lab.spawn(h, [process.execPath, CLI, 'start', '--config', this.config(h)], {
+      env: { ...process.env, ...this.env },
+    });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
     this.procs[h] = child;

@@ -30,6 +30,8 @@ export class ReplicaApplier {
   constructor(
     private readonly stores: ReplicatedStores,
     private readonly clocks: ApplierClocks = { mono: () => performance.now(), epoch: Date.now },
+    /** The chaos checker's self-test only (src/ha/test-break.ts): changes counted as applied but not applied. */
+    private readonly drop: (c: WireChange) => boolean = () => false,
   ) {}
 
   /** The last seq applied in this session. */
@@ -99,6 +101,10 @@ export class ReplicaApplier {
     for (const c of changes) {
       if (c.s !== this.applied + 1)
         throw new ReplicationProtocolError(`change ${c.s} where ${this.applied + 1} was due`);
+      if (this.drop(c)) {
+        this.applied = c.s;
+        continue;
+      }
       switch (c.k) {
         case 'b':
           this.stores.putBinding(fromWireBinding(c.b, mono));

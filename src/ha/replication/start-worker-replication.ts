@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { LoadedConfig } from '../../config/load.js';
 import type { SipServer } from '../../server/sip-server.js';
 import { loadHaKey } from '../key-file.js';
+import { dropsBindingChanges, testBreak } from '../test-break.js';
 import type { WorkerToNode } from '../worker-ipc.js';
 import { replicationEndpoints } from './endpoints.js';
 import { adaptStores } from './store-adapter.js';
@@ -36,6 +37,7 @@ export async function startWorkerReplication(
     onChange: () => report(),
     onPeerConnLost: (how) => send({ type: 'peer-conn-lost', how }),
     ackWaitMs: ha.replication.ack_wait_ms,
+    ...(testBreak() === 'drop-replicated' ? { dropChange: dropsBindingChanges } : {}),
   });
   await replication.start();
   // Acknowledged means replicated: the SIP server's confirming responses wait on the backup's acknowledgement.

@@ -8,6 +8,7 @@ import { type Clock, systemClock } from '../../time/clock.js';
 import type { ReplicationStatus, WorkerRole } from '../worker-ipc.js';
 import { AckBarrier } from './ack-barrier.js';
 import { ReplicaApplier } from './applier.js';
+import type { WireChange } from './messages.js';
 import { ReplicaClient } from './replica-client.js';
 import type { ReplicatedStores } from './replicated-stores.js';
 import { ReplicationListener } from './replication-listener.js';
@@ -41,6 +42,8 @@ export interface WorkerReplicationOptions {
   ackWaitMs?: number;
   /** For the acknowledgement wait's bound (tests). */
   clock?: Clock;
+  /** The chaos checker's self-test only (src/ha/test-break.ts): streamed changes the replica drops. */
+  dropChange?: (c: WireChange) => boolean;
 }
 
 /** How long a demoted primary waits before it asks the new primary for its snapshot. */
@@ -83,7 +86,7 @@ export class WorkerReplication {
       active: () => this.primary,
       onLagging: () => this.changed(),
     });
-    this.applier = new ReplicaApplier(o.stores);
+    this.applier = new ReplicaApplier(o.stores, undefined, o.dropChange);
     this.listener = new ReplicationListener({
       key: o.key,
       nodeId: o.nodeId,
