@@ -12,6 +12,7 @@ export const ROLE_ALARM_SEVERITY: Record<RoleAlarm, AlarmSeverity> = {
   'vip-enable-failed': 'critical',
   'vip-release-failed': 'critical',
   'witnesses-lost': 'warning',
+  'peer-silent-vip-served': 'critical',
 };
 
 const KEEP = 100;

@@ -125,6 +125,9 @@ export class NodeEffects {
       case 'raise-alarm':
         this.p.alarms.raiseRole(a.alarm, a.detail);
         return;
+      case 'clear-alarm':
+        this.p.alarms.clear(a.alarm, a.detail);
+        return;
       case 'switchover-result':
         this.p.reply(a.ok, a.detail);
         return;

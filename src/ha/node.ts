@@ -94,7 +94,14 @@ export class HaNode implements NodeHandle {
     this.clock = o.clock ?? systemClock;
     this.wallNow = o.wallNow ?? Date.now;
     const node = o.config.node;
-    const timers = roleTimers(ha);
+    // (Its callbacks read the state and the witnesses when they run, after the constructor.)
+    this.sip = sipMonitorFromConfig(o.config, {
+      witnesses: ha.witnesses.length > 0 ? () => this.witnesses.current : undefined,
+      serving: () => isServing(this.state),
+      onDecision: (d) => this.onSipDecision(d),
+      log: this.log,
+    });
+    const timers = roleTimers(ha, this.sip?.canProbeVip === true);
     this.tickMs = timers.tickMs;
     this.waiters = new StateWaiters(() => this.state, this.clock);
     this.state = initialState(
@@ -131,12 +138,6 @@ export class HaNode implements NodeHandle {
       },
       this.clock,
     );
-    this.sip = sipMonitorFromConfig(o.config, {
-      witnesses: ha.witnesses.length > 0 ? () => this.witnesses.current : undefined,
-      serving: () => isServing(this.state),
-      onDecision: (d) => this.onSipDecision(d),
-      log: this.log,
-    });
     this.effects = new NodeEffects({
       ...o,
       timelines: this.timelines,
@@ -303,9 +304,28 @@ export class HaNode implements NodeHandle {
       // The reply to an operator is not an effect on the world: it goes out now, not behind the VIP commands.
       if (a.type === 'switchover-result') this.reply(a.ok, a.detail);
       else if (a.type === 'send-heartbeat' && !a.queued) this.sendHeartbeat();
+      else if (a.type === 'probe-vip') this.probeVip(a.seq, a.timeoutTicks);
       else this.effects.enqueue(a);
     }
     this.waiters.changed();
+  }
+
+  /** The role machine's VIP check: at once, beside the VIP commands (a takeover may wait on its answer). */
+  private probeVip(seq: number, timeoutTicks: number): void {
+    // (Without a prober the machine's check is off and asks nothing; the answer is never synchronous, so that
+    // dispatch is not re-entered from its own action loop.)
+    const sip = this.sip;
+    const asked =
+      sip === undefined
+        ? Promise.reject(new Error('no SIP monitor'))
+        : sip.probeVip(Math.max(1, timeoutTicks * this.tickMs));
+    asked.then(
+      (r) => {
+        if (r.ok) this.log.debug({ rttMs: r.rttMs, status: r.status }, 'VIP check: the VIP answers');
+        this.dispatch({ type: 'vip-probe', seq, answered: r.ok });
+      },
+      () => this.dispatch({ type: 'vip-probe', seq, answered: false }),
+    );
   }
 
   /** Logs and events for what changed in the machine's state. */

@@ -32,6 +32,8 @@ export type RoleEvent =
   | { type: 'vip-result'; op: 'enable' | 'disable'; ok: boolean; reason?: string }
   /** A resignation this machine asked for has gone out to the peer. */
   | { type: 'resign-sent' }
+  /** The answer to the probe-vip action `seq`: some host answered SIP on the VIP, or none did in time. */
+  | { type: 'vip-probe'; seq: number; answered: boolean }
   /** The node is stopping: release, tell the peer, go quiet. */
   | { type: 'stopping' }
   /**
@@ -50,7 +52,8 @@ export type RoleAlarm =
   | 'isolated'
   | 'vip-enable-failed'
   | 'vip-release-failed'
-  | 'witnesses-lost';
+  | 'witnesses-lost'
+  | 'peer-silent-vip-served';
 
 export type RoleAction =
   | { type: 'persist-term'; term: number }
@@ -65,6 +68,13 @@ export type RoleAction =
    */
   | { type: 'send-heartbeat'; queued: boolean }
   | { type: 'send-resign'; term: number }
+  /**
+   * Ask the VIP over SIP whether anyone serves it (from this host's own SIP address; this node does not hold the
+   * VIP): answer with a vip-probe event carrying `seq`, within `timeoutTicks`. At once, never behind VIP commands.
+   */
+  | { type: 'probe-vip'; seq: number; timeoutTicks: number }
+  /** The alarm is over (the peer is heard again). */
+  | { type: 'clear-alarm'; alarm: RoleAlarm; detail: string }
   | { type: 'request-resign'; reason: 'switchover' | 'preempt' }
   | { type: 'timeline'; kind: 'promote' | 'demote'; cause: Cause; oldTerm: number; newTerm: number }
   | { type: 'raise-alarm'; alarm: RoleAlarm; detail: string }

@@ -16,7 +16,7 @@
 // refusal, or the replication TCP connection closed or reset — sends a heartbeat on every path at once (row
 // `firstEvidence`), so that a dead peer refuses on every path at once.
 import type { EventOf, RoleAction, RoleEvent } from './role-events.js';
-import type { Role, RoleState } from './role-state.js';
+import { NO_VIP_CHECK, type Role, type RoleState } from './role-state.js';
 import { type AnyEventRow, CONDITION_ROWS, EVENT_ROWS, type Row } from './role-table.js';
 
 export * from './role-events.js';
@@ -61,6 +61,15 @@ export function step(state: RoleState, event: RoleEvent): StepResult {
     !out.actions.some((a) => a.type === 'send-heartbeat')
   )
     out = { ...out, actions: [...out.actions, heartbeat(out.state)] };
+  // The peer is heard again (or this node stalled): the episode the VIP check had reported is over.
+  if (state.vipCheck.alarmed && !out.state.vipCheck.alarmed)
+    out = {
+      ...out,
+      actions: [
+        ...out.actions,
+        { type: 'clear-alarm', alarm: 'peer-silent-vip-served', detail: `peer ${describePeer(out.state)}` },
+      ],
+    };
   // raft's heartbeatElapsed: the periodic heartbeat is the tick's, unless the row just sent one. After a stall it
   // is due at once: the peer has not heard from this node for that long and may be about to call it dead.
   const due =
@@ -97,6 +106,7 @@ function learn(state: RoleState, e: RoleEvent): RoleState {
         peerDeadBy: undefined,
         hold,
         dualPrimary,
+        vipCheck: forgotten(state),
       };
     }
     case 'peer-resigned':
@@ -105,9 +115,19 @@ function learn(state: RoleState, e: RoleEvent): RoleState {
         peerSilentTicks: 0,
         peerGone: undefined,
         peer: { ...state.peer, role: 'backup', yielding: true, term: Math.max(e.term, state.peer.term) },
+        vipCheck: forgotten(state),
       };
     case 'resign-requested':
-      return { ...state, peerSilentTicks: 0, peerGone: undefined };
+      return { ...state, peerSilentTicks: 0, peerGone: undefined, vipCheck: forgotten(state) };
+    case 'vip-probe': {
+      // Only the answer to the probe out now counts: one from before the peer was last heard is stale.
+      const vc = state.vipCheck;
+      if (vc.pending !== e.seq) return state;
+      return {
+        ...state,
+        vipCheck: { ...vc, pending: undefined, answer: e.answered ? 'answered' : 'silent' },
+      };
+    }
     case 'peer-gone': {
       // Evidence only (ICMP port unreachable, RFC 792 / RFC 1122 §3.2.2.1, or a TCP FIN/RST): anyone on the path
       // can forge it, so it decides nothing alone; tick() weighs it against the peer's silence.
@@ -140,8 +160,12 @@ function learn(state: RoleState, e: RoleEvent): RoleState {
 }
 
 function tick(state: RoleState, late: boolean): RoleState {
+  // A probe whose result never came (the node lost it) counts as unanswered once well past its timeout.
+  const vc = { ...state.vipCheck, elapsed: state.vipCheck.elapsed + 1 };
+  const lost = vc.pending !== undefined && vc.elapsed > state.config.vipProbeTicks + 2;
   const s: RoleState = {
     ...state,
+    vipCheck: lost ? { ...vc, pending: undefined, answer: 'silent' } : vc,
     hold: Math.max(0, state.hold - 1),
     preemptWait: Math.max(0, state.preemptWait - 1),
     heartbeatElapsed: state.heartbeatElapsed + 1,
@@ -149,7 +173,8 @@ function tick(state: RoleState, late: boolean): RoleState {
   };
   // A tick that comes late means this process did not run: the peer gets a fresh window instead of a verdict,
   // and evidence from before the stall is stale too (the heartbeat sent at once after the stall probes again).
-  if (late) return { ...s, peerSilentTicks: 0, peerGone: undefined, stalls: s.stalls + 1 };
+  if (late)
+    return { ...s, peerSilentTicks: 0, peerGone: undefined, stalls: s.stalls + 1, vipCheck: forgotten(s) };
   const silent = state.peerSilentTicks + 1;
   // Silence on every path for deadTicks (from start, also when nothing was ever heard): the peer is dead.
   // Fast path: a peer heard alive whose kernel then refused a heartbeat on every path (ICMP port unreachable: no
@@ -173,6 +198,11 @@ function tick(state: RoleState, late: boolean): RoleState {
     };
   }
   return { ...s, peerSilentTicks: silent };
+}
+
+/** The VIP check starts over (the peer was heard, or this node stalled); its sequence goes on. */
+function forgotten(s: RoleState): RoleState['vipCheck'] {
+  return { ...NO_VIP_CHECK, seq: s.vipCheck.seq };
 }
 
 /** Actions on entering a role (FRRouting vrrpd style): the worker's role, and the peer hears at once. */
@@ -295,6 +325,26 @@ function expand(s: RoleState, row: Row, event: RoleEvent): StepResult {
     }
     case 'release-retry':
       return { state: { ...s, retryElapsed: 0 }, actions: [{ type: 'disable-vip' }] };
+    case 'probe-vip': {
+      const seq = s.vipCheck.seq + 1;
+      return {
+        state: { ...s, vipCheck: { ...s.vipCheck, pending: seq, elapsed: 0, seq } },
+        actions: [{ type: 'probe-vip', seq, timeoutTicks: s.config.vipProbeTicks }],
+      };
+    }
+    case 'vip-served':
+      return {
+        state: { ...s, vipCheck: { ...s.vipCheck, alarmed: true } },
+        actions: [
+          {
+            type: 'raise-alarm',
+            alarm: 'peer-silent-vip-served',
+            detail:
+              'the peer is silent on every HA path but the VIP answers SIP (the HA link is cut, or the peer ' +
+              'node is stopped while its SIP worker serves): no takeover while the VIP is served',
+          },
+        ],
+      };
     case 'probe':
       // The first evidence: a heartbeat on every path now, not at the next period, so that the other paths are
       // probed too (a dead peer refuses there as well) and a live one is heard sooner.

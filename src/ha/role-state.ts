@@ -58,7 +58,39 @@ export interface RoleConfig {
   paths: number;
   /** Ticks between retries of a VIP release that failed. */
   retryTicks: number;
+  /**
+   * The VIP check before a takeover on silence (SIP monitoring on): a backup whose peer has been silent for
+   * vipCheckTicks asks the VIP itself, over SIP, whether anyone still serves it; the probe waits vipProbeTicks
+   * for an answer. 0 ticks: no check (monitoring off), a silent peer is taken over as before.
+   */
+  vipCheckTicks: number;
+  vipProbeTicks: number;
 }
+
+/**
+ * What the VIP said when this backup asked it (an OPTIONS from its own SIP address to the VIP), since the peer
+ * was last heard: nothing asked yet, a probe out, someone answered (the VIP is served: the HA link is cut, not
+ * the peer), or nobody did within the probe's time. Forgotten whenever the peer is heard again.
+ */
+export interface VipCheck {
+  answer: 'unasked' | 'answered' | 'silent';
+  /** The probe in flight (its sequence number), if any. */
+  pending: number | undefined;
+  /** Ticks since the last probe went. */
+  elapsed: number;
+  /** Sequence of the last probe sent: a result that is not for it is stale. */
+  seq: number;
+  /** The alarm for this episode is raised (once per episode). */
+  alarmed: boolean;
+}
+
+export const NO_VIP_CHECK: VipCheck = {
+  answer: 'unasked',
+  pending: undefined,
+  elapsed: 0,
+  seq: 0,
+  alarmed: false,
+};
 
 /**
  * What the peer's kernel said since the peer was last heard: its HA port answered a heartbeat with ICMP port
@@ -109,6 +141,8 @@ export interface RoleState {
   preemptWait: number;
   /** A dual-primary episode this node won is going on (announce once, not on every heartbeat). */
   dualPrimary: boolean;
+  /** The VIP check of the current silence (see RoleConfig.vipCheckTicks). */
+  vipCheck: VipCheck;
 }
 
 export function initialState(
@@ -148,6 +182,7 @@ export function initialState(
     hold: 0,
     preemptWait: 0,
     dualPrimary: false,
+    vipCheck: NO_VIP_CHECK,
   };
 }
 

@@ -30,13 +30,15 @@
 //  peer-gone             *                        firstEvidence              same     probe
 //  (condition)           primary                  isolated                   backup   demote(isolated) alarm isolated
 //  (condition)           backup                   peerGone                   primary  promote(peer-gone)
-//  (condition)           backup                   peerDead                   primary  promote(peer-dead)
+//  (condition)           backup                   peerDeadVipUnserved        primary  promote(peer-dead)
 //  (condition)           backup                   peerFault                  primary  promote(peer-fault)
 //  (condition)           backup                   peerYields                 primary  promote(switchover)
 //  (condition)           backup                   electionWon                primary  promote(election)
 //  (condition)           backup                   preemptDue                 same     request-resign(preempt)
 //  (condition)           primary                  peerNonPrimaryTermAhead    same     adopt-term
 //  (condition)           starting|backup|fault    peerTermAhead              same     adopt-term
+//  (condition)           backup                   vipServedPeerDead          same     vip-served
+//  (condition)           backup                   vipCheckDue                same     probe-vip
 // END TABLE
 //
 // PROMOTE = timeline(promote), persist-term(term+1), set-worker-role(primary), enable-vip, announce, heartbeat.
@@ -59,6 +61,8 @@ export type Step =
   | { do: 'release-failed' }
   | { do: 'release-ok' }
   | { do: 'probe' }
+  | { do: 'probe-vip' }
+  | { do: 'vip-served' }
   | { do: 'stop' };
 
 interface RowBase {
@@ -92,6 +96,12 @@ const peerAlive = (s: RoleState) => s.peer.status === 'alive';
 /** May this node claim the VIP at all: healthy and not isolated. An isolated node never claims the VIP. */
 const mayClaim = (s: RoleState) => s.healthy && s.witnesses === 'reachable' && !s.releasePending;
 const always = () => true;
+/**
+ * A silent peer may be taken over: no VIP check (monitoring off), or the VIP itself went unanswered when asked
+ * during this silence. A peer that cannot be heard while the VIP still answers SIP is alive behind a cut HA link
+ * (every HA path blocked, SIP still up): taking over would put the VIP on two hosts with nothing to end it.
+ */
+const vipUnserved = (s: RoleState) => s.config.vipCheckTicks === 0 || s.vipCheck.answer === 'silent';
 const peerReady = (s: RoleState) => peerAlive(s) && s.peer.role === 'backup' && s.peer.ready;
 
 /** A primary hands over to a ready backup: release, resign explicitly, hold back. */
@@ -273,8 +283,8 @@ export const CONDITION_ROWS: readonly ConditionRow[] = [
   {
     on: 'condition',
     from: ['backup'],
-    when: 'peerDead',
-    guard: (s) => mayClaim(s) && s.peer.status === 'dead',
+    when: 'peerDeadVipUnserved',
+    guard: (s) => mayClaim(s) && s.peer.status === 'dead' && vipUnserved(s),
     to: 'primary',
     step: { do: 'promote', cause: 'peer-dead' },
   },
@@ -343,6 +353,29 @@ export const CONDITION_ROWS: readonly ConditionRow[] = [
     guard: (s) => s.peer.term > s.term,
     to: 'same',
     step: { do: 'adopt-term' },
+  },
+  // The VIP check: a peer silent for half its dead interval is probed through the VIP itself (in time for the
+  // verdict), and again every heartbeat while it stays silent and the VIP answered, so that a peer that then
+  // really dies is taken over one probe later.
+  {
+    on: 'condition',
+    from: ['backup'],
+    when: 'vipServedPeerDead',
+    guard: (s) => s.peer.status === 'dead' && s.vipCheck.answer === 'answered' && !s.vipCheck.alarmed,
+    to: 'same',
+    step: { do: 'vip-served' },
+  },
+  {
+    on: 'condition',
+    from: ['backup'],
+    when: 'vipCheckDue',
+    guard: (s) =>
+      s.config.vipCheckTicks > 0 &&
+      s.peerSilentTicks >= s.config.vipCheckTicks &&
+      s.vipCheck.pending === undefined &&
+      (s.vipCheck.answer === 'unasked' || s.vipCheck.elapsed >= s.config.heartbeatTicks),
+    to: 'same',
+    step: { do: 'probe-vip' },
   },
 ];
 

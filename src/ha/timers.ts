@@ -39,11 +39,23 @@ export interface HaTimersConfig {
 
 export interface RoleTimers {
   tickMs: number;
-  config: Pick<RoleConfig, 'heartbeatTicks' | 'deadTicks' | 'fastDeadTicks' | 'holdTicks' | 'retryTicks'>;
+  config: Pick<
+    RoleConfig,
+    | 'heartbeatTicks'
+    | 'deadTicks'
+    | 'fastDeadTicks'
+    | 'holdTicks'
+    | 'retryTicks'
+    | 'vipCheckTicks'
+    | 'vipProbeTicks'
+  >;
 }
 
-/** The config's milliseconds as the machine's ticks. */
-export function roleTimers(ha: HaTimersConfig): RoleTimers {
+/**
+ * The config's milliseconds as the machine's ticks. `vipCheck`: the node can ask the VIP over SIP (SIP
+ * monitoring on) before it takes over a silent peer.
+ */
+export function roleTimers(ha: HaTimersConfig, vipCheck = false): RoleTimers {
   const tickMs = ha.heartbeat_ms / TICKS_PER_HEARTBEAT;
   // Silence is counted from the tick after the last message, so one more tick keeps the verdict from coming
   // before dead_after_ms (it comes within one tick after it).
@@ -59,6 +71,10 @@ export function roleTimers(ha: HaTimersConfig): RoleTimers {
       holdTicks: Math.ceil((2 * ha.dead_after_ms) / tickMs),
       // A failed VIP release is retried once per heartbeat.
       retryTicks: TICKS_PER_HEARTBEAT,
+      // Asked at half the dead interval, answered (or timed out) two ticks before the verdict: no takeover waits
+      // for the check (90 ms of probe at the lab's 200 ms; a live primary answers in a few).
+      vipCheckTicks: vipCheck ? Math.floor(deadTicks / 2) : 0,
+      vipProbeTicks: vipCheck ? Math.max(1, deadTicks - Math.floor(deadTicks / 2) - 2) : 0,
     },
   };
 }

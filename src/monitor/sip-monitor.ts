@@ -114,6 +114,22 @@ export class SipMonitor {
     this.responder?.close();
   }
 
+  /** This node can ask the VIP over SIP (it has a unique SIP address to probe from). */
+  get canProbeVip(): boolean {
+    return this.prober !== undefined;
+  }
+
+  /**
+   * The HA role machine's VIP check (a backup whose peer went silent): does any host answer SIP on the VIP now?
+   * Sent from this node's unique SIP address, so the answer comes from whoever holds the VIP, never from here.
+   */
+  async probeVip(timeoutMs: number): Promise<ProbeResult> {
+    if (this.prober === undefined) return { ok: false, rttMs: null, status: null, detail: 'no prober' };
+    const r = await this.prober.probe(this.o.vip, timeoutMs);
+    this.last.set(`${this.o.vip.host}:${this.o.vip.port}`, { class: 'vip', at: Date.now(), ...r });
+    return r;
+  }
+
   /** The SIP worker's received-message counter (from its IPC pong). */
   onSipIn(count: number): void {
     this.traffic = observe(this.traffic, count, performance.now());

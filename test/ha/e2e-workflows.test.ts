@@ -26,6 +26,8 @@ function threadNices(pid: number): Record<string, number> {
 const RATE = 40; // calls (OPTIONS + REGISTER) per second
 /** The node alone stops; its SIP worker goes on (and keeps the VIP it holds). */
 const freezeNode = freeze({ worker: false });
+/** The whole host stopped (a paused VM): the node and its SIP worker. */
+const freezeHost = freeze();
 
 describe('HA workflows end to end (SIPp through the VIP)', { skip: NEEDS_ROOT }, () => {
   const suite = pairSuite();
@@ -201,12 +203,58 @@ describe('HA workflows end to end (SIPp through the VIP)', { skip: NEEDS_ROOT },
   );
 
   step(
-    'frozen primary (SIGSTOP): B takes over; on SIGCONT A sees the higher term and drops the VIP at once',
+    'primary node frozen alone (SIGSTOP), its SIP worker still serving: no takeover, an alarm on B until SIGCONT',
+    async () => {
+      const before = await pair.status('a');
+      assert.equal(before?.role, 'primary');
+      const run = traffic(RATE * 3);
+      await sleep(500);
+      await freezeNode.inject(pair, 'a');
+      try {
+        // B hears nothing from A, asks the VIP, and A's worker answers: the VIP is served, so B stays backup.
+        assert.ok(
+          await eventually(
+            async () =>
+              (await pair.status('b'))?.activeAlarms.some((x) => x.alarm === 'peer-silent-vip-served') ===
+              true,
+            3000,
+            20,
+          ),
+          'B raises peer-silent-vip-served',
+        );
+        await sleep(1000);
+        const b = await pair.status('b');
+        assert.equal(b?.role, 'backup', 'no takeover while the VIP is served');
+        assert.equal(b?.peer.status, 'dead');
+        assert.deepEqual(await pair.holders(), ['a']);
+      } finally {
+        await freezeNode.heal(pair, 'a');
+      }
+      assert.ok(
+        await eventually(
+          async () =>
+            (await pair.status('b'))?.activeAlarms.some((x) => x.alarm === 'peer-silent-vip-served') ===
+            false,
+          3000,
+          20,
+        ),
+        'the alarm clears once A is heard again',
+      );
+      const r = await run.result;
+      assert.equal(r.failed, 0, `SIPp through the frozen node's worker: ${r.errors}`);
+      const after = await pair.status('a');
+      assert.equal(after?.role, 'primary');
+      assert.equal(after?.term, before?.term, 'no new term');
+      await exactlyOneHolder('a');
+    },
+  );
+  step(
+    'frozen primary host (SIGSTOP of node and worker): B takes over; on SIGCONT A sees the higher term and drops the VIP at once',
     async () => {
       assert.equal((await pair.status('a'))?.role, 'primary');
       const run = traffic(RATE * 5);
       await sleep(1000);
-      const { at: stoppedAt } = await freezeNode.inject(pair, 'a');
+      const { at: stoppedAt } = await freezeHost.inject(pair, 'a');
       let contAt = 0;
       try {
         assert.ok(await pair.waitRole('b', 'primary', 5000));
@@ -225,7 +273,7 @@ describe('HA workflows end to end (SIPp through the VIP)', { skip: NEEDS_ROOT },
         await sleep(1000);
       } finally {
         contAt = Date.now();
-        await freezeNode.heal(pair, 'a');
+        await freezeHost.heal(pair, 'a');
       }
       assert.ok(await eventually(async () => !(await pair.holds('a')), 3000, 5));
       const dropped = Date.now() - contAt;

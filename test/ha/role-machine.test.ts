@@ -28,6 +28,8 @@ const CONFIG = {
   fastDeadTicks: 3,
   paths: 2,
   retryTicks: 2,
+  vipCheckTicks: 0,
+  vipProbeTicks: 0,
 };
 const TABLE = [...EVENT_ROWS, ...CONDITION_ROWS];
 const TICK: RoleEvent = { type: 'tick' };
@@ -85,6 +87,11 @@ interface Case {
   term?: number;
   check?: (actions: RoleAction[], s: RoleState) => void;
 }
+
+/** The VIP check on: asked at 2 ticks of silence, the probe's answer within 1, dead at 4. */
+const CHECK = { ...CONFIG, vipCheckTicks: 2, vipProbeTicks: 1 };
+const checking = (over: Partial<RoleState> = {}): RoleState =>
+  st('backup', { config: CHECK, heartbeatElapsed: 0, ...over }, { role: 'primary' });
 
 const CASES: Case[] = [
   {
@@ -505,6 +512,32 @@ const CASES: Case[] = [
     role: 'fault',
     actions: ['disable-vip', 'set-worker-role', 'send-heartbeat'],
   },
+  {
+    name: 'VIP check: a backup whose peer is silent for vipCheckTicks asks the VIP over SIP',
+    state: checking({ peerSilentTicks: CHECK.vipCheckTicks - 1 }),
+    event: TICK,
+    role: 'backup',
+    actions: ['probe-vip'],
+    check: (a, s) => {
+      assert.deepEqual(a[0], { type: 'probe-vip', seq: 1, timeoutTicks: CHECK.vipProbeTicks });
+      assert.equal(s.vipCheck.pending, 1);
+    },
+  },
+  {
+    name: 'VIP check: the peer dead but the VIP answered: no takeover, alarm peer-silent-vip-served once',
+    state: checking({
+      peerSilentTicks: CHECK.deadTicks - 1,
+      vipCheck: { answer: 'answered', pending: undefined, elapsed: 0, seq: 1, alarmed: false },
+    }),
+    event: TICK,
+    role: 'backup',
+    actions: ['raise-alarm'],
+    check: (a, s) => {
+      assert.equal((a[0] as { alarm: string }).alarm, 'peer-silent-vip-served');
+      assert.equal(s.peer.status, 'dead');
+      assert.equal(s.vipCheck.alarmed, true);
+    },
+  },
 ];
 
 describe('role machine: transition table', () => {
@@ -863,6 +896,105 @@ describe('fast detection: the peer process gone (ICMP port unreachable, TCP RST/
     assert.ok(d.fastDeadTicks > d.heartbeatTicks && d.fastDeadTicks < d.deadTicks);
     const tight = roleTimers({ heartbeat_ms: 50, dead_after_ms: 100 }).config;
     assert.ok(tight.fastDeadTicks > tight.heartbeatTicks && tight.fastDeadTicks < tight.deadTicks);
+  });
+});
+
+describe('the VIP check: a silent peer is taken over only when the VIP itself goes unanswered', () => {
+  /** Ticks until the probe goes; returns its seq. */
+  const untilProbe = (s0: RoleState): { s: RoleState; seq: number } => {
+    let s = s0;
+    for (let i = 0; i < 10; i++) {
+      const r = step(s, TICK);
+      s = r.state;
+      const p = r.actions.find((a) => a.type === 'probe-vip');
+      if (p !== undefined) return { s, seq: (p as { seq: number }).seq };
+    }
+    throw new Error('no probe-vip');
+  };
+  const tickUntilDead = (s0: RoleState): StepResult[] => {
+    const out: StepResult[] = [];
+    let s = s0;
+    while (s.peer.status !== 'dead') {
+      const r = step(s, TICK);
+      out.push(r);
+      s = r.state;
+    }
+    return out;
+  };
+
+  it('no answer to the probe: promoted at deadTicks with cause peer-dead, not later', () => {
+    const { s, seq } = untilProbe(checking());
+    assert.equal(s.peerSilentTicks, CHECK.vipCheckTicks);
+    const after = step(s, { type: 'vip-probe', seq, answered: false }).state;
+    const rs = tickUntilDead(after);
+    const last = rs.at(-1) as StepResult;
+    assert.equal(last.state.peerSilentTicks, CHECK.deadTicks);
+    assert.equal(last.state.role, 'primary');
+    assert.equal((last.actions[0] as { cause: string }).cause, 'peer-dead');
+  });
+
+  it('the VIP answered: the silent peer stays dead without a takeover, re-asked every heartbeat, taken over once the VIP goes quiet', () => {
+    const { s, seq } = untilProbe(checking());
+    let x = step(s, { type: 'vip-probe', seq, answered: true }).state;
+    const rs = tickUntilDead(x);
+    x = (rs.at(-1) as StepResult).state;
+    assert.equal(x.role, 'backup');
+    assert.deepEqual(
+      (rs.at(-1) as StepResult).actions.map((a) => a.type),
+      ['raise-alarm'],
+    );
+    // Ticks on: no second alarm, and a new probe once a heartbeat interval has passed since the last.
+    const again = untilProbe(x);
+    assert.equal(again.seq, seq + 1);
+    assert.equal(again.s.role, 'backup', 'still served while the new probe is out');
+    const quiet = step(again.s, { type: 'vip-probe', seq: again.seq, answered: false });
+    assert.equal(quiet.state.role, 'primary');
+    assert.equal((quiet.actions[0] as { cause: string }).cause, 'peer-dead');
+  });
+
+  it('the peer heard again ends the episode: the alarm is cleared and the check starts over', () => {
+    const x = checking({
+      peerSilentTicks: CHECK.deadTicks,
+      peer: { ...checking().peer, status: 'dead' },
+      vipCheck: { answer: 'answered', pending: undefined, elapsed: 1, seq: 3, alarmed: true },
+    });
+    const r = step(x, hb('primary'));
+    assert.ok(r.actions.some((a) => a.type === 'clear-alarm' && a.alarm === 'peer-silent-vip-served'));
+    assert.deepEqual(r.state.vipCheck, {
+      answer: 'unasked',
+      pending: undefined,
+      elapsed: 0,
+      seq: 3,
+      alarmed: false,
+    });
+  });
+
+  it('an answer to an older probe is stale and ignored; a result that never comes counts as silence', () => {
+    const { s, seq } = untilProbe(checking());
+    const stale = step(s, { type: 'vip-probe', seq: seq - 1, answered: true }).state;
+    assert.equal(stale.vipCheck.answer, 'unasked');
+    let x = stale;
+    for (let i = 0; i < CHECK.vipProbeTicks + 3 && x.role === 'backup'; i++) x = step(x, TICK).state;
+    assert.equal(x.vipCheck.pending, undefined);
+    assert.equal(x.role, 'primary', 'a lost answer cannot hold a takeover forever');
+  });
+
+  it("the fast verdict (the peer process gone) needs no VIP check: a crashed node's orphaned worker may still answer", () => {
+    const x = checking({
+      peerGone: { refused: [0, 1], tcp: false, count: 2 },
+      peerSilentTicks: CHECK.fastDeadTicks - 1,
+    });
+    const r = step(x, TICK);
+    assert.equal(r.state.role, 'primary');
+    assert.equal((r.actions[0] as { cause: string }).cause, 'peer-gone');
+  });
+
+  it('timers: asked at half the dead interval, answered two ticks before the verdict; off without monitoring', () => {
+    const on = roleTimers({ heartbeat_ms: 50, dead_after_ms: 200 }, true).config;
+    assert.equal(on.vipCheckTicks, Math.floor(on.deadTicks / 2));
+    assert.equal(on.vipCheckTicks + on.vipProbeTicks + 2, on.deadTicks);
+    const off = roleTimers({ heartbeat_ms: 50, dead_after_ms: 200 }).config;
+    assert.equal(off.vipCheckTicks, 0);
   });
 });
 
