@@ -8,6 +8,7 @@
 import type {
   ArpSample,
   BindingsSample,
+  CallSample,
   FaultSample,
   NodeSample,
   ProbeSample,
@@ -258,6 +259,53 @@ function checkRegistrationsKept(
 
 const bindingKey = (aor: string, contact: string) => `${aor}\u0000${contact}`;
 
+// --- calls-end --------------------------------------------------------------------------------------------
+// Rule: every call confirmed is ended by a BYE answered 2xx by the end of the run. A BYE answered with another
+// final (481: the dialog is unknown downstream) is a violation when it comes; a call with no final BYE answer
+// at the end is one too, with the last failed try (408, 503, timeout) if there was one. Failed tries before a
+// 2xx are fine: an outage of a few seconds may eat a BYE, and the client tries again.
+// Why: a call set up through the pair must be able to end through it after a takeover (record-routing through
+// the VIP keeps in-dialog requests on the pair); a BYE that cannot get through leaves both phones in the call.
+interface OpenCall {
+  confirmedAt: number;
+  lastFailure?: { t: number; status: number | 'timeout' };
+}
+
+function onCallSample(open: Map<string, OpenCall>, x: CallSample, out: Violations): void {
+  if (x.phase === 'confirmed') {
+    if (!open.has(x.callId)) open.set(x.callId, { confirmedAt: x.t });
+    return;
+  }
+  const call = open.get(x.callId);
+  if (call === undefined) return;
+  const status = x.status ?? 'timeout';
+  if (x.phase === 'end-failed') {
+    call.lastFailure = { t: x.t, status };
+    return;
+  }
+  open.delete(x.callId);
+  if (typeof status === 'number' && status >= 200 && status < 300) return;
+  out.add(
+    'calls-end',
+    x.callId,
+    x.t,
+    `call ${x.callId} (confirmed at ${call.confirmedAt}): BYE answered ${status}`,
+  );
+}
+
+function checkCallsEnded(open: Map<string, OpenCall>, out: Violations): void {
+  for (const [callId, call] of open) {
+    const last = call.lastFailure;
+    const why = last === undefined ? 'no BYE answered' : `last BYE try ${last.status} at ${last.t}`;
+    out.add(
+      'calls-end',
+      callId,
+      call.confirmedAt,
+      `call ${callId} (confirmed at ${call.confirmedAt}) never ended: ${why}`,
+    );
+  }
+}
+
 // --- the checker ------------------------------------------------------------------------------------------
 export class Checker {
   private readonly overlapMs: number;
@@ -279,6 +327,8 @@ export class Checker {
   private readonly promised = new Map<string, RegisteredSample>();
   private readonly lastNode = new Map<string, NodeSample>();
   private readonly lastBindings = new Map<string, BindingsSample>();
+  /** Calls confirmed and not yet ended, by Call-ID. */
+  private readonly openCalls = new Map<string, OpenCall>();
   private finished = false;
 
   constructor(opts: CheckerOptions = {}) {
@@ -313,6 +363,9 @@ export class Checker {
       case 'bindings':
         this.lastBindings.set(x.host, x);
         break;
+      case 'call':
+        onCallSample(this.openCalls, x, this.out);
+        break;
     }
     checkServiceDeadlines(this.service, x.t, this.resumeBoundMs, this.out);
   }
@@ -322,6 +375,7 @@ export class Checker {
       this.finished = true;
       for (const w of this.service.waits) if (w.reported) (this.perFault.get(w.fault) as FaultStats).late++;
       checkRegistrationsKept(this.promised, this.lastNode, this.lastBindings, this.out);
+      checkCallsEnded(this.openCalls, this.out);
     }
     const violations = this.out.list();
     const perFault: Record<string, FaultStats> = {};

@@ -58,4 +58,65 @@ export interface BindingsSample {
   aors: Array<{ aor: string; contact: string }>;
 }
 
-export type Sample = ArpSample | NodeSample | ProbeSample | FaultSample | RegisteredSample | BindingsSample;
+/**
+ * A call placed through the VIP by the chaos client, one sample per step: confirmed (the caller got the 2xx and
+ * sent its ACK), ended (a BYE got a final answer: status 2xx, or a final failure such as 481), end-failed (one BYE
+ * try lost, status 408, 503 or 'timeout'; the client tries again).
+ */
+export interface CallSample {
+  t: number;
+  kind: 'call';
+  callId: string;
+  phase: 'confirmed' | 'ended' | 'end-failed';
+  status?: number | 'timeout';
+}
+
+export type Sample =
+  | ArpSample
+  | NodeSample
+  | ProbeSample
+  | FaultSample
+  | RegisteredSample
+  | BindingsSample
+  | CallSample;
+
+/**
+ * One line of the chaos client (bench/chaos/client-process.ts) as a sample: `G aor contact t expiresS` (a
+ * registration), `C callId t`, `E callId t status`, `e callId t status|timeout`. Anything else (READY, the S
+ * summary, failed REGISTERs and INVITEs, which promise nothing) or a malformed line: undefined.
+ */
+export function parseClientLine(line: string): RegisteredSample | CallSample | undefined {
+  const w = line.trim().split(/\s+/);
+  const num = (s: string | undefined) => (s !== undefined && /^\d+(\.\d+)?$/.test(s) ? Number(s) : undefined);
+  const t = num(w[w[0] === 'G' ? 3 : 2]);
+  if (t === undefined) return undefined;
+  switch (w[0]) {
+    case 'G': {
+      const expires = num(w[4]);
+      if (w.length !== 5 || expires === undefined) return undefined;
+      return {
+        t,
+        kind: 'registered',
+        aor: w[1] as string,
+        contact: w[2] as string,
+        expiresAt: t + expires * 1000,
+      };
+    }
+    case 'C':
+      return w.length === 3 ? { t, kind: 'call', callId: w[1] as string, phase: 'confirmed' } : undefined;
+    case 'E':
+    case 'e': {
+      const status = w[3] === 'timeout' ? 'timeout' : num(w[3]);
+      if (w.length !== 4 || status === undefined || (w[0] === 'E' && status === 'timeout')) return undefined;
+      return {
+        t,
+        kind: 'call',
+        callId: w[1] as string,
+        phase: w[0] === 'E' ? 'ended' : 'end-failed',
+        status,
+      };
+    }
+    default:
+      return undefined;
+  }
+}

@@ -6,7 +6,8 @@ export type InvariantName =
   | 'term-monotonic'
   | 'unique-primary-per-term'
   | 'service-resumes'
-  | 'registrations-kept';
+  | 'registrations-kept'
+  | 'calls-end';
 
 export interface Violation {
   invariant: InvariantName;

@@ -258,6 +258,55 @@ describe('registrations-kept', () => {
   });
 });
 
+describe('calls-end', () => {
+  const call = (
+    t: number,
+    callId: string,
+    phase: 'confirmed' | 'ended' | 'end-failed',
+    status?: number | 'timeout',
+  ): Sample =>
+    status === undefined ? { t, kind: 'call', callId, phase } : { t, kind: 'call', callId, phase, status };
+
+  it('passes when every confirmed call ends with a 2xx BYE, failed tries before it included', () => {
+    const r = check([
+      call(100, 'k1', 'confirmed'),
+      call(200, 'k2', 'confirmed'),
+      call(1100, 'k1', 'ended', 200),
+      call(33_000, 'k2', 'end-failed', 'timeout'),
+      call(34_500, 'k2', 'end-failed', 503),
+      call(36_000, 'k2', 'ended', 200),
+    ]);
+    assert.deepEqual(names(r), []);
+  });
+
+  it('flags a BYE answered 481 when it comes, naming the call', () => {
+    const r = check([call(100, 'k1', 'confirmed'), call(1100, 'k1', 'ended', 481), probe(2000, true)]);
+    assert.deepEqual(names(r), ['calls-end']);
+    assert.equal(r.violations[0]?.t, 1100);
+    assert.match(r.violations[0]?.detail ?? '', /call k1 \(confirmed at 100\): BYE answered 481/);
+  });
+
+  it('flags a call never ended at the end of the run, at its confirm, with its last failed try', () => {
+    const r = check([
+      call(100, 'k1', 'confirmed'),
+      call(150, 'k2', 'confirmed'),
+      call(33_100, 'k1', 'end-failed', 'timeout'),
+      call(34_100, 'k1', 'end-failed', 408),
+    ]);
+    assert.deepEqual(
+      r.violations.map((v) => [v.invariant, v.t, v.detail]),
+      [
+        ['calls-end', 100, 'call k1 (confirmed at 100) never ended: last BYE try 408 at 34100'],
+        ['calls-end', 150, 'call k2 (confirmed at 150) never ended: no BYE answered'],
+      ],
+    );
+  });
+
+  it('ignores steps of calls never confirmed (a failed INVITE is not a call)', () => {
+    assert.deepEqual(names(check([call(100, 'k9', 'ended', 481), call(200, 'k8', 'end-failed', 503)])), []);
+  });
+});
+
 describe('report', () => {
   it('has per-fault gap percentiles, and formatReport prints them with the violations', () => {
     const trace: Sample[] = [];
