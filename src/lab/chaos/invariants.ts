@@ -12,6 +12,7 @@ import type {
   FaultSample,
   NodeSample,
   ProbeSample,
+  ProcessSample,
   RegisteredSample,
   Sample,
 } from './samples.js';
@@ -30,6 +31,8 @@ export interface CheckerOptions {
   overlapMs?: number;
   /** Longest a fault that leaves a healthy node may go without an ok probe (ms). */
   resumeBoundMs?: number;
+  /** Longest the pair may take to settle once no fault is active (ms); default 10,000. */
+  settleBoundMs?: number;
 }
 
 export interface FaultStats {
@@ -39,6 +42,12 @@ export interface FaultStats {
   gaps: number[];
   /** Of those, how many were over the bound (or never resumed). */
   late: number;
+  /** New primaries (another host in a higher term) seen while this fault was the latest injected. */
+  takeovers: number;
+  /** Times (ms) from the end of a fault's quiet period start (its heal, the last active) to a settled pair. */
+  settles: number[];
+  /** Violations whose episode began while this fault was the latest injected. */
+  violations: number;
 }
 
 export interface Report {
@@ -63,6 +72,8 @@ export interface Report {
 // the sampler sees only now and then must not pass as many short overlaps).
 // Why: two hosts answering for the VIP is a split brain: clients' requests go to either and state forks.
 interface VipState {
+  /** Hosts a fault has stopped (stopsHost): their kernel answers for a VIP nothing on them can release. */
+  stopped: Set<string>;
   overlapSince: number | null;
   reported: boolean;
   /** The last sole owner seen, and whether an overlap window began since it became the owner. */
@@ -72,6 +83,13 @@ interface VipState {
 
 function checkSingleVipOwner(s: VipState, x: ArpSample, overlapMs: number, out: Violations): void {
   const owners = new Set(x.owners);
+  // A stopped host among the owners: the overlap is the fault's (only fencing could end it); its window starts
+  // once the host runs again, when the node must notice the higher term and release at once.
+  if (owners.size >= 2 && [...owners].some((o) => s.stopped.has(o))) {
+    s.overlapSince = null;
+    s.reported = false;
+    return;
+  }
   if (owners.size < 2) {
     s.overlapSince = null;
     s.reported = false;
@@ -97,6 +115,12 @@ function checkSingleVipOwner(s: VipState, x: ArpSample, overlapMs: number, out: 
     const detail = `VIP answered by ${who} for more than ${overlapMs} ms`;
     out.add('single-vip-owner', String(s.overlapSince), s.overlapSince, detail);
   }
+}
+
+function onFaultForVip(s: VipState, x: FaultSample): void {
+  if (x.stopsHost !== true) return;
+  if (x.phase === 'inject') s.stopped.add(x.host);
+  else s.stopped.delete(x.host);
 }
 
 // --- term-monotonic ---------------------------------------------------------------------------------------
@@ -306,6 +330,66 @@ function checkCallsEnded(open: Map<string, OpenCall>, out: Violations): void {
   }
 }
 
+// --- pair-settles ---------------------------------------------------------------------------------------
+// Rule: once no fault is active, the pair settles within settleBoundMs: both nodes answer, one primary and one
+// backup, and the VIP is answered by the primary alone. A quiet period cut short by the next inject before the
+// bound says nothing (the schedule's gaps are often shorter than a restart); the end of the run always counts.
+// Why: a pair that serves but never settles (no backup, a node stuck in fault, a VIP on the wrong host) has lost
+// its redundancy, and the next fault becomes an outage.
+interface SettleState {
+  quietSince: number | null;
+  /** The fault whose heal began the quiet period. */
+  after: string | undefined;
+  settled: boolean;
+  reported: boolean;
+  lastOwners: string[] | undefined;
+}
+
+function isSettled(s: SettleState, lastNode: Map<string, NodeSample>): boolean {
+  const nodes = [...lastNode.values()];
+  if (nodes.length < 2 || nodes.some((n) => !n.reachable)) return false;
+  const primaries = nodes.filter((n) => n.role === 'primary');
+  const backups = nodes.filter((n) => n.role === 'backup');
+  if (primaries.length !== 1 || backups.length !== nodes.length - 1) return false;
+  return s.lastOwners?.length === 1 && s.lastOwners[0] === primaries[0]?.host;
+}
+
+function checkSettles(
+  s: SettleState,
+  t: number,
+  lastNode: Map<string, NodeSample>,
+  perFault: Map<string, FaultStats>,
+  bound: number,
+  out: Violations,
+): void {
+  if (s.quietSince === null || s.settled) return;
+  if (isSettled(s, lastNode)) {
+    s.settled = true;
+    if (s.after !== undefined) perFault.get(s.after)?.settles.push(t - s.quietSince);
+    return;
+  }
+  if (!s.reported && t - s.quietSince > bound) {
+    s.reported = true;
+    const roles = [...lastNode.values()]
+      .map((n) => `${n.host} ${n.reachable ? n.role : 'unreachable'}`)
+      .join(', ');
+    out.add(
+      'pair-settles',
+      `${s.quietSince}`,
+      s.quietSince,
+      `not settled ${bound} ms after ${s.after ?? 'the start'} healed (${roles}; VIP answered by ${s.lastOwners?.join(', ') || 'nobody'})`,
+    );
+  }
+}
+
+// --- no-crash ---------------------------------------------------------------------------------------------
+// Rule: no process of the pair ends, and no log says one failed (unhandled rejection, uncaught exception,
+// fatal), unless a fault did it.
+// Why: a crash the fault did not cause is a bug the takeover hid; the next one may be on the other node.
+function checkProcess(x: ProcessSample, out: Violations): void {
+  if (!x.expected) out.add('no-crash', `${x.host} ${x.detail}`, x.t, `${x.host}: ${x.detail}`);
+}
+
 // --- the checker ------------------------------------------------------------------------------------------
 export class Checker {
   private readonly overlapMs: number;
@@ -313,7 +397,19 @@ export class Checker {
   private readonly out = new Violations();
   private lastT = Number.NEGATIVE_INFINITY;
   private samples = 0;
+  private readonly settleBoundMs: number;
+  private readonly settle: SettleState = {
+    quietSince: 0,
+    after: undefined,
+    settled: false,
+    reported: false,
+    lastOwners: undefined,
+  };
+  /** Injects in time order, to put each violation and takeover down to the latest fault before it. */
+  private readonly injects: Array<{ t: number; fault: string }> = [];
+  private primary: { host: string; term: number } | undefined;
   private readonly vip: VipState = {
+    stopped: new Set(),
     overlapSince: null,
     reported: false,
     sole: null,
@@ -334,6 +430,7 @@ export class Checker {
   constructor(opts: CheckerOptions = {}) {
     this.overlapMs = opts.overlapMs ?? 500;
     this.resumeBoundMs = opts.resumeBoundMs ?? 3000;
+    this.settleBoundMs = opts.settleBoundMs ?? 10_000;
   }
 
   feed(x: Sample): void {
@@ -345,17 +442,24 @@ export class Checker {
     switch (x.kind) {
       case 'arp':
         checkSingleVipOwner(this.vip, x, this.overlapMs, this.out);
+        this.settle.lastOwners = [...new Set(x.owners)];
         break;
       case 'node':
         checkTermMonotonic(this.lastTerm, x, this.out);
         checkUniquePrimaryPerTerm(this.primaryOfTerm, x, this.out);
         this.lastNode.set(x.host, x);
+        this.noteTakeover(x);
+        break;
+      case 'process':
+        checkProcess(x, this.out);
         break;
       case 'probe':
         onProbeForService(this.service, x, this.perFault, this.resumeBoundMs, this.out);
         break;
       case 'fault':
         onFaultForService(this.service, x, this.statsOf(x.fault));
+        onFaultForVip(this.vip, x);
+        this.onFaultForSettle(x);
         break;
       case 'registered':
         this.promised.set(bindingKey(x.aor, x.contact), x);
@@ -368,6 +472,38 @@ export class Checker {
         break;
     }
     checkServiceDeadlines(this.service, x.t, this.resumeBoundMs, this.out);
+    checkSettles(this.settle, x.t, this.lastNode, this.perFault, this.settleBoundMs, this.out);
+  }
+
+  private onFaultForSettle(x: FaultSample): void {
+    if (x.phase === 'inject') {
+      this.injects.push({ t: x.t, fault: x.fault });
+      this.settle.quietSince = null;
+      return;
+    }
+    if (this.service.active.size > 0) return;
+    Object.assign(this.settle, { quietSince: x.t, after: x.fault, settled: false, reported: false });
+  }
+
+  /** A reachable primary in a term above every primary seen, on another host than the last: a takeover. */
+  private noteTakeover(x: NodeSample): void {
+    if (!x.reachable || x.role !== 'primary') return;
+    const was = this.primary;
+    if (was !== undefined && x.term <= was.term) return;
+    this.primary = { host: x.host, term: x.term };
+    if (was === undefined || was.host === x.host) return;
+    const latest = this.injects.at(-1);
+    if (latest !== undefined) this.statsOf(latest.fault).takeovers++;
+  }
+
+  /** The fault injected last at or before t. */
+  private faultAt(t: number): string | undefined {
+    let found: string | undefined;
+    for (const i of this.injects) {
+      if (i.t > t) break;
+      found = i.fault;
+    }
+    return found;
   }
 
   finish(): Report {
@@ -378,9 +514,21 @@ export class Checker {
       checkCallsEnded(this.openCalls, this.out);
     }
     const violations = this.out.list();
+    const blamed = new Map<string, number>();
+    for (const v of violations) {
+      const f = this.faultAt(v.t);
+      if (f !== undefined) blamed.set(f, (blamed.get(f) ?? 0) + 1);
+    }
     const perFault: Record<string, FaultStats> = {};
     for (const [name, st] of [...this.perFault].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      perFault[name] = { count: st.count, gaps: [...st.gaps], late: st.late };
+      perFault[name] = {
+        count: st.count,
+        gaps: [...st.gaps],
+        late: st.late,
+        takeovers: st.takeovers,
+        settles: [...st.settles],
+        violations: blamed.get(name) ?? 0,
+      };
     return {
       violations,
       perFault,
@@ -397,7 +545,7 @@ export class Checker {
   private statsOf(fault: string): FaultStats {
     let st = this.perFault.get(fault);
     if (!st) {
-      st = { count: 0, gaps: [], late: 0 };
+      st = { count: 0, gaps: [], late: 0, takeovers: 0, settles: [], violations: 0 };
       this.perFault.set(fault, st);
     }
     return st;

@@ -38,6 +38,23 @@ export interface FaultSample {
   fault: string;
   host: string;
   leavesHealthyNode: boolean;
+  /**
+   * The fault stops every process of `host` (a frozen host): nothing on it can release the VIP, while its kernel
+   * still answers ARP for it. Its overlap with the new owner is the fault's, not the pair's, until the heal.
+   */
+  stopsHost?: boolean;
+}
+
+/**
+ * A process of the pair ended, or a log line said it failed (unhandled rejection, uncaught exception, fatal):
+ * `expected` when a fault did it (kill -9, a restart).
+ */
+export interface ProcessSample {
+  t: number;
+  kind: 'process';
+  host: string;
+  expected: boolean;
+  detail: string;
 }
 
 /** A REGISTER answered 2xx: the pair promised to keep this binding until expiresAt (ms, the lab's clock). */
@@ -72,6 +89,7 @@ export interface CallSample {
 }
 
 export type Sample =
+  | ProcessSample
   | ArpSample
   | NodeSample
   | ProbeSample

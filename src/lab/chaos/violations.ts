@@ -7,7 +7,9 @@ export type InvariantName =
   | 'unique-primary-per-term'
   | 'service-resumes'
   | 'registrations-kept'
-  | 'calls-end';
+  | 'calls-end'
+  | 'pair-settles'
+  | 'no-crash';
 
 export interface Violation {
   invariant: InvariantName;
