@@ -9,14 +9,20 @@
 // the two mean something together. Each fault holds one resource:
 //
 //   resource  faults                                   while one is active, a new fault of the same resource
-//   node      crashNode, crashWorker, freeze           targets the other host only ('peer' of it): a node that
-//                                                      is down or stopped can be neither crashed nor frozen again
+//   node      crashNode, crashWorker, freeze,          targets the other host only ('peer' of it): a node that
+//             restart                                  is down, stopped or restarting can be neither crashed nor
+//                                                      frozen nor restarted again
 //   sip       sipNicDown, sipPathCut                   targets the other host only: one SIP path is cut once
-//   ha        haLinkDown, haLinkDown/management        never: one HA link between the two (the same ip rules)
-//   move      switchover                               none: a switchover starts only with nothing active (a
+//   ha        haLinkDown, haLinkDown/management,       never: one HA link between the two (the same ip rules,
+//             haOneWay, haLoss                         a one-way cut and a lossy link are the same link again)
+//   witness   witnessDown, witnessDown/both            never: the same nftables table in the hosts
+//   announce  announceLoss                             never: one table in the client
+//   move      switchover, switchoverStorm              none: a switchover starts only with nothing active (a
 //                                                      node asked to hand over mid-failover refuses); a fault
 //                                                      may start inside its move's window (it has no hold)
 //
+// A restart has nothing to heal, but its hold is the time the node takes to stop and start again: the node is
+// held meanwhile, so that a crash or a freeze in that time goes to the other host.
 // Faults of different resources always may overlap (a crash during an HA link cut, a freeze with a SIP cut).
 // "The other host" is named 'peer' of the active step, not by role: a takeover swaps the roles mid-run, so the
 // primary at the second inject may well be the node the first fault holds.
@@ -25,7 +31,7 @@ import { FAULTS } from '../faults.js';
 import { createRng, MAX_SEED, type Rng } from './random.js';
 
 export type Role = 'primary' | 'backup';
-export type Resource = 'node' | 'sip' | 'ha' | 'move';
+export type Resource = 'node' | 'sip' | 'ha' | 'witness' | 'announce' | 'move';
 
 /** Every fault of FAULTS (and freeze/node, freeze()'s other form) and the resource it holds: the table above. */
 export const RESOURCE_OF: Readonly<Record<string, Resource>> = {
@@ -33,12 +39,22 @@ export const RESOURCE_OF: Readonly<Record<string, Resource>> = {
   crashWorker: 'node',
   freeze: 'node',
   'freeze/node': 'node',
+  restart: 'node',
   sipNicDown: 'sip',
   sipPathCut: 'sip',
   haLinkDown: 'ha',
   'haLinkDown/management': 'ha',
+  haOneWay: 'ha',
+  haLoss: 'ha',
+  witnessDown: 'witness',
+  'witnessDown/both': 'witness',
+  announceLoss: 'announce',
   switchover: 'move',
+  switchoverStorm: 'move',
 };
+
+/** The resources that a second fault never shares (the rest go to the other host). */
+export const EXCLUSIVE: ReadonlySet<Resource> = new Set(['ha', 'witness', 'announce']);
 
 export interface FaultKind {
   /** Unique among the kinds: one fault may come as several kinds (a short and a long freeze). */
@@ -83,7 +99,9 @@ const fault = (name: string): string => {
 };
 
 // Holds straddle the failure detector's dead_after_ms (200 ms by default): a short freeze must not move the
-// pair, a long one must; a cut or a crash lasts long enough for the takeover to finish before it heals.
+// pair, a long one must; a cut or a crash lasts long enough for the takeover to finish before it heals. A lossy
+// HA link lasts seconds (tens of heartbeats lost, none of which may move the pair); a restart's hold covers the
+// node's stop and start; announcements are lost from the first burst only (3 × 50 ms) to past the repeat (1 s).
 export const DEFAULT_KINDS: readonly FaultKind[] = [
   {
     kind: 'crashNode',
@@ -157,6 +175,62 @@ export const DEFAULT_KINDS: readonly FaultKind[] = [
     holdMs: [0, 0],
     healable: false,
   },
+  {
+    kind: 'haOneWay',
+    fault: fault('haOneWay'),
+    weight: 2,
+    target: 'either',
+    holdMs: [300, 3000],
+    healable: true,
+  },
+  {
+    kind: 'haLoss',
+    fault: fault('haLoss'),
+    weight: 1,
+    target: 'either',
+    holdMs: [1000, 5000],
+    healable: true,
+  },
+  {
+    kind: 'witnessDown',
+    fault: fault('witnessDown'),
+    weight: 2,
+    target: 'either',
+    holdMs: [500, 3000],
+    healable: true,
+  },
+  {
+    kind: 'witnessDown/both',
+    fault: fault('witnessDown/both'),
+    weight: 1,
+    target: 'either',
+    holdMs: [500, 3000],
+    healable: true,
+  },
+  {
+    kind: 'restart',
+    fault: fault('restart'),
+    weight: 2,
+    target: 'either',
+    holdMs: [1000, 3000],
+    healable: true,
+  },
+  {
+    kind: 'switchoverStorm',
+    fault: fault('switchoverStorm'),
+    weight: 1,
+    target: 'either',
+    holdMs: [0, 0],
+    healable: false,
+  },
+  {
+    kind: 'announceLoss',
+    fault: fault('announceLoss'),
+    weight: 1,
+    target: 'either',
+    holdMs: [200, 2500],
+    healable: true,
+  },
 ];
 
 /** How far after an inject the takeover it causes runs (detection at 200 ms, then the VIP's move). */
@@ -202,7 +276,7 @@ function mayOverlap(kind: FaultKind, active: readonly Step[]): boolean {
   const r = resourceOf(kind.fault);
   if (r === 'move') return active.length === 0;
   const same = active.filter((s) => resourceOf(s.fault) === r);
-  return r === 'ha' ? same.length === 0 : same.length <= 1;
+  return EXCLUSIVE.has(r) ? same.length === 0 : same.length <= 1;
 }
 
 function pickWeighted(rng: Rng, kinds: readonly FaultKind[]): FaultKind {

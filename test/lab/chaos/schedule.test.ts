@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import {
   DEFAULT_KINDS,
   describeSchedule,
+  EXCLUSIVE,
   type FaultKind,
   type PlanOptions,
   parseSchedule,
@@ -30,7 +31,8 @@ function checkOverlapRule(schedule: Schedule): void {
     const same = active.filter((p) => RESOURCE_OF[p.fault] === r);
     const at = `seed ${schedule.seed} step ${s.n} (${s.kind})`;
     if (r === 'move') assert.deepEqual(active, [], `${at}: a switchover with faults active`);
-    else if (r === 'ha') assert.deepEqual(same, [], `${at}: two HA link cuts at once`);
+    else if (r !== undefined && EXCLUSIVE.has(r))
+      assert.deepEqual(same, [], `${at}: two ${r} faults at once`);
     else {
       assert.ok(same.length <= 1, `${at}: three ${r} faults at once on two hosts`);
       if (same.length === 1) {
@@ -202,7 +204,7 @@ describe('chaos schedule', () => {
     assert.equal(d.spanMs, Math.max(...s.steps.map((x) => x.atMs + x.holdMs)));
     assert.match(
       d.text,
-      /^seed 3: 300 faults over [\d.]+ s \(crashNode \d+, .*\); \d+ overlapping, \d+ of them/,
+      /^seed 3: 300 faults over [\d.]+ s \(announceLoss \d+, crashNode \d+, .*\); \d+ overlapping, \d+ of them/,
     );
   });
 });
