@@ -1,23 +1,40 @@
-// The chaos report as a printable table: per fault type, its count and service gaps (p50/p99/max), then the
-// violations in order of first occurrence.
+// The chaos report as a printable table: per fault type, its count, the takeovers it caused, the service gaps
+// (p50/p99/max) of those that left a node able to serve, the longest settle, the violations that began after it;
+// then the totals and the violations in order of first occurrence.
 import type { Report } from './invariants.js';
 import { percentile } from './percentile.js';
 
 const ms = (v: number | null) => (v === null ? '-' : `${Math.round(v)}`);
 
 export function formatReport(report: Report): string {
-  const rows = [['fault', 'count', 'measured', 'p50 ms', 'p99 ms', 'max ms', 'late']];
+  const rows = [
+    [
+      'fault',
+      'count',
+      'takeovers',
+      'gaps',
+      'p50 ms',
+      'p99 ms',
+      'max ms',
+      'late',
+      'settle max ms',
+      'violations',
+    ],
+  ];
   for (const [name, st] of Object.entries(report.perFault)) {
     const sorted = [...st.gaps].sort((a, b) => a - b);
     const max = sorted.length ? (sorted[sorted.length - 1] as number) : null;
     rows.push([
       name,
       `${st.count}`,
+      `${st.takeovers}`,
       `${sorted.length}`,
       ms(percentile(sorted, 0.5)),
       ms(percentile(sorted, 0.99)),
       ms(max),
       `${st.late}`,
+      ms(st.settles.length ? Math.max(...st.settles) : null),
+      `${st.violations}`,
     ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));

@@ -343,11 +343,15 @@ interface SettleState {
   settled: boolean;
   reported: boolean;
   lastOwners: string[] | undefined;
+  lastOwnersT: number;
 }
 
+/** Settled now, on samples taken since the quiet period began (what was seen before it is stale). */
 function isSettled(s: SettleState, lastNode: Map<string, NodeSample>): boolean {
+  const since = s.quietSince ?? 0;
   const nodes = [...lastNode.values()];
-  if (nodes.length < 2 || nodes.some((n) => !n.reachable)) return false;
+  if (nodes.length < 2 || nodes.some((n) => !n.reachable || n.t < since) || s.lastOwnersT < since)
+    return false;
   const primaries = nodes.filter((n) => n.role === 'primary');
   const backups = nodes.filter((n) => n.role === 'backup');
   if (primaries.length !== 1 || backups.length !== nodes.length - 1) return false;
@@ -362,7 +366,8 @@ function checkSettles(
   bound: number,
   out: Violations,
 ): void {
-  if (s.quietSince === null || s.settled) return;
+  // Judged only on what was observed: a trace without node samples has nothing that could settle.
+  if (s.quietSince === null || s.settled || lastNode.size === 0) return;
   if (isSettled(s, lastNode)) {
     s.settled = true;
     if (s.after !== undefined) perFault.get(s.after)?.settles.push(t - s.quietSince);
@@ -404,6 +409,7 @@ export class Checker {
     settled: false,
     reported: false,
     lastOwners: undefined,
+    lastOwnersT: 0,
   };
   /** Injects in time order, to put each violation and takeover down to the latest fault before it. */
   private readonly injects: Array<{ t: number; fault: string }> = [];
@@ -443,6 +449,7 @@ export class Checker {
       case 'arp':
         checkSingleVipOwner(this.vip, x, this.overlapMs, this.out);
         this.settle.lastOwners = [...new Set(x.owners)];
+        this.settle.lastOwnersT = x.t;
         break;
       case 'node':
         checkTermMonotonic(this.lastTerm, x, this.out);

@@ -159,7 +159,14 @@ describe('service-resumes', () => {
       },
     );
     assert.deepEqual(names(r), []);
-    assert.deepEqual(r.perFault.crashNode, { count: 1, gaps: [800], late: 0 });
+    assert.deepEqual(r.perFault.crashNode, {
+      count: 1,
+      gaps: [800],
+      late: 0,
+      takeovers: 0,
+      settles: [],
+      violations: 0,
+    });
   });
 
   it('flags a fault leaving a healthy node with no ok probe past the bound, at its inject', () => {
@@ -168,7 +175,14 @@ describe('service-resumes', () => {
     });
     assert.deepEqual(names(r), ['service-resumes']);
     assert.equal(r.violations[0]?.t, 100);
-    assert.deepEqual(r.perFault.freeze, { count: 1, gaps: [1400], late: 1 });
+    assert.deepEqual(r.perFault.freeze, {
+      count: 1,
+      gaps: [1400],
+      late: 1,
+      takeovers: 0,
+      settles: [],
+      violations: 1,
+    });
   });
 
   it('flags a service that never came back before the run ended', () => {
@@ -200,7 +214,14 @@ describe('service-resumes', () => {
     );
     assert.deepEqual(names(r), []);
     assert.equal(r.totals.superseded, 1);
-    assert.deepEqual(r.perFault.crashNode, { count: 2, gaps: [], late: 0 });
+    assert.deepEqual(r.perFault.crashNode, {
+      count: 2,
+      gaps: [],
+      late: 0,
+      takeovers: 0,
+      settles: [],
+      violations: 0,
+    });
   });
 
   it('ignores faults that leave no healthy node', () => {
@@ -307,6 +328,145 @@ describe('calls-end', () => {
   });
 });
 
+describe('single-vip-owner with a stopped host', () => {
+  const stop = (t: number, phase: 'inject' | 'heal'): Sample => ({
+    t,
+    kind: 'fault',
+    phase,
+    n: 1,
+    fault: 'freeze/long',
+    host: 'a',
+    leavesHealthyNode: true,
+    stopsHost: true,
+  });
+
+  it('excuses the frozen host answering until it runs again, then allows one window', () => {
+    const r = check(
+      [
+        ...arp(0, 500, 'a'),
+        stop(500, 'inject'),
+        ...arp(510, 700, 'a'),
+        ...arp(700, 2500, 'a', 'b'),
+        stop(2500, 'heal'),
+        ...arp(2510, 2800, 'a', 'b'),
+        ...arp(2800, 4000, 'b'),
+      ],
+      { overlapMs: 500 },
+    );
+    assert.deepEqual(
+      names(r).filter((n) => n === 'single-vip-owner'),
+      [],
+    );
+  });
+
+  it('still flags an overlap that outlasts the window after the heal', () => {
+    const r = check(
+      [
+        ...arp(0, 500, 'a'),
+        stop(500, 'inject'),
+        ...arp(700, 2500, 'a', 'b'),
+        stop(2500, 'heal'),
+        ...arp(2510, 3200, 'a', 'b'),
+      ],
+      { overlapMs: 500 },
+    );
+    const v = r.violations.filter((x) => x.invariant === 'single-vip-owner');
+    assert.equal(v.length, 1);
+    assert.equal(v[0]?.t, 2510);
+  });
+});
+
+describe('pair-settles', () => {
+  const only = (r: ReturnType<typeof check>) => names(r).filter((n) => n === 'pair-settles');
+  const settled = (from: number, to: number, primary = 'a', term = 2): Sample[] => {
+    const out: Sample[] = [];
+    for (let t = from; t < to; t += 100)
+      out.push(
+        node(t, 'a', primary === 'a' ? 'primary' : 'backup', term),
+        node(t, 'b', primary === 'b' ? 'primary' : 'backup', term),
+        { t, kind: 'arp', owners: [primary] },
+      );
+    return out;
+  };
+
+  it('records the time from the heal to one primary, one backup and the VIP on the primary alone', () => {
+    const r = check(
+      [
+        ...settled(0, 500),
+        fault(500, 'inject', 1, 'crashNode'),
+        node(600, 'a', 'primary', 2, false),
+        fault(1000, 'heal', 1, 'crashNode'),
+        node(1100, 'a', 'backup', 2),
+        node(1100, 'b', 'primary', 3),
+        { t: 1100, kind: 'arp', owners: ['a'] },
+        { t: 1200, kind: 'arp', owners: ['b'] },
+        ...settled(1300, 1500, 'b', 3),
+      ],
+      { settleBoundMs: 5000 },
+    );
+    assert.deepEqual(only(r), []);
+    assert.deepEqual(r.perFault.crashNode?.settles, [200]);
+  });
+
+  it('flags a pair that stays without a backup past the bound, naming the roles', () => {
+    const r = check(
+      [
+        ...settled(0, 500),
+        fault(500, 'inject', 1, 'restart'),
+        fault(1000, 'heal', 1, 'restart'),
+        ...Array.from({ length: 60 }, (_, i) => node(1100 + i * 100, 'a', 'fault' as 'backup', 2)),
+        node(7200, 'b', 'primary', 3),
+      ],
+      { settleBoundMs: 5000 },
+    );
+    assert.deepEqual(only(r), ['pair-settles']);
+    assert.match(r.violations.find((v) => v.invariant === 'pair-settles')?.detail ?? '', /a fault/);
+    assert.equal(r.perFault.restart?.violations, 2, 'service-resumes and pair-settles, both after it');
+  });
+
+  it('says nothing of a quiet period the next inject cuts short', () => {
+    const r = check(
+      [
+        ...settled(0, 500),
+        fault(500, 'inject', 1, 'crashNode'),
+        fault(1000, 'heal', 1, 'crashNode'),
+        node(1100, 'a', 'primary', 2, false),
+        fault(3000, 'inject', 2, 'crashNode'),
+        node(9000, 'a', 'primary', 2, false),
+      ],
+      { settleBoundMs: 5000 },
+    );
+    assert.deepEqual(only(r), []);
+  });
+});
+
+describe('no-crash', () => {
+  it('flags a process that ended when no fault did it, not one a fault killed', () => {
+    const r = check([
+      { t: 10, kind: 'process', host: 'a', expected: true, detail: 'node exited (SIGKILL)' },
+      { t: 20, kind: 'process', host: 'b', expected: false, detail: 'unhandled rejection in node.log' },
+    ]);
+    assert.deepEqual(names(r), ['no-crash']);
+    assert.match(r.violations[0]?.detail ?? '', /^b: unhandled/);
+  });
+});
+
+describe('takeovers per fault', () => {
+  it('counts a new primary on another host in a higher term against the latest fault injected', () => {
+    const r = check([
+      node(0, 'a', 'primary', 1),
+      fault(100, 'inject', 1, 'crashNode'),
+      node(300, 'b', 'primary', 2),
+      fault(400, 'heal', 1, 'crashNode'),
+      fault(500, 'inject', 2, 'freeze/short'),
+      node(600, 'b', 'primary', 2),
+      fault(700, 'heal', 2, 'freeze/short'),
+    ]);
+    assert.equal(r.perFault.crashNode?.takeovers, 1);
+    assert.equal(r.perFault['freeze/short']?.takeovers, 0);
+  });
+});
+
 describe('report', () => {
   it('has per-fault gap percentiles, and formatReport prints them with the violations', () => {
     const trace: Sample[] = [];
@@ -326,8 +486,9 @@ describe('report', () => {
     assert.equal(percentile(sorted, 0.5), 500);
     assert.equal(percentile(sorted, 0.99), 2500);
     const text = formatReport(r);
-    assert.match(text, /crashNode\s+10\s+10\s+500\s+2500\s+2500\s+1/);
-    assert.match(text, /switchover\s+1\s+1\s+50\s+50\s+50\s+0/);
+    // fault, count, takeovers, gaps, p50, p99, max, late, settle max, violations
+    assert.match(text, /crashNode\s+10\s+0\s+10\s+500\s+2500\s+2500\s+1\s+-\s+1/);
+    assert.match(text, /switchover\s+1\s+0\s+1\s+50\s+50\s+50\s+0\s+-\s+0/);
     assert.match(
       text,
       /VIOLATION service-resumes at t=90000 ms: fault 9 \(crashNode\): resumed after 2500 ms/,
@@ -369,7 +530,9 @@ describe('cost', () => {
           ? { t, kind: 'arp', owners: ['a'] }
           : i % 4 === 1
             ? node(t, 'a', 'primary', 1)
-            : probe(t, true),
+            : i % 4 === 2
+              ? node(t, 'b', 'backup', 1)
+              : probe(t, true),
       );
     }
     assert.equal(c.finish().violations.length, 0);
