@@ -43,6 +43,14 @@ describe('fault catalogue on a settled pair', { skip: NEEDS_ROOT }, () => {
     const [sp, sq] = [await suite.pair.status(p), await suite.pair.status(other(p))];
     return sp?.role === 'primary' && sp.term === term && sq?.role === 'backup';
   };
+  /** Q's VIP check found the VIP served while P was silent (alarm peer-silent-vip-served). */
+  const vipServedAlarm = (q: Host) =>
+    eventually(
+      async () =>
+        (await suite.pair.status(q))?.activeAlarms.some((a) => a.alarm === 'peer-silent-vip-served') === true,
+      3000,
+      20,
+    );
   /** Q primary, P backup and only Q with the VIP. */
   const movedTo = (q: Host) =>
     eventually(
@@ -57,13 +65,15 @@ describe('fault catalogue on a settled pair', { skip: NEEDS_ROOT }, () => {
   /** What each fault on the primary P of the settled pair `before` leads to, seen from the nodes. */
   const effect: Record<string, (p: Host, before: Settled) => Promise<boolean>> = {
     haLinkDown: async (p) => {
-      // Neither node hears the other on any path; the HA link is all that is cut.
+      // Neither node hears the other on any path; the HA link is all that is cut. Q asks the VIP before it takes
+      // over, P's worker answers it: no takeover (two VIP owners with no HA link to end it), an alarm instead.
       const q = other(p);
-      return eventually(
+      const cut = await eventually(
         async () => (await suite.pair.status(q))?.peer.link.paths.every((x) => !x.alive) === true,
         5000,
         50,
       );
+      return cut && (await vipServedAlarm(q)) && (await stays(p));
     },
     'haLinkDown/management': async (p) => {
       // One path lost is an alarm, not a failover: the SIP NIC's path still carries the heartbeats.
@@ -81,8 +91,9 @@ describe('fault catalogue on a settled pair', { skip: NEEDS_ROOT }, () => {
       const [sp, sq] = [await suite.pair.status(p), await suite.pair.status(q)];
       return cut && sp?.role === 'primary' && sp.term === term && sq?.role === 'backup';
     },
-    // Q no longer hears P and takes over in a higher term; P, still hearing Q, yields to that term: one primary.
-    haOneWay: (p) => movedTo(other(p)),
+    // Q no longer hears P (P still hears Q): as with the whole link cut, the VIP answers Q's check, so Q stays
+    // backup and raises the alarm; before the VIP check Q took over and P yielded to its term (dual-primary).
+    haOneWay: async (p) => (await vipServedAlarm(other(p))) && (await stays(p)),
     // 20 % of P's heartbeats lost (one every 50 ms, dead after 200 ms on both paths): not a failover. The table's
     // counters show that some were dropped and most passed. A stall of P's own process (its status counts them)
     // silences it whatever the loss, and on a loaded test machine the loss then tips it over: that move is the

@@ -271,13 +271,14 @@ function checkRegistrationsKept(
     return;
   }
   const held = new Set(listing.aors.map((b) => bindingKey(b.aor, b.contact)));
-  for (const [key, r] of promised)
-    if (r.t <= listing.t && r.expiresAt > listing.t && !held.has(key))
+  // One offence per final listing, counted per missing binding: the first one names it.
+  for (const [, r] of promised)
+    if (r.t <= listing.t && r.expiresAt > listing.t && !held.has(bindingKey(r.aor, r.contact)))
       out.add(
         'registrations-kept',
-        key,
+        `missing on ${primary.host}`,
         listing.t,
-        `${r.aor} → ${r.contact} (registered at ${r.t}) missing on ${primary.host}`,
+        `bindings promised (2xx) and missing on ${primary.host}, the first ${r.aor} → ${r.contact} (registered at ${r.t})`,
       );
 }
 
@@ -444,7 +445,8 @@ export class Checker {
     if (!(x.t >= this.lastT))
       throw new RangeError(`checker: sample out of time order (${x.kind} at t=${x.t} after t=${this.lastT})`);
     this.lastT = x.t;
-    this.samples++;
+    // The run's start is a quiet period too: the pair must be settled before the first fault.
+    if (this.samples++ === 0) this.settle.quietSince = x.t;
     switch (x.kind) {
       case 'arp':
         checkSingleVipOwner(this.vip, x, this.overlapMs, this.out);
