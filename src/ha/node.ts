@@ -321,7 +321,9 @@ export class HaNode implements NodeHandle {
         : sip.probeVip(Math.max(1, timeoutTicks * this.tickMs));
     asked.then(
       (r) => {
-        if (r.ok) this.log.debug({ rttMs: r.rttMs, status: r.status }, 'VIP check: the VIP answers');
+        // Either way it decides a takeover: the operator sees why.
+        if (r.ok) this.log.info({ rttMs: r.rttMs, status: r.status }, 'VIP check: the VIP answers SIP');
+        else this.log.info({ detail: r.detail }, 'VIP check: the VIP does not answer SIP');
         this.dispatch({ type: 'vip-probe', seq, answered: r.ok });
       },
       () => this.dispatch({ type: 'vip-probe', seq, answered: false }),

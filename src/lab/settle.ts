@@ -20,8 +20,8 @@ export interface SettleOptions {
 
 /**
  * Settled: one node primary and the other backup, each with its SIP worker ready, the primary seeing its backup
- * ready, replication synced on both, and the primary the only host with the VIP on its NIC (read with `ip addr`
- * in both namespaces). Returns what shows it, or why not.
+ * ready, replication synced on both, the backup reaching the VIP over SIP, and the primary the only host with the
+ * VIP on its NIC (read with `ip addr` in both namespaces). Returns what shows it, or why not.
  */
 export async function settledNow(pair: Pair, primaryWanted?: Host): Promise<Settled | string> {
   const [a, b] = await Promise.all(HOSTS.map((h) => pair.status(h)));
@@ -38,6 +38,17 @@ export async function settledNow(pair: Pair, primaryWanted?: Host): Promise<Sett
     if (status[h].replication?.synced !== true) return `replication is not synced on ${h}`;
   }
   if (!p.peer.ready) return `${primary} does not see ${backup} ready`;
+  // The backup reaches the VIP and the primary's own SIP address over SIP (its monitor's probes, fresh: a primary
+  // does not probe the VIP, so a node that was primary until just now shows an old answer). A backup whose SIP
+  // path is still coming back after a cut (its neighbour entries re-resolving) would find the VIP silent, and the
+  // VIP check would not hold it back if the HA link failed now. With SIP monitoring off there are no probes.
+  if (q.monitoring !== null)
+    for (const cls of ['vip', 'peer'] as const) {
+      const x = q.monitoring.probes.find((pr) => pr.class === cls);
+      const fresh = x !== undefined && Date.now() - x.at < 2000;
+      if (x?.ok !== true || !fresh)
+        return `${backup} does not reach the ${cls === 'vip' ? 'VIP' : 'primary'} over SIP${x ? ` (${fresh ? x.detail : 'no fresh probe'})` : ''}`;
+    }
   const holders = await pair.holders();
   if (holders.join() !== primary) return `VIP holders: ${holders.join() || 'none'}`;
   return { primary, backup, status };

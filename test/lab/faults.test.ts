@@ -156,13 +156,18 @@ describe('fault catalogue on a settled pair', { skip: NEEDS_ROOT }, () => {
       const before = await fx.resettle();
       const p = before.primary;
       const injected = await fault.inject(pair, p);
-      assert.ok(injected.at <= Date.now() && injected.detail !== '', JSON.stringify(injected));
-      assert.ok(
-        await (effect[fault.name] ?? takeover)(p, before),
-        `${fault.name} on ${p}: ${injected.detail}`,
-      );
-      const roles = await Promise.all(HOSTS.map(async (h) => `${h} ${(await pair.status(h))?.role}`));
-      await fault.heal(pair, p);
+      let roles: string[];
+      try {
+        assert.ok(injected.at <= Date.now() && injected.detail !== '', JSON.stringify(injected));
+        assert.ok(
+          await (effect[fault.name] ?? takeover)(p, before),
+          `${fault.name} on ${p}: ${injected.detail}`,
+        );
+        roles = await Promise.all(HOSTS.map(async (h) => `${h} ${(await pair.status(h))?.role}`));
+      } finally {
+        // Healed whatever the check said, so that one failure does not leave the fault on for the next ones.
+        await fault.heal(pair, p);
+      }
       await fault.heal(pair, p);
       assert.ok(await (healed[fault.name] ?? (async () => true))(), `${fault.name}: not healed`);
       const after = await fx.resettle({ timeoutMs: 30_000 });
