@@ -244,7 +244,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     // Stable: samples of one instant keep the order they were taken in. Times from the first fault's schedule
     // origin, in ms with one decimal, so that the report and the schedule read on one scale.
     samples.sort((x, y) => x.t - y.t);
-    for (const x of samples) x.t = Math.round((x.t - startedAt) * 10) / 10;
+    const rebase = (v: number) => Math.round((v - startedAt) * 10) / 10;
+    for (const x of samples) {
+      x.t = rebase(x.t);
+      if (x.kind === 'registered') x.expiresAt = rebase(x.expiresAt);
+    }
     const report = check(samples, o.checker);
     const text = [
       formatReport(report),

@@ -282,7 +282,8 @@ function checkRegistrationsKept(
       );
 }
 
-const bindingKey = (aor: string, contact: string) => `${aor}\u0000${contact}`;
+/** The registrar lists an AoR without its scheme (user@domain); a client promises it as a URI. */
+const bindingKey = (aor: string, contact: string) => `${aor.replace(/^sips?:/i, '')}\u0000${contact}`;
 
 // --- calls-end --------------------------------------------------------------------------------------------
 // Rule: every call confirmed is ended by a BYE answered 2xx by the end of the run. A BYE answered with another

@@ -253,6 +253,20 @@ describe('registrations-kept', () => {
     assert.deepEqual(names(r), []);
   });
 
+  it('matches an AoR promised as a URI with the registrar listing it without the scheme', () => {
+    const r = check([
+      {
+        t: 0,
+        kind: 'registered',
+        aor: 'sip:dave@example.test',
+        contact: 'sip:dave@10.0.0.9',
+        expiresAt: 60_000,
+      },
+      ...end([{ aor: 'dave@example.test', contact: 'sip:dave@10.0.0.9' }]),
+    ]);
+    assert.deepEqual(names(r), []);
+  });
+
   it('names the missing AoR, judged on the final primary only', () => {
     const r = check([
       reg(0, 'alice', 60_000),
