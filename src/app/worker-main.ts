@@ -17,7 +17,9 @@ import { WorkerRoleHolder } from './worker-role.js';
 import { callEvent, callView, registrationEvent, registrationView, sipCounters } from './worker-views.js';
 
 function send(message: WorkerToNode): void {
-  if (process.connected) process.send?.(message);
+  // With a callback a broken channel (the node killed a moment ago: EPIPE) is an error passed here, not an
+  // 'error' event on process that nobody handles; the 'disconnect' that follows ends this worker properly.
+  if (process.connected) process.send?.(message, undefined, {}, () => {});
 }
 
 async function main(): Promise<void> {

@@ -27,7 +27,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
+    // A fatal error exits, never half-runs: sockets, timers and a worker already started would keep the
+    // process alive with no API and a role machine that never started (seen with a node whose start failed).
     process.stderr.write(`sipha: ${errorMessage(err)}\n`);
-    process.exitCode = 1;
+    process.exit(1);
   },
 );

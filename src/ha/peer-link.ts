@@ -8,6 +8,10 @@
 // process listens there. Node 20 reports it as an 'error' event with code ECONNREFUSED (syscall recvmsg) after the
 // send, whose callback itself succeeds. The listen socket stays unconnected: connected, it would take datagrams
 // from the peer address only, and a peer that sends from elsewhere (a relay, NAT) would go unheard.
+// Connecting needs a route to the peer now (a blackhole or unreachable route fails it with EINVAL or
+// ENETUNREACH: a NIC still down at boot, a firewall's blackhole): until it succeeds, the path sends from its
+// listen socket, unconnected, and tries to connect again every CONNECT_RETRY_MS. A node must start with its HA
+// link down; it is the role machine's business what that means.
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { formatHostPort, type HostPort, parseHostPort } from '../net/address.js';
@@ -75,12 +79,17 @@ export interface PeerLinkStatus extends PeerPathsStatus {
   peerGone: Record<'icmp' | 'tcp', number>;
 }
 
+/** How often a path whose send socket could not connect tries again. */
+export const CONNECT_RETRY_MS = 1000;
+
 interface Path {
   listen: HostPort;
   peer: HostPort;
   socket: Socket;
   /** Connected to the peer, send-only: it hears the peer's ICMP errors. */
   sender: Socket;
+  senderState: 'unconnected' | 'connecting' | 'connected';
+  lastConnectTry: number;
   lastHeard: number | null;
   sent: number;
   received: number;
@@ -124,6 +133,8 @@ export class PeerLink implements PeerChannel {
         peer,
         socket,
         sender,
+        senderState: 'unconnected' as const,
+        lastConnectTry: 0,
         lastHeard: null,
         sent: 0,
         received: 0,
@@ -140,10 +151,28 @@ export class PeerLink implements PeerChannel {
         await once(p.socket, 'listening');
         p.sender.bind(0, p.listen.host);
         await once(p.sender, 'listening');
-        p.sender.connect(p.peer.port, p.peer.host);
-        await once(p.sender, 'connect');
+        await this.connectSender(p);
       }),
     );
+  }
+
+  /** Connects the path's send socket; resolves either way (a failure leaves it to the next try). */
+  private connectSender(p: Path): Promise<void> {
+    if (p.senderState !== 'unconnected' || this.closed) return Promise.resolve();
+    p.senderState = 'connecting';
+    p.lastConnectTry = Date.now();
+    return new Promise<void>((resolve) => {
+      try {
+        // The callback gets the error, if any (it is also emitted as 'error', counted as a send error).
+        p.sender.connect(p.peer.port, p.peer.host, (err?: Error) => {
+          p.senderState = err ? 'unconnected' : 'connected';
+          resolve();
+        });
+      } catch {
+        p.senderState = 'unconnected';
+        resolve();
+      }
+    });
   }
 
   /** Sends body on every path; each copy has its own sequence number. */
@@ -160,10 +189,16 @@ export class PeerLink implements PeerChannel {
       };
       const buf = encode(msg, this.opts.key);
       p.sent++;
+      const done = (err: Error | null) => {
+        if (err) p.sendErrors++;
+      };
       try {
-        p.sender.send(buf, (err) => {
-          if (err) p.sendErrors++;
-        });
+        if (p.senderState === 'connected') p.sender.send(buf, done);
+        else {
+          // Not connected yet (no route at start): sent all the same, without the ICMP hearing.
+          p.socket.send(buf, p.peer.port, p.peer.host, done);
+          if (Date.now() - p.lastConnectTry >= CONNECT_RETRY_MS) void this.connectSender(p);
+        }
       } catch {
         // A socket closed at stop: a lost heartbeat, not a crash.
         p.sendErrors++;

@@ -1,4 +1,7 @@
-// Schedules announcement bursts: one now, one again after repeat_after_ms, then every refresh_s.
+// Schedules announcement bursts: one now, again after repeat_after_ms and then at twice, four times… that delay
+// from the start while within RE_ANNOUNCE_WINDOW_MS, and every refresh_s. The doubling repeats are for announcements
+// lost on the way (a switch port still coming up, a client's ARP briefly dropped): a client that missed every one
+// keeps the old owner's MAC until its entry goes stale (tens of seconds on Linux), sending into the void.
 // cancel() stops pending timers and kills a burst in flight at once: a node that keeps announcing a VIP it
 // no longer holds pulls the clients back to itself.
 
@@ -17,6 +20,18 @@ export interface AnnouncerOptions {
   sendBurst(count: number, intervalMs: number, signal: AbortSignal): Promise<BurstReport>;
   /** Failures of the bursts after the first (the first one's failure is returned by start()). */
   onError(err: unknown): void;
+}
+
+/** How long after a takeover the doubling repeats go on (the last one at or before it). */
+export const RE_ANNOUNCE_WINDOW_MS = 60_000;
+
+/** When the repeats go, in ms from the first burst: repeat_after_ms × 1, 2, 4, … up to the window (pure). */
+export function repeatTimes(repeatAfterMs: number): number[] {
+  const out: number[] = [];
+  if (repeatAfterMs <= 0) return out;
+  for (let at = repeatAfterMs; at <= RE_ANNOUNCE_WINDOW_MS; at *= 2) out.push(at);
+  // A repeat_after_ms beyond the window still repeats once.
+  return out.length > 0 ? out : [repeatAfterMs];
 }
 
 export class Announcer {
@@ -39,7 +54,7 @@ export class Announcer {
   /** Sends the first burst (its result or failure is the promise's) and schedules the later ones. */
   start(): Promise<BurstReport> {
     const { repeatAfterMs, refreshS } = this.opts;
-    if (repeatAfterMs > 0) this.later(setTimeout(() => this.background(), repeatAfterMs));
+    for (const at of repeatTimes(repeatAfterMs)) this.later(setTimeout(() => this.background(), at));
     if (refreshS > 0) this.later(setInterval(() => this.background(), refreshS * 1000));
     return this.burst();
   }

@@ -178,4 +178,30 @@ describe('fault catalogue on a settled pair', { skip: NEEDS_ROOT }, () => {
       );
     });
   }
+
+  // Found by the chaos run (seed 11): a restart while the HA link was cut (blackhole routes) failed the node's
+  // start (connect EINVAL on the heartbeat socket) and left the process half-running with no API.
+  suite.step(
+    'a backup restarted while the HA link is cut starts, stays backup, and joins when it heals',
+    async () => {
+      const { fx, pair } = suite;
+      const { primary, backup } = await fx.resettle();
+      const cut = faultNamed('haLinkDown');
+      const restart = faultNamed('restart');
+      await cut.inject(pair, primary);
+      try {
+        await restart.inject(pair, backup);
+        const up = await eventually(async () => (await pair.status(backup))?.role === 'backup', 10_000, 100);
+        assert.ok(up, `${backup} did not come up as backup (role ${(await pair.status(backup))?.role})`);
+        await sleep(1000);
+        assert.equal((await pair.status(backup))?.role, 'backup', 'no takeover while the VIP answers');
+        assert.equal((await pair.status(primary))?.role, 'primary');
+      } finally {
+        await cut.heal(pair, primary);
+        await restart.heal(pair, backup);
+      }
+      const after = await fx.resettle({ timeoutMs: 30_000 });
+      assert.equal(after.primary, primary);
+    },
+  );
 });

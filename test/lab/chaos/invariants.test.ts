@@ -151,6 +151,23 @@ describe('unique-primary-per-term', () => {
 });
 
 describe('service-resumes', () => {
+  it('measures the longest silence that begins in the takeover window, not the first answer after the inject', () => {
+    // Service still up for 200 ms after the fault (detection), then 300 ms of silence (the move), then back.
+    const probes = [
+      ...[0, 50, 100, 150, 200, 250, 300].map((t) => probe(t, true)),
+      ...[350, 400, 450, 500, 550].map((t) => probe(t, false)),
+      ...Array.from({ length: 12 }, (_, i) => probe(600 + i * 100, true)),
+    ];
+    const r = check(
+      [fault(100, 'inject', 1, 'freeze/long'), ...probes].sort((a, b) => a.t - b.t),
+      {
+        resumeBoundMs: 1000,
+      },
+    );
+    assert.deepEqual(names(r), []);
+    assert.deepEqual(r.perFault['freeze/long']?.gaps, [300]);
+  });
+
   it('records the gap from the inject to the first ok probe after it, within the bound', () => {
     const r = check(
       [probe(0, true), fault(100, 'inject', 1, 'crashNode'), probe(200, false), probe(900, true)],
@@ -188,7 +205,7 @@ describe('service-resumes', () => {
   it('flags a service that never came back before the run ended', () => {
     const r = check([fault(100, 'inject', 1, 'freeze'), probe(1200, false)], { resumeBoundMs: 1000 });
     assert.deepEqual(names(r), ['service-resumes']);
-    assert.match(r.violations[0]?.detail ?? '', /no ok probe yet/);
+    assert.match(r.violations[0]?.detail ?? '', /no ok probe for 1100 ms/);
     assert.equal(r.perFault.freeze?.late, 1);
   });
 
@@ -487,13 +504,15 @@ describe('report', () => {
     const gaps = [100, 200, 300, 400, 500, 600, 700, 800, 900, 2500];
     gaps.forEach((g, i) => {
       const t0 = i * 10_000;
+      // Service back at t0 + g, and answering every 100 ms after it (past the takeover window).
       trace.push(
         fault(t0, 'inject', i, 'crashNode'),
-        probe(t0 + g, true),
+        ...Array.from({ length: 30 }, (_, k) => probe(t0 + g + k * 100, true)),
         fault(t0 + 5000, 'heal', i, 'crashNode'),
       );
     });
     trace.push(fault(200_000, 'inject', 99, 'switchover'), probe(200_050, true));
+    trace.sort((a, b) => a.t - b.t);
     const r = check(trace, { resumeBoundMs: 2000 });
     const sorted = [...(r.perFault.crashNode?.gaps ?? [])].sort((a, b) => a - b);
     assert.deepEqual(sorted, gaps);
@@ -505,9 +524,9 @@ describe('report', () => {
     assert.match(text, /switchover\s+1\s+0\s+1\s+50\s+50\s+50\s+0\s+-\s+0/);
     assert.match(
       text,
-      /VIOLATION service-resumes at t=90000 ms: fault 9 \(crashNode\): resumed after 2500 ms/,
+      /VIOLATION service-resumes at t=90000 ms: fault 9 \(crashNode\): a silence of 2500 ms/,
     );
-    assert.deepEqual(r.totals, { samples: 32, faults: 11, superseded: 0, unmeasured: 0, violations: 1 });
+    assert.deepEqual(r.totals, { samples: 322, faults: 11, superseded: 0, unmeasured: 0, violations: 1 });
   });
 
   it('percentile is nearest-rank, and null for no values', () => {
