@@ -147,7 +147,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
           const x: NodeSample =
             s === undefined
               ? { t, kind: 'node', host: h, role: 'fault', term: 0, reachable: false }
-              : { t, kind: 'node', host: h, role: s.role, term: s.term, reachable: true };
+              : {
+                  t,
+                  kind: 'node',
+                  host: h,
+                  role: s.role,
+                  term: s.term,
+                  reachable: true,
+                  synced: s.replication?.synced === true,
+                };
           samples.push(x);
         });
         watchExits();

@@ -45,6 +45,7 @@ export function formatReport(report: Report): string {
   lines.push(
     '',
     `samples ${t.samples}, faults ${t.faults}, superseded ${t.superseded}, unmeasured ${t.unmeasured}, violations ${t.violations}`,
+    `takeovers by a backup not synced yet ${t.unsyncedTakeovers}; bindings lost in them ${t.lostUnsynced} (one copy only: the backup was still taking its snapshot)`,
   );
   for (const v of report.violations)
     lines.push(`VIOLATION ${v.invariant} at t=${v.t} ms${v.count > 1 ? ` (x${v.count})` : ''}: ${v.detail}`);

@@ -17,6 +17,8 @@ export interface NodeSample {
   role: Role;
   term: number;
   reachable: boolean;
+  /** Replication synced (a backup holds everything the primary acknowledged); absent when unknown. */
+  synced?: boolean;
 }
 
 /** A client request through the VIP, answered (ok) or not; t is when the answer came or the wait ended. */

@@ -284,6 +284,24 @@ describe('registrations-kept', () => {
     assert.deepEqual(names(r), []);
   });
 
+  it('counts, without a violation, bindings promised before a takeover by a backup not synced yet', () => {
+    const r = check([
+      { t: 0, kind: 'node', host: 'a', role: 'primary', term: 3, reachable: true },
+      { t: 0, kind: 'node', host: 'b', role: 'backup', term: 3, reachable: true, synced: false },
+      reg(10, 'erin', 60_000),
+      { t: 500, kind: 'node', host: 'b', role: 'primary', term: 4, reachable: true },
+      reg(600, 'frank', 60_000),
+      node(9000, 'a', 'backup', 4),
+      node(9000, 'b', 'primary', 4),
+      { t: 9100, kind: 'bindings', host: 'b', role: 'primary', aors: [] },
+    ]);
+    // erin went with the primary (b had no copy yet); frank was promised by b itself and is missing: a violation.
+    assert.deepEqual(names(r), ['registrations-kept']);
+    assert.match(r.violations[0]?.detail ?? '', /frank/);
+    assert.equal(r.totals.unsyncedTakeovers, 1);
+    assert.equal(r.totals.lostUnsynced, 1);
+  });
+
   it('names the missing AoR, judged on the final primary only', () => {
     const r = check([
       reg(0, 'alice', 60_000),
@@ -356,6 +374,22 @@ describe('calls-end', () => {
 
   it('ignores steps of calls never confirmed (a failed INVITE is not a call)', () => {
     assert.deepEqual(names(check([call(100, 'k9', 'ended', 481), call(200, 'k8', 'end-failed', 503)])), []);
+  });
+});
+
+describe('single-vip-owner: windows nobody answered', () => {
+  it('neither end an overlap nor start a second one', () => {
+    const r = check(
+      [
+        ...arp(0, 500, 'a'),
+        ...arp(500, 700, 'a', 'b'),
+        { t: 700, kind: 'arp', owners: [] },
+        ...arp(710, 800, 'a', 'b'),
+        ...arp(800, 2000, 'b'),
+      ],
+      { overlapMs: 500 },
+    );
+    assert.deepEqual(names(r), []);
   });
 });
 
@@ -526,7 +560,15 @@ describe('report', () => {
       text,
       /VIOLATION service-resumes at t=90000 ms: fault 9 \(crashNode\): a silence of 2500 ms/,
     );
-    assert.deepEqual(r.totals, { samples: 322, faults: 11, superseded: 0, unmeasured: 0, violations: 1 });
+    assert.deepEqual(r.totals, {
+      samples: 322,
+      faults: 11,
+      superseded: 0,
+      unmeasured: 0,
+      unsyncedTakeovers: 0,
+      lostUnsynced: 0,
+      violations: 1,
+    });
   });
 
   it('percentile is nearest-rank, and null for no values', () => {
