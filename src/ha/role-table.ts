@@ -354,7 +354,7 @@ export const CONDITION_ROWS: readonly ConditionRow[] = [
     to: 'same',
     step: { do: 'adopt-term' },
   },
-  // The VIP check: a peer silent for half its dead interval is probed through the VIP itself (in time for the
+  // The VIP check: a peer silent for a third of its dead interval is probed through the VIP itself (in time for the
   // verdict), and again every heartbeat while it stays silent and the VIP answered, so that a peer that then
   // really dies is taken over one probe later.
   {

@@ -71,10 +71,11 @@ export function roleTimers(ha: HaTimersConfig, vipCheck = false): RoleTimers {
       holdTicks: Math.ceil((2 * ha.dead_after_ms) / tickMs),
       // A failed VIP release is retried once per heartbeat.
       retryTicks: TICKS_PER_HEARTBEAT,
-      // Asked at half the dead interval, answered (or timed out) two ticks before the verdict: no takeover waits
-      // for the check (90 ms of probe at the lab's 200 ms; a live primary answers in a few).
-      vipCheckTicks: vipCheck ? Math.floor(deadTicks / 2) : 0,
-      vipProbeTicks: vipCheck ? Math.max(1, deadTicks - Math.floor(deadTicks / 2) - 2) : 0,
+      // Asked at a third of the dead interval, answered (or timed out) two ticks before the verdict: no takeover
+      // waits for the check. The answer gets two thirds (120 ms of probe at the default 200 ms): a live primary
+      // on a loaded 2-core machine answered in 30–60 ms and, at half (90 ms), now and then too late.
+      vipCheckTicks: vipCheck ? Math.floor(deadTicks / 3) : 0,
+      vipProbeTicks: vipCheck ? Math.max(1, deadTicks - Math.floor(deadTicks / 3) - 2) : 0,
     },
   };
 }

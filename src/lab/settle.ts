@@ -23,7 +23,11 @@ export interface SettleOptions {
  * ready, replication synced on both, the backup reaching the VIP over SIP, and the primary the only host with the
  * VIP on its NIC (read with `ip addr` in both namespaces). Returns what shows it, or why not.
  */
-export async function settledNow(pair: Pair, primaryWanted?: Host): Promise<Settled | string> {
+export async function settledNow(
+  pair: Pair,
+  primaryWanted?: Host,
+  probedSince = Date.now() - 2000,
+): Promise<Settled | string> {
   const [a, b] = await Promise.all(HOSTS.map((h) => pair.status(h)));
   if (a === undefined || b === undefined) return `no status from ${a === undefined ? 'a' : 'b'}`;
   const status: Record<Host, HaStatus> = { a, b };
@@ -38,16 +42,17 @@ export async function settledNow(pair: Pair, primaryWanted?: Host): Promise<Sett
     if (status[h].replication?.synced !== true) return `replication is not synced on ${h}`;
   }
   if (!p.peer.ready) return `${primary} does not see ${backup} ready`;
-  // The backup reaches the VIP and the primary's own SIP address over SIP (its monitor's probes, fresh: a primary
-  // does not probe the VIP, so a node that was primary until just now shows an old answer). A backup whose SIP
-  // path is still coming back after a cut (its neighbour entries re-resolving) would find the VIP silent, and the
-  // VIP check would not hold it back if the HA link failed now. With SIP monitoring off there are no probes.
+  // The backup reaches the VIP and the primary's own SIP address over SIP, by probes answered since probedSince
+  // (settle: since it began waiting). A node that was primary until just now shows an old answer (a primary does
+  // not probe the VIP), and right after its own SIP path came back its first packets to the VIP can wait up to a
+  // second in an ARP resolution left over from the cut (Linux retries an incomplete entry every retrans_time):
+  // the VIP check would then find the VIP silent if the HA link failed at that moment. No probes: monitoring off.
   if (q.monitoring !== null)
     for (const cls of ['vip', 'peer'] as const) {
       const x = q.monitoring.probes.find((pr) => pr.class === cls);
-      const fresh = x !== undefined && Date.now() - x.at < 2000;
+      const fresh = x !== undefined && x.at >= probedSince;
       if (x?.ok !== true || !fresh)
-        return `${backup} does not reach the ${cls === 'vip' ? 'VIP' : 'primary'} over SIP${x ? ` (${fresh ? x.detail : 'no fresh probe'})` : ''}`;
+        return `${backup} does not reach the ${cls === 'vip' ? 'VIP' : 'primary'} over SIP${x ? ` (${fresh ? x.detail : 'no probe since'})` : ''}`;
     }
   const holders = await pair.holders();
   if (holders.join() !== primary) return `VIP holders: ${holders.join() || 'none'}`;
@@ -57,9 +62,10 @@ export async function settledNow(pair: Pair, primaryWanted?: Host): Promise<Sett
 /** Waits until the pair is settled; rejects with the last reason (and where the logs are) after timeoutMs. */
 export async function settle(pair: Pair, o: SettleOptions = {}): Promise<Settled> {
   let last = 'not asked' as Settled | string;
+  const since = Date.now();
   await eventually(
     async () => {
-      last = await settledNow(pair, o.primary);
+      last = await settledNow(pair, o.primary, since);
       return typeof last !== 'string';
     },
     o.timeoutMs ?? 30_000,

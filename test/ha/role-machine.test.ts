@@ -989,9 +989,9 @@ describe('the VIP check: a silent peer is taken over only when the VIP itself go
     assert.equal((r.actions[0] as { cause: string }).cause, 'peer-gone');
   });
 
-  it('timers: asked at half the dead interval, answered two ticks before the verdict; off without monitoring', () => {
+  it('timers: asked at a third of the dead interval, answered two ticks before the verdict; off without monitoring', () => {
     const on = roleTimers({ heartbeat_ms: 50, dead_after_ms: 200 }, true).config;
-    assert.equal(on.vipCheckTicks, Math.floor(on.deadTicks / 2));
+    assert.equal(on.vipCheckTicks, Math.floor(on.deadTicks / 3));
     assert.equal(on.vipCheckTicks + on.vipProbeTicks + 2, on.deadTicks);
     const off = roleTimers({ heartbeat_ms: 50, dead_after_ms: 200 }).config;
     assert.equal(off.vipCheckTicks, 0);
