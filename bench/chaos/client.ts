@@ -3,6 +3,7 @@
 // ended) for the checker's registrations-kept and calls-end rules.
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type CallSample, parseClientLine, type RegisteredSample } from '../../src/lab/chaos/samples.js';
 import type { Lab } from '../../src/lab/lab.js';
@@ -32,22 +33,13 @@ export interface Summary {
 export class SipClient {
   private readonly got: Array<RegisteredSample | CallSample> = [];
   private summary: Summary | undefined;
-  private buf = '';
   private readonly done: Promise<void>;
 
   private constructor(
     private readonly child: ChildProcess,
     ready: () => void,
   ) {
-    child.stdout?.on('data', (d: Buffer) => {
-      this.buf += d.toString();
-      let nl = this.buf.indexOf('\n');
-      while (nl >= 0) {
-        this.line(this.buf.slice(0, nl), ready);
-        this.buf = this.buf.slice(nl + 1);
-        nl = this.buf.indexOf('\n');
-      }
-    });
+    if (child.stdout) createInterface({ input: child.stdout }).on('line', (l) => this.line(l, ready));
     this.done = new Promise((res) => child.once('exit', () => res()));
   }
 

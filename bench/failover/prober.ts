@@ -4,6 +4,7 @@
 //   gap      = the longest interval between two consecutive 200s after the fault (what a planned move costs).
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually } from '../../src/lab/eventually.js';
 import type { Lab } from '../../src/lab/lab.js';
@@ -43,22 +44,13 @@ export interface Outage {
 export class Prober {
   readonly answers: Answer[] = [];
   sent = 0;
-  private buf = '';
   private readonly done: Promise<void>;
 
   private constructor(
     private readonly child: ChildProcess,
     ready: () => void,
   ) {
-    child.stdout?.on('data', (d: Buffer) => {
-      this.buf += d.toString();
-      let nl = this.buf.indexOf('\n');
-      while (nl >= 0) {
-        this.line(this.buf.slice(0, nl), ready);
-        this.buf = this.buf.slice(nl + 1);
-        nl = this.buf.indexOf('\n');
-      }
-    });
+    if (child.stdout) createInterface({ input: child.stdout }).on('line', (l) => this.line(l, ready));
     this.done = new Promise((res) => child.once('exit', () => res()));
   }
 

@@ -10,6 +10,7 @@
 //   G <monoMs> <mac>            an announcement (gratuitous ARP: op 1, sender IP = target IP = VIP)
 // Times are CLOCK_MONOTONIC in ms, the clock process.hrtime.bigint() reads, so they compare with the runner's.
 import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import type { Lab } from './lab.js';
 import type { LabHostName } from './topology.js';
 
@@ -91,7 +92,6 @@ export function arpWatchArgv(iface: string, myIpv4: string, vip: string, interva
 export class ArpWatch {
   readonly windows: ArpWindow[] = [];
   readonly announcements: ArpAnnouncement[] = [];
-  private buf = '';
   private readonly exited: Promise<void>;
   private stderr = '';
 
@@ -117,23 +117,17 @@ export class ArpWatch {
         reject(new Error(`ARP watcher exited (${code}): ${w.stderr}`));
       });
       // (Once resolved, a later reject is a no-op: the exit after stop() is not an error.)
-      child.stdout?.on('data', (d: Buffer) => {
-        w.buf += d.toString();
-        let nl = w.buf.indexOf('\n');
-        while (nl >= 0) {
-          const line = w.buf.slice(0, nl);
-          w.buf = w.buf.slice(nl + 1);
-          nl = w.buf.indexOf('\n');
-          if (line === 'ready') {
-            clearTimeout(timer);
-            resolve();
-            continue;
-          }
-          const x = parseArpLine(line);
-          if (x === undefined) continue;
-          if ('macs' in x) w.windows.push(x);
-          else w.announcements.push(x);
+      if (!child.stdout) return;
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        if (line === 'ready') {
+          clearTimeout(timer);
+          resolve();
+          return;
         }
+        const x = parseArpLine(line);
+        if (x === undefined) return;
+        if ('macs' in x) w.windows.push(x);
+        else w.announcements.push(x);
       });
     });
     return w;
