@@ -54,6 +54,7 @@ export function callEvent(c: DialogChange, at: number): WorkerToNode {
 
 export function sipCounters(server: SipServer): SipCounters {
   const t = server.transport.counters;
+  const conn = server.transport.connectionCounts;
   const p = server.proxy.stats;
   const x = server.transactions.stats;
   return {
@@ -75,5 +76,16 @@ export function sipCounters(server: SipServer): SipCounters {
     overloadAcksDropped: p.overloadAcksDropped,
     overloadActive: server.overload?.shedding ?? false,
     overloadFraction: server.overload?.fraction ?? 0,
+    connectionsOpen: { ...conn.open },
+    connectionsAccepted: { ...conn.accepted },
+    tlsHandshakes: {
+      ok: conn.tls.handshakes - conn.tls.resumed,
+      resumed: conn.tls.resumed,
+      failed: conn.tls.failures,
+      refused: conn.tls.refused,
+    },
+    wsRefused: conn.wsRefused,
+    flows: server.location.flowBindings,
+    flowRebinds: server.location.rebinds,
   };
 }

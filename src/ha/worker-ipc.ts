@@ -114,6 +114,16 @@ export interface SipCounters {
   /** Whether overload control is shedding now (with its hysteresis), and the fraction of new requests it rejects. */
   overloadActive: boolean;
   overloadFraction: number;
+  /** Connections open and accepted so far, by transport (tcp, tls, ws, wss). */
+  connectionsOpen?: Record<string, number>;
+  connectionsAccepted?: Record<string, number>;
+  /** TLS handshakes done, resumed (a session ticket), failed, refused by the handshake admission limit. */
+  tlsHandshakes?: Record<string, number>;
+  /** WebSocket upgrades refused (no `sip` subprotocol, origin, limit). */
+  wsRefused?: number;
+  /** Bindings reached only over their flow, and registrations that moved a binding to a new flow. */
+  flows?: number;
+  flowRebinds?: number;
 }
 
 export function isWorkerToNode(m: unknown): m is WorkerToNode {

@@ -200,6 +200,56 @@ export class Metrics {
       'Fraction of new out-of-dialog SIP requests overload control rejects now',
       (c) => c.overloadFraction,
     );
+    // TLS and WebSocket (README "TLS and WebSocket"): connections, handshakes, flows, re-binds after a takeover.
+    const sipGaugeBy = (
+      name: string,
+      help: string,
+      label: string,
+      get: (c: SipCounters) => Record<string, number> | undefined,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: [label],
+        registers,
+        collect: function (this: Gauge<string>) {
+          this.reset();
+          if (self.sip === undefined) return;
+          for (const [k, v] of Object.entries(get(self.sip) ?? {})) this.set({ [label]: k }, v);
+        },
+      });
+    sipGaugeBy(
+      'sipha_sip_connections',
+      'Open SIP connections, by transport',
+      'transport',
+      (c) => c.connectionsOpen,
+    );
+    sipCounter(
+      'sipha_sip_connections_accepted_total',
+      'SIP connections accepted, by transport',
+      'transport',
+      (c) => c.connectionsAccepted ?? {},
+    );
+    sipCounter(
+      'sipha_tls_handshakes_total',
+      'TLS handshakes (tls and wss listeners), by result: ok (full), resumed (session ticket), failed, refused (admission limit)',
+      'result',
+      (c) => c.tlsHandshakes ?? {},
+    );
+    sipCounter('sipha_ws_upgrades_refused_total', 'WebSocket upgrades refused', 'reason', (c) => ({
+      all: c.wsRefused ?? 0,
+    }));
+    sipGauge(
+      'sipha_sip_flows',
+      'Bindings reached only over their client connection (RFC 5626 flows, WebSocket)',
+      (c) => c.flows ?? 0,
+    );
+    sipCounter(
+      'sipha_sip_flow_rebinds_total',
+      'Registrations that moved a binding to a new connection of its client (reconnects, e.g. after a takeover)',
+      'kind',
+      (c) => ({ all: c.flowRebinds ?? 0 }),
+    );
     this.transitions = new Counter({
       name: 'sipha_role_transitions_total',
       help: 'Role changes of this node',

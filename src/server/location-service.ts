@@ -41,6 +41,11 @@ export class LocationService {
   /** Bindings by contact (`contactKey`): an in-dialog request to a phone's Contact finds its flow. */
   private readonly byContact = new Map<string, Binding>();
   private count = 0;
+  /**
+   * Registrations that moved a binding to a new connection of its client (RFC 5626 flows): after a takeover,
+   * each client that reconnects and registers again counts once.
+   */
+  rebinds = 0;
   private readonly changes = new ChangeFeed<BindingChange>();
 
   /** Hears every change after it is made, in order (the replication stream and the event feed listen here). */
@@ -107,6 +112,16 @@ export class LocationService {
       this.index(binding);
       this.changes.emit({ kind: 'added', binding, origin });
     } else {
+      const was = (list[idx] as Binding).received;
+      const now = binding.received;
+      if (
+        origin === 'local' &&
+        was !== undefined &&
+        now !== undefined &&
+        now.transport !== 'udp' &&
+        !sameEndpoint(was, now)
+      )
+        this.rebinds++;
       this.unindex(list[idx] as Binding);
       list[idx] = binding;
       this.index(binding);
@@ -144,6 +159,15 @@ export class LocationService {
     return removed;
   }
 
+  /** Bindings reached only over their client's connection (outbound flows, WebSocket clients). */
+  get flowBindings(): number {
+    let n = 0;
+    for (const list of this.byAor.values())
+      for (const b of list)
+        if (b.regId !== undefined || b.received?.transport === 'ws' || b.received?.transport === 'wss') n++;
+    return n;
+  }
+
   all(): Binding[] {
     const out: Binding[] = [];
     for (const list of this.byAor.values()) out.push(...list);
@@ -155,4 +179,8 @@ export class LocationService {
     this.byContact.clear();
     this.count = 0;
   }
+}
+
+function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
+  return a.transport === b.transport && a.port === b.port && a.address === b.address;
 }

@@ -136,7 +136,10 @@ export function handleRegister(
     // RFC 5626 §6: "the registrar MUST ... replace the old binding" of the same instance-id and reg-id, whatever
     // its Contact: the UA came back over a new flow (after a takeover, the new primary's connection).
     const old = u.flow === undefined ? undefined : location.findFlow(aor, u.flow.instance, u.flow.regId);
-    if (old !== undefined && old.contact !== u.contact && location.remove(aor, old.contact)) changed = true;
+    if (old !== undefined && old.contact !== u.contact && location.remove(aor, old.contact)) {
+      changed = true;
+      location.rebinds++;
+    }
     if (u.expires === 0) {
       if (location.remove(aor, u.contact)) changed = true;
       continue;

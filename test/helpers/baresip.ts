@@ -14,7 +14,9 @@ export interface BaresipOptions {
   password?: string;
   /** The proxy: ADDRESS:PORT, and the transport to reach it (and register) with. */
   proxy: string;
-  transport: 'udp' | 'tcp';
+  transport: 'udp' | 'tcp' | 'tls';
+  /** TLS: a PEM file with baresip's certificate and key (libre's TLS transport needs one), and the CAs it trusts. */
+  tls?: { certAndKey: string; ca: string };
   /** Answer calls at once (`auto`) or on `/accept` (`manual`). */
   answer?: 'auto' | 'manual';
   /** Run inside a lab host: the argv prefix (`ip netns exec NS`), its address and the ports to use there. */
@@ -66,6 +68,12 @@ export class Baresip {
       ['auplay_srate', '48000'],
       ['ausrc_channels', '2'],
       ['auplay_channels', '2'],
+      ...(o.tls === undefined
+        ? []
+        : [
+            ['sip_certificate', o.tls.certAndKey],
+            ['sip_cafile', o.tls.ca],
+          ]),
     ];
     writeFileSync(join(o.home, 'config'), `${config.map(([k, v]) => `${k}\t${v}`).join('\n')}\n`);
     const params = [

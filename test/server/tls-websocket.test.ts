@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connect as tlsConnect } from 'node:tls';
+import { createServer as createTlsServer, type Server as TlsServer, connect as tlsConnect } from 'node:tls';
 import { parseMessage } from '../../src/sip/parser.js';
 import { freePort } from '../helpers/ports.js';
 import { request, TcpPeer, UdpPeer, WsPeer } from '../helpers/sip-peer.js';
@@ -286,6 +286,60 @@ describe('TLS session tickets shared by a pair (sip.tls.ticket_key_file)', () =>
     } finally {
       await Promise.all([a.stop(), b.stop(), c.stop()]);
       pki.cleanup();
+    }
+  });
+});
+
+describe('TLS to a gateway (a static route with transport=tls)', () => {
+  it('sends the INVITE to a gateway whose certificate ca_file vouches for, and 503 at once to one it does not', async () => {
+    const pki = makeTestPki();
+    const other = makeTestPki();
+    const server = pki.issue('vip', 'sipha.test', ['IP:127.0.0.1']);
+    const good = pki.issue('gw', 'gw.test', ['IP:127.0.0.1']);
+    const bad = other.issue('gw', 'gw.test', ['IP:127.0.0.1']);
+    const received: string[] = [];
+    const gateway = (c: { cert: string; key: string }) =>
+      new Promise<{ srv: TlsServer; port: number }>((resolve) => {
+        const srv = createTlsServer({ cert: readFileSync(c.cert), key: readFileSync(c.key) }, (sock) => {
+          sock.on('data', (d: Buffer) => received.push(d.toString('latin1')));
+          sock.on('error', () => {});
+        });
+        srv.on('tlsClientError', () => {});
+        srv.listen(0, '127.0.0.1', () => resolve({ srv, port: (srv.address() as { port: number }).port }));
+      });
+    const gwGood = await gateway(good);
+    const gwBad = await gateway(bad);
+    const p = await ports();
+    const sipha = await startSipha(
+      [
+        'sip:',
+        `  listen: [udp://127.0.0.1:${p.udp}]`,
+        '  domain: example.test',
+        '  warm_up: false',
+        `  tls: { cert_file: ${server.cert}, key_file: ${server.key}, ca_file: ${pki.caCert} }`,
+        `  routes: [{ match: "^1", to: "sip:127.0.0.1:${gwGood.port};transport=tls" }, { match: "^2", to: "sip:127.0.0.1:${gwBad.port};transport=tls" }]`,
+        'log: { level: info }',
+      ].join('\n'),
+    );
+    const phone = await UdpPeer.open();
+    try {
+      await phone.send(request('INVITE', { uri: 'sip:1555@example.test', port: phone.port }), p.udp);
+      const deadline = Date.now() + 3000;
+      while (!received.some((t) => t.startsWith('INVITE sip:1555@')) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      const inv = received.find((t) => t.startsWith('INVITE sip:1555@')) ?? '';
+      assert.match(inv, /Via: SIP\/2\.0\/TLS /);
+      await phone.send(request('INVITE', { uri: 'sip:2555@example.test', port: phone.port }), p.udp);
+      const refused = await phone.nextResponse((r) => r.status >= 300, 3000);
+      assert.equal(refused.status, 503, refused.reason);
+      assert.ok(!received.some((t) => t.includes('2555')), 'nothing reached the gateway we cannot verify');
+    } finally {
+      phone.close();
+      await sipha.stop();
+      gwGood.srv.close();
+      gwBad.srv.close();
+      pki.cleanup();
+      other.cleanup();
     }
   });
 });

@@ -17,7 +17,7 @@ import type {
   TransactionCore,
 } from '../../sip/transaction/index.js';
 import type { TransactionLayer } from '../../sip/transaction/transaction-layer.js';
-import type { MessageSender, Source } from '../../sip/transport/types.js';
+import { isSecure, type MessageSender, type Source } from '../../sip/transport/types.js';
 import type { CommitGate } from '../commit-gate.js';
 import { OverloadShedding } from '../overload/shed.js';
 import type { Resolution, SipResolver } from '../resolver/resolver.js';
@@ -185,7 +185,9 @@ export class ProxyCore implements TransactionCore {
     }
     if (!this.resolving.delete(server) || server.terminated) return;
     if (result.kind === 'ok') {
-      const [to, ...alternates] = result.endpoints;
+      // RFC 5922 §4: over TLS, the server must prove the name we resolved, not the address it resolved to.
+      const host = named.hop.host;
+      const [to, ...alternates] = result.endpoints.map((e) => (isSecure(e.transport) ? { ...e, serverName: host } : e));
       if (to !== undefined) {
         const target = { uri: named.uri, to, routes: [], alternates };
         this.contexts.forward(server.request, selection.fwd, server, [[target]]);

@@ -198,7 +198,13 @@ export class StreamTransport {
   }
 
   /** Sends to a remote address, reusing an open connection to it or opening one from our listen address. */
-  sendTo(address: string, port: number, bytes: Buffer, onError?: (error: Error) => void): void {
+  sendTo(
+    address: string,
+    port: number,
+    bytes: Buffer,
+    onError?: (error: Error) => void,
+    serverName?: string,
+  ): void {
     const key = remoteKey(address, port);
     const existing = this.byRemote.get(key);
     if (existing !== undefined && !existing.socket.destroyed) {
@@ -208,7 +214,7 @@ export class StreamTransport {
     const family = isIPv6(address) ? 6 : 4;
     const local = this.servers.find((s) => (isIPv6(s.address) ? 6 : 4) === family);
     const from = local !== undefined && !isWildcard(local.address) ? { localAddress: local.address } : {};
-    const socket = this.connectOut(address, port, key, from);
+    const socket = this.connectOut(address, port, key, from, serverName);
     const timer = setTimeout(
       () =>
         socket.destroy(new Error(`${this.protocol.toUpperCase()} connect to ${address}:${port} timed out`)),
@@ -224,7 +230,13 @@ export class StreamTransport {
     socket.write(bytes);
   }
 
-  private connectOut(address: string, port: number, key: string, from: { localAddress?: string }): Socket {
+  private connectOut(
+    address: string,
+    port: number,
+    key: string,
+    from: { localAddress?: string },
+    serverName: string | undefined,
+  ): Socket {
     if (this.protocol === 'tcp') return netConnect({ host: address, port, noDelay: true, ...from });
     const session = this.sessions.get(key);
     const socket = tlsConnect({
@@ -232,6 +244,8 @@ export class StreamTransport {
       host: address,
       port,
       ...from,
+      // SNI and the name checked in the certificate (an address is checked against the IP SANs).
+      ...(serverName === undefined ? {} : { servername: serverName }),
       ...(session === undefined ? {} : { session }),
     });
     socket.setNoDelay(true);

@@ -308,7 +308,8 @@ export class TransportLayer implements MessageSender {
       fail(new FlowGoneError(to.transport, to.address, to.port));
       return;
     }
-    t.sendTo(to.address, to.port, bytes, fail);
+    if (t instanceof StreamTransport) t.sendTo(to.address, to.port, bytes, fail, to.serverName);
+    else t.sendTo(to.address, to.port, bytes, fail);
   }
 
   /**

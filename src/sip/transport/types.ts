@@ -16,6 +16,11 @@ export interface Endpoint {
    * rather than connecting — a client behind NAT or a browser cannot be connected to.
    */
   flowOnly?: boolean;
+  /**
+   * TLS: the name the server's certificate must carry and the SNI sent (RFC 5922 §4: the host of the URI that was
+   * resolved to this address). Absent: the address itself.
+   */
+  serverName?: string;
 }
 
 /** Where a received message came from, and on which local socket. */
