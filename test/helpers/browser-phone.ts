@@ -12,7 +12,8 @@
 //
 // `wrap` runs Chromium inside something, typically a network namespace (['ip', 'netns', 'exec', NS]): a
 // wrapper script `exec <wrap...> /usr/bin/chromium "$@"` is given to playwright as the executable. Playwright
-// talks to Chromium over pipes on fds 3 and 4, which `ip netns exec` and the shell's exec both keep open.
+// talks to Chromium over pipes on fds 3 and 4, which `ip netns exec` and the shell's exec both keep open (checked:
+// a phone in a scratch namespace registers with a sipha started there with the same wrap).
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, normalize, sep } from 'node:path';
@@ -237,6 +238,8 @@ function chromiumArgs(): string[] {
     '--disable-component-update',
     '--disable-sync',
     '--ignore-certificate-errors',
+    // Chromium 156 refuses a WebSocket from a public origin (http://phone.test) to a loopback or private
+    // address (net::ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS): the servers under test are all there.
     '--disable-features=MediaRouter,LocalNetworkAccessChecks',
   ];
   if (process.getuid?.() === 0) args.push('--no-sandbox');
