@@ -35,6 +35,12 @@ export interface BrowserPhoneOptions {
   autoAnswer?: boolean;
   /** Default bound for each operation, ms (default 10 s). */
   timeoutMs?: number;
+  /**
+   * SIP Outbound (RFC 5626): register with ;reg-id=regId;+sip.instance="<urn:uuid:instanceId>" (instanceId:
+   * SIP.js's random one unless given; keep it to survive a browser restart). Default: a plain binding.
+   */
+  regId?: number;
+  instanceId?: string;
   /** SIP.js reconnection: attempts (default 30) and delay in seconds (default 1). */
   reconnectionAttempts?: number;
   reconnectionDelay?: number;
@@ -132,6 +138,7 @@ window.phone = {
       authorizationUsername: o.user,
       authorizationPassword: o.password || '',
       contactParams: { transport: 'ws' },
+      instanceId: o.instanceId || undefined,
       reconnectionAttempts: o.reconnectionAttempts,
       reconnectionDelay: o.reconnectionDelay,
       logBuiltinEnabled: false,
@@ -164,7 +171,7 @@ window.phone = {
     const send = t.send.bind(t);
     t.send = (text) => { record('out', text); return send(text); };
     st.ua = ua;
-    st.registerer = new SIP.Registerer(ua, { expires: 300 });
+    st.registerer = new SIP.Registerer(ua, { expires: 300, regId: o.regId || 0 });
     st.registerer.stateChange.addListener((s) => log('registration state ' + s));
     await ua.start();
     st.connects = Math.max(st.connects, 1);
@@ -319,6 +326,8 @@ export class BrowserPhone {
           domain: o.domain,
           password: o.password ?? '',
           autoAnswer: o.autoAnswer ?? false,
+          regId: o.regId ?? 0,
+          instanceId: o.instanceId ?? '',
           reconnectionAttempts: o.reconnectionAttempts ?? 30,
           reconnectionDelay: o.reconnectionDelay ?? 1,
         }),

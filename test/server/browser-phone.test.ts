@@ -25,13 +25,13 @@ const responses = (seen: SeenMessage[], code: number, method: string): SeenMessa
   seen.filter((m) => m.firstLine.startsWith(`SIP/2.0 ${code} `) && m.cseq.endsWith(` ${method}`));
 
 /** alice calls bob through the server at wsUrl; bob answers, alice re-INVITEs, bob hangs up. */
-async function callScenario(wsUrl: string, serverLog: () => string): Promise<void> {
+async function callScenario(wsUrl: string, serverLog: () => string, regId = 0): Promise<void> {
   let alice: BrowserPhone | undefined;
   let bob: BrowserPhone | undefined;
   try {
     [alice, bob] = await Promise.all([
-      BrowserPhone.start({ wsUrl, user: 'alice', domain: DOMAIN }),
-      BrowserPhone.start({ wsUrl, user: 'bob', domain: DOMAIN }),
+      BrowserPhone.start({ wsUrl, user: 'alice', domain: DOMAIN, regId }),
+      BrowserPhone.start({ wsUrl, user: 'bob', domain: DOMAIN, regId }),
     ]);
     assert.equal(await alice.transportState(), 'Connected');
     await Promise.all([alice.register(), bob.register()]);
@@ -59,6 +59,9 @@ async function callScenario(wsUrl: string, serverLog: () => string): Promise<voi
       .map((m) => m.firstLine)
       .join(' | ')}\n--- server log ---\n${serverLog().slice(-4000)}`;
     assert.equal(responses(aliceIn, 200, 'REGISTER').length, 1, dump);
+    const register = (await alice.messagesSeen('out')).find((m) => m.firstLine.startsWith('REGISTER '));
+    if (regId > 0)
+      assert.match(register!.text, /^Contact:.*;reg-id=1;\+sip\.instance="<urn:uuid:[0-9a-f-]{36}>"/im, dump);
     // The answer and the answer to the re-INVITE, and the callee's hangup.
     assert.equal(responses(aliceIn, 200, 'INVITE').length, 2, dump);
     assert.equal(requests(aliceIn, 'BYE').length, 1, dump);
@@ -138,8 +141,8 @@ describe('SIP.js phones in Chromium call each other through sipha over WebSocket
     await callScenario(`ws://127.0.0.1:${ports.ws}`, () => server?.log() ?? '');
   });
 
-  it('wss:// (a self-signed certificate): the same call', async () => {
-    await callScenario(`wss://127.0.0.1:${ports.wss}`, () => server?.log() ?? '');
+  it('wss:// (a self-signed certificate), SIP Outbound bindings (reg-id, +sip.instance): the same call', async () => {
+    await callScenario(`wss://127.0.0.1:${ports.wss}`, () => server?.log() ?? '', 1);
   });
 });
 
