@@ -211,7 +211,9 @@ function okWithBindings(
   for (const b of location.lookup(aor, now)) {
     const remaining = Math.max(0, Math.ceil((b.expiresAt - now) / 1000));
     const q = b.q === 1000 ? '' : `;q=${(b.q / 1000).toFixed(3).replace(/0+$/, '').replace(/\.$/, '')}`;
-    response.headers.append('Contact', `<${b.contact}>;expires=${remaining}${q}`);
+    // RFC 5626 §6 / RFC 5627: a flow binding is echoed with its instance-id and reg-id, so the UA finds its own.
+    const flow = b.instance === undefined ? '' : `;+sip.instance="${b.instance}";reg-id=${b.regId}`;
+    response.headers.append('Contact', `<${b.contact}>;expires=${remaining}${q}${flow}`);
   }
   response.headers.append('Date', new Date().toUTCString());
   return response;

@@ -187,7 +187,9 @@ export class ProxyCore implements TransactionCore {
     if (result.kind === 'ok') {
       // RFC 5922 §4: over TLS, the server must prove the name we resolved, not the address it resolved to.
       const host = named.hop.host;
-      const [to, ...alternates] = result.endpoints.map((e) => (isSecure(e.transport) ? { ...e, serverName: host } : e));
+      const [to, ...alternates] = result.endpoints.map((e) =>
+        isSecure(e.transport) ? { ...e, serverName: host } : e,
+      );
       if (to !== undefined) {
         const target = { uri: named.uri, to, routes: [], alternates };
         this.contexts.forward(server.request, selection.fwd, server, [[target]]);
