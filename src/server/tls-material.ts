@@ -94,7 +94,9 @@ async function ticketKeysFor(
 ): Promise<Buffer | undefined> {
   if (t.ticket_key_file !== undefined) {
     const raw = await read('sip.tls.ticket_key_file', t.ticket_key_file, true);
-    const material = Buffer.from(raw.toString('latin1').replace(/\s+$/, ''), 'latin1');
+    // A text key (`openssl rand -hex 48`) loses the newline an editor adds; random bytes are taken as they are.
+    const text = raw.every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127));
+    const material = text ? Buffer.from(raw.toString('latin1').replace(/\s+$/, ''), 'latin1') : raw;
     if (material.length < TICKET_KEY_BYTES)
       throw new ConfigError(
         o.configFile,
