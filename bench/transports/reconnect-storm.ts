@@ -122,15 +122,18 @@ class Phone {
   }
 }
 
-async function stormOnce(dir: string, cert: CertFiles, shared: boolean): Promise<StormResult> {
+/** Starts one server of the pair with TLS on ports.tls and the given ticket key file (sipha; swappable for testing). */
+export type StartServer = (keyFile: string) => Promise<Running>;
+
+async function stormOnce(dir: string, start: StartServer, shared: boolean): Promise<StormResult> {
   const keyA = makeTicketKey(dir, `ticket-a-${shared}.key`);
   const keyB = shared ? keyA : makeTicketKey(dir, `ticket-b-${shared}.key`);
   let a: Running | undefined;
   let b: Running | undefined;
   const phones = Array.from({ length: CLIENTS }, (_, i) => new Phone(`s${shared ? 'a' : 'b'}${i}`));
   try {
-    a = await startSipha(dir, freshPorts(), cert, { ticketKeyFile: keyA, transports: ['tls'] });
-    b = await startSipha(dir, freshPorts(), cert, { ticketKeyFile: keyB, transports: ['tls'] });
+    a = await start(keyA);
+    b = await start(keyB);
     const gate = new Gate(IN_FLIGHT);
     let retries = 0;
     const onRetry = () => retries++;
@@ -197,13 +200,18 @@ async function stormOnce(dir: string, cert: CertFiles, shared: boolean): Promise
   }
 }
 
-export async function reconnectStorm(dir: string, cert: CertFiles): Promise<StormResult[]> {
+export async function reconnectStorm(
+  dir: string,
+  cert: CertFiles,
+  start: StartServer = (keyFile) =>
+    startSipha(dir, freshPorts(), cert, { ticketKeyFile: keyFile, transports: ['tls'] }),
+): Promise<StormResult[]> {
   const out: StormResult[] = [];
   for (const shared of [true, false]) {
     process.stderr.write(
       `reconnect storm — ${CLIENTS} TLS phones, ${shared ? 'shared' : 'different'} ticket key\n`,
     );
-    const r = await stormOnce(dir, cert, shared);
+    const r = await stormOnce(dir, start, shared);
     process.stderr.write(`    ${JSON.stringify(r)}\n`);
     out.push(r);
   }

@@ -108,7 +108,7 @@ export async function startKamailio(dir: string, ports: Ports, cert: CertFiles):
   );
 }
 
-async function spawnServer(
+export async function spawnServer(
   name: string,
   cmd: string,
   args: string[],
