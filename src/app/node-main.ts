@@ -11,6 +11,7 @@ import { createLogger } from '../log/logger.js';
 import { Metrics } from '../mgmt/metrics.js';
 import { ManagementServer } from '../mgmt/server.js';
 import { readTokenFile } from '../mgmt/token.js';
+import { loadTlsMaterial } from '../server/tls-material.js';
 import { createVipDriver } from '../vip/driver.js';
 import { stopOnSignal } from './stop-on-signal.js';
 
@@ -24,6 +25,8 @@ export async function startHaNode(loaded: LoadedConfig): Promise<void> {
     config.management === undefined
       ? undefined
       : await readTokenFile(resolvePath(config.management.token_file), file);
+  // The TLS files the worker will read: a bad certificate is a config error now, not a worker that fails later.
+  await loadTlsMaterial({ tls: config.sip.tls, resolvePath, configFile: file, haKey: key });
   const log = createLogger(config.log.level).child({ node: config.node.id });
   // Above the worker and the host's other work (ha.node_nice), before the worker is forked: it inherits this
   // value and lowers its own threads to ha.worker_nice.
@@ -85,6 +88,11 @@ export async function startHaNode(loaded: LoadedConfig): Promise<void> {
       : new ManagementServer({ listen: config.management.listen, token, node, log, metrics });
   await mgmt?.start();
 
+  // SIGHUP: the worker reads the TLS certificate and key again (a renewed certificate), dropping no connection.
+  process.on('SIGHUP', () => {
+    log.info('SIGHUP: reloading the TLS certificate');
+    node.toWorker({ type: 'reload-tls' });
+  });
   // close after stop: stopping releases the VIP through the driver.
   await stopOnSignal(log, 'the HA node', () =>
     Promise.allSettled([node.stop().finally(() => vip.close()), mgmt?.close()]),

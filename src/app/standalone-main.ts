@@ -11,7 +11,12 @@ const STOP_GRACE_MS = 2000;
 
 export async function runStandalone(loaded: LoadedConfig): Promise<number> {
   const log = createLogger(loaded.config.log.level);
-  const server = new SipServer({ config: loaded.config, resolvePath: loaded.resolvePath, log });
+  const server = new SipServer({
+    config: loaded.config,
+    resolvePath: loaded.resolvePath,
+    log,
+    configFile: loaded.file,
+  });
   try {
     await server.start();
   } catch (err) {
@@ -22,6 +27,8 @@ export async function runStandalone(loaded: LoadedConfig): Promise<number> {
     process.stderr.write(`sipha: cannot start: ${errorMessage(err)}\n`);
     return 1;
   }
+  // SIGHUP: the TLS certificate and key again (a renewed certificate), without dropping a connection.
+  process.on('SIGHUP', () => void server.reloadTls());
   return stopOnSignal(log, 'the SIP server: finishing transactions in flight', () =>
     server.stop(STOP_GRACE_MS),
   );

@@ -4,6 +4,7 @@
 // primary, reports the first request it serves after a promotion, and exits when the node goes away.
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { loadConfig } from '../config/load.js';
+import { loadHaKey } from '../ha/key-file.js';
 import { startWorkerReplication } from '../ha/replication/start-worker-replication.js';
 import type { WorkerReplication } from '../ha/replication/worker-replication.js';
 import { setOwnNice } from '../ha/scheduling.js';
@@ -47,6 +48,9 @@ async function main(): Promise<void> {
     resolvePath: loaded.resolvePath,
     log,
     acting: () => role.isPrimary,
+    configFile: loaded.file,
+    // Both nodes derive the same TLS ticket keys from it: sessions resume across a takeover.
+    ...(ha === undefined ? {} : { haKey: await loadHaKey(loaded) }),
   });
   let awaitingFirstServed = false;
   // Now that the config is known: a primary worker orphaned by its node (kill -9) removes the VIP before it exits,
@@ -108,6 +112,9 @@ async function main(): Promise<void> {
       case 'query':
         // Before the server has started there is nothing to list (and no proxy yet): the asker times out.
         if (started) answerQuery(m.id, m.what, m.limit);
+        break;
+      case 'reload-tls':
+        void server.reloadTls();
         break;
       case 'stop':
         void replication?.stop();

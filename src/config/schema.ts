@@ -7,8 +7,8 @@ import { vipSchema } from '../vip/config.js';
 const listenUri = z
   .string()
   .regex(
-    /^(udp|tcp):\/\/(\[[0-9a-fA-F:.]+\]|[^:/\s]+):\d{1,5}$/,
-    'must look like udp://ADDRESS:PORT or tcp://ADDRESS:PORT',
+    /^(udp|tcp|tls|ws|wss):\/\/(\[[0-9a-fA-F:.]+\]|[^:/\s]+):\d{1,5}$/,
+    'must look like udp://ADDRESS:PORT (or tcp://, tls://, ws://, wss://)',
   );
 
 const hostPort = z
@@ -95,6 +95,55 @@ export const sipSchema = z
       .strict()
       .default({ min_expires: 60, max_expires: 3600, default_expires: 3600 }),
     tcp_idle_timeout_ms: z.number().int().min(1000).max(86_400_000).default(600_000),
+    /** TLS for tls:// and wss:// listeners and for requests sent over TLS (README "TLS and WebSocket"). */
+    tls: z
+      .object({
+        /** PEM certificate chain presented for the VIP: the same file on both nodes of a pair. */
+        cert_file: z.string().min(1),
+        /** PEM private key of the certificate: a file only its owner can read (chmod 600). */
+        key_file: z.string().min(1),
+        /** PEM CA certificates trusted for peers' certificates (clients with verify_client, servers we connect to). */
+        ca_file: z.string().min(1).optional(),
+        min_version: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+        /** Ask connecting clients for a certificate and refuse those not signed by ca_file (trunks, SBCs). */
+        verify_client: z.boolean().default(false),
+        /** Check the certificate of a server we connect to (a gateway over TLS) against ca_file or the system's CAs. */
+        verify_server: z.boolean().default(true),
+        /**
+         * Session-ticket keys: a file of at least 48 random bytes shared by both nodes, so that clients resume
+         * their sessions on the new primary after a takeover. Default: derived from ha.key_file (HA mode), else
+         * random per start.
+         */
+        ticket_key_file: z.string().min(1).optional(),
+        /**
+         * TLS handshakes in progress at once; a connection over it is closed at once (the client retries): the
+         * reconnect storm after a takeover is admitted at the rate the CPU can do handshakes, not all at once.
+         */
+        max_handshakes: z.number().int().min(1).max(100_000).default(256),
+      })
+      .strict()
+      .refine((t) => !t.verify_client || t.ca_file !== undefined, {
+        message: 'verify_client needs ca_file (the CAs client certificates must be signed by)',
+        path: ['verify_client'],
+      })
+      .optional(),
+    /** WebSocket listeners (ws://, wss://; RFC 7118). */
+    websocket: z
+      .object({
+        /** Origins (scheme://host[:port]) allowed to open a connection; empty: any (README "TLS and WebSocket"). */
+        allowed_origins: z
+          .array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'must look like https://host[:port]'))
+          .default([]),
+        /** Open WebSocket connections at most; a new one past it is refused with 503. */
+        max_connections: z.number().int().min(1).max(1_000_000).default(100_000),
+      })
+      .strict()
+      .default({ allowed_origins: [], max_connections: 100_000 }),
+    /**
+     * RFC 5626 §4.4.1: the Flow-Timer (seconds) a registrar returns to an outbound client, which then keeps its flow
+     * alive with a CRLF ping at most this often; 0: send none (clients keep their defaults).
+     */
+    flow_timer_s: z.number().int().min(0).max(3600).default(120),
     /**
      * Synthetic calls through a throwaway copy of the SIP stack before the sockets open (src/server/warm-up.ts), so
      * that the first seconds of real traffic do not run in V8's interpreter at twice the steady CPU cost.
@@ -147,6 +196,10 @@ export const sipSchema = z
   .refine((sip) => sip.auth.inbound === 'allow' || sip.users_file !== undefined, {
     message: 'challenge needs sip.users_file (there is nobody to authenticate)',
     path: ['auth', 'inbound'],
+  })
+  .refine((sip) => sip.tls !== undefined || !sip.listen.some((l) => /^(tls|wss):/.test(l)), {
+    message: 'a tls:// or wss:// listener needs sip.tls (cert_file and key_file)',
+    path: ['tls'],
   });
 
 export const haSchema = z

@@ -1,5 +1,6 @@
 // The IPC protocol between the node supervisor and its SIP worker child (see DESIGN.md "Processes on each host").
 // Node → worker: heartbeats, role changes, stop. Worker → node: heartbeat answers, readiness, first request served.
+import type { TransportProtocol } from '../sip/transport/types.js';
 import type { AckWaitStats } from './replication/ack-barrier.js';
 
 export type WorkerRole = 'primary' | 'backup';
@@ -14,7 +15,9 @@ export type NodeToWorker =
   /** Lossless handover: answer `drained` once the backup has acknowledged every change so far (or on timeout). */
   | { type: 'drain'; id: number; timeoutMs: number }
   /** Management API: the worker answers with `answer` carrying the same id. */
-  | { type: 'query'; id: number; what: WorkerQuery; limit: number };
+  | { type: 'query'; id: number; what: WorkerQuery; limit: number }
+  /** SIGHUP at the node: read sip.tls's certificate and key again (established connections keep theirs). */
+  | { type: 'reload-tls' };
 
 export type WorkerToNode =
   /**
@@ -24,7 +27,7 @@ export type WorkerToNode =
    */
   | { type: 'pong'; seq: number; loopLagMs: number; sipIn?: number; overload?: boolean }
   /** Sockets are bound (the backup's are bound to the VIP already, via ip_nonlocal_bind). */
-  | { type: 'ready'; listening: Array<{ transport: 'udp' | 'tcp'; address: string; port: number }> }
+  | { type: 'ready'; listening: Array<{ transport: TransportProtocol; address: string; port: number }> }
   /**
    * A backup worker's replication connection to the primary was reset (TCP RST) or closed (FIN) by the far end:
    * evidence for the role machine that the peer's processes are gone (unauthenticated, so never a verdict alone).

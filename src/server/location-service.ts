@@ -18,8 +18,15 @@ export interface Binding {
   cseq: number;
   /** Path header values (RFC 3327) recorded with the binding, top first. */
   path: string[];
-  /** Where the REGISTER came from, for clients behind NAT. */
+  /** Where the REGISTER came from, for clients behind NAT: its flow (RFC 5626 §3.2). */
   received?: Endpoint;
+  /**
+   * SIP Outbound (RFC 5626 §6): the UA's `+sip.instance` and `reg-id`. Such a binding is the instance's flow: one
+   * per (instance, reg-id), replaced when the instance registers again over a new connection, and reached only
+   * over that flow.
+   */
+  instance?: string;
+  regId?: number;
   /** Monotonic ms of the last refresh. */
   updatedAt: number;
 }
@@ -62,6 +69,11 @@ export class LocationService {
 
   find(aor: string, contact: string): Binding | undefined {
     return this.byAor.get(aor)?.find((b) => b.contact === contact);
+  }
+
+  /** The binding of an outbound flow (RFC 5626 §6: keyed by AOR, instance-id and reg-id), if any. */
+  findFlow(aor: string, instance: string, regId: number): Binding | undefined {
+    return this.byAor.get(aor)?.find((b) => b.regId === regId && b.instance === instance);
   }
 
   /** The live binding whose contact is `uri` (user, host and port alike), if any. */

@@ -5,7 +5,7 @@ import { createResponse } from '../sip/build.js';
 import { parseUnsigned } from '../sip/grammar.js';
 import type { SipRequest, SipResponse } from '../sip/message.js';
 import { parseNameAddr } from '../sip/name-addr.js';
-import type { Source } from '../sip/transport/types.js';
+import { isReliable, type Source } from '../sip/transport/types.js';
 import { SipUri } from '../sip/uri.js';
 import { aorKey } from './aor.js';
 import type { Binding, LocationService } from './location-service.js';
@@ -15,6 +15,8 @@ export interface RegistrarPolicy {
   minExpires: number;
   maxExpires: number;
   defaultExpires: number;
+  /** RFC 5626 §4.4.1 Flow-Timer (seconds) for outbound clients; 0 or absent: none. */
+  flowTimerS?: number;
 }
 
 export interface RegisterOutcome {
@@ -36,8 +38,11 @@ export function handleRegister(
 ): RegisterOutcome {
   const reply = (status: number, reason?: string) => ({ response: createResponse(request, status, reason) });
 
-  // Step 2: "the registrar MUST process the Require header field values as described for UASs" — we support only path.
-  const unsupported = request.headers.values('require').filter((o) => o.toLowerCase() !== 'path');
+  // Step 2: "the registrar MUST process the Require header field values as described for UASs" — we support path
+  // (RFC 3327) and outbound (RFC 5626).
+  const unsupported = request.headers
+    .values('require')
+    .filter((o) => !SUPPORTED_EXTENSIONS.has(o.toLowerCase()));
   if (unsupported.length > 0) {
     const r = reply(420, 'Bad Extension');
     r.response.headers.append('Unsupported', unsupported.join(', '));
@@ -74,7 +79,14 @@ export function handleRegister(
   }
 
   // Parse every contact first so a bad one rejects the whole request (the update is atomic).
-  const updates: Array<{ contact: string; expires: number; q: number }> = [];
+  const updates: Array<{
+    contact: string;
+    expires: number;
+    q: number;
+    flow?: { instance: string; regId: number };
+  }> = [];
+  const path = request.headers.values('path');
+  const outbound = outboundApplies(request, source, path);
   for (const text of contacts) {
     const na = parseNameAddr(text);
     if (na === undefined || !(na.uri instanceof SipUri)) return { ...reply(400, 'Bad Contact Header'), aor };
@@ -99,7 +111,8 @@ export function handleRegister(
         return { ...reply(400, 'Bad Contact q-value'), aor };
       q = Math.round(Number(qParam) * 1000);
     }
-    updates.push({ contact: na.uri.toString(), expires, q });
+    const flow = outbound ? flowOf(na.params) : undefined;
+    updates.push({ contact: na.uri.toString(), expires, q, ...(flow === undefined ? {} : { flow }) });
   }
 
   // Step 7: Call-ID / CSeq ordering per binding, checked for all before changing any.
@@ -115,10 +128,15 @@ export function handleRegister(
     if (existing === undefined ? u.expires !== 0 : existing.callId !== callId || existing.cseq !== cseq)
       repeat = false;
   }
-  if (repeat && updates.length > 0) return { response: okWithBindings(request, location, aor, now), aor };
-  const path = request.headers.values('path');
+  const usesOutbound = updates.some((u) => u.flow !== undefined);
+  if (repeat && updates.length > 0 && !usesOutbound)
+    return { response: okWithBindings(request, location, aor, now), aor };
   let changed = false;
   for (const u of updates) {
+    // RFC 5626 §6: "the registrar MUST ... replace the old binding" of the same instance-id and reg-id, whatever
+    // its Contact: the UA came back over a new flow (after a takeover, the new primary's connection).
+    const old = u.flow === undefined ? undefined : location.findFlow(aor, u.flow.instance, u.flow.regId);
+    if (old !== undefined && old.contact !== u.contact && location.remove(aor, old.contact)) changed = true;
     if (u.expires === 0) {
       if (location.remove(aor, u.contact)) changed = true;
       continue;
@@ -133,6 +151,7 @@ export function handleRegister(
       path,
       received: { transport: source.transport, address: source.address, port: source.port },
       updatedAt: now,
+      ...(u.flow === undefined ? {} : { instance: u.flow.instance, regId: u.flow.regId }),
     };
     location.put(binding);
     changed = true;
@@ -140,7 +159,41 @@ export function handleRegister(
   const response = okWithBindings(request, location, aor, now);
   // RFC 3327 §5.3: the registrar echoes the Path it stored when the UA supports path.
   if (path.length > 0) for (const p of path) response.headers.append('Path', p);
+  if (usesOutbound) {
+    // §6: "the registrar MUST include the 'outbound' option-tag in a Require header field in its response";
+    // §4.4.1: the Flow-Timer tells the UA how often to send its keep-alive (CRLF over a connection).
+    response.headers.append('Require', 'outbound');
+    if ((policy.flowTimerS ?? 0) > 0) response.headers.append('Flow-Timer', String(policy.flowTimerS));
+  }
   return { response, aor, changed };
+}
+
+const SUPPORTED_EXTENSIONS = new Set(['path', 'outbound']);
+
+/**
+ * Whether this REGISTER sets up outbound flows (RFC 5626 §6): the UA supports outbound, it reached us over a
+ * connection (our keep-alive is CRLF over connections; we answer no STUN, so over UDP we leave outbound off and the
+ * UA keeps its ordinary registration), and we are its first hop — or the Path to it begins with an edge proxy that
+ * does outbound ("If the first Path URI lacks the 'ob' parameter, the registrar MUST ignore the reg-id").
+ */
+function outboundApplies(request: SipRequest, source: Source, path: readonly string[]): boolean {
+  if (!isReliable(source.transport)) return false;
+  const supported = request.headers.values('supported').some((o) => o.toLowerCase() === 'outbound');
+  if (!supported) return false;
+  const first = path[0];
+  if (first === undefined) return true;
+  const uri = parseNameAddr(first)?.uri;
+  return uri instanceof SipUri && uri.params.has('ob');
+}
+
+/** The instance-id and reg-id of a Contact, when it has both (§4.1, §4.2). */
+function flowOf(params: ReadonlyMap<string, string | null>): { instance: string; regId: number } | undefined {
+  const instance = params.get('+sip.instance');
+  const regId = params.get('reg-id');
+  if (instance === undefined || instance === null || regId === undefined || regId === null) return undefined;
+  const n = parseUnsigned(regId, 10);
+  if (n < 1) return undefined;
+  return { instance: instance.replace(/^"|"$/g, ''), regId: n };
 }
 
 /** "The registrar returns a 200 (OK) ... The response SHOULD contain Contact header field values enumerating all

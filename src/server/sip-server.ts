@@ -18,6 +18,7 @@ import type { Advertise, AdvertisedPoint } from './proxy/identity.js';
 import { ProxyCore } from './proxy/proxy-core.js';
 import { SipResolver } from './resolver/resolver.js';
 import { compileRoutes } from './static-routes.js';
+import { loadTlsMaterial } from './tls-material.js';
 import { loadUsersFile } from './users-file.js';
 import { warmUp } from './warm-up.js';
 
@@ -30,6 +31,10 @@ export interface SipServerOptions {
    * silently, so the SIP worker answers from its role. Default: always.
    */
   acting?: () => boolean;
+  /** The config file, for errors about files it names (sip.tls). */
+  configFile?: string;
+  /** The HA link's key (HA mode): TLS session-ticket keys derive from it unless sip.tls.ticket_key_file is set. */
+  haKey?: Buffer;
 }
 
 /** How often bindings and dialogs are checked for expiry. */
@@ -67,6 +72,10 @@ export class SipServer {
       listen: this.listen,
       limits: this.limits,
       tcpIdleTimeoutMs: sip.tcp_idle_timeout_ms,
+      websocket: {
+        allowedOrigins: sip.websocket.allowed_origins,
+        maxConnections: sip.websocket.max_connections,
+      },
     });
     this.transactions = new TransactionLayer({
       sender: this.transport,
@@ -123,6 +132,8 @@ export class SipServer {
         sip.auth_algorithms,
       );
     }
+    // Before binding: a certificate problem is a config error, and nothing listens half-configured.
+    this.transport.reloadTls(await this.loadTls());
     // Before binding: nothing is dropped while the hot path is still being compiled.
     if (sip.warm_up) await this.warmUp();
     await this.transport.start();
@@ -145,6 +156,7 @@ export class SipServer {
         minExpires: sip.registrar.min_expires,
         maxExpires: sip.registrar.max_expires,
         defaultExpires: sip.registrar.default_expires,
+        flowTimerS: sip.flow_timer_s,
       },
       ...(auth === undefined ? {} : { auth }),
       relay: sip.auth,
@@ -165,6 +177,7 @@ export class SipServer {
         ),
       advertise,
       now: () => performance.now(),
+      hasFlow: (to) => this.transport.hasFlow(to),
       ...(this.overload === undefined
         ? {}
         : { overload: { governor: this.overload, retryAfterS: sip.overload.retry_after_s } }),
@@ -184,6 +197,32 @@ export class SipServer {
       'SIP server listening',
     );
     this.warnIfOpenRelay(bound);
+  }
+
+  private loadTls() {
+    const { config, resolvePath, configFile, haKey } = this.o;
+    return loadTlsMaterial({
+      tls: config.sip.tls,
+      resolvePath,
+      configFile: configFile ?? 'config',
+      ...(haKey === undefined ? {} : { haKey }),
+    });
+  }
+
+  /**
+   * Reads sip.tls's files again (SIGHUP): new handshakes use the new certificate and key, established connections
+   * keep theirs. A file that fails the checks leaves the material in use, and says why.
+   */
+  async reloadTls(): Promise<boolean> {
+    if (this.o.config.sip.tls === undefined) return false;
+    try {
+      this.transport.reloadTls(await this.loadTls());
+      this.o.log.info('TLS certificate and key reloaded; established connections keep theirs');
+      return true;
+    } catch (err) {
+      this.o.log.error({ err: String(err) }, 'TLS reload failed; the certificate in use stays');
+      return false;
+    }
   }
 
   /** JIT warm-up of the hot path (src/server/warm-up.ts); a failure only means a cold start. */

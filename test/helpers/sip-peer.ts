@@ -1,6 +1,8 @@
 // A raw SIP peer for tests: sends bytes over real UDP/TCP sockets on loopback and collects what comes back.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
+import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { WebSocket } from 'ws';
 import type { SipResponse } from '../../src/sip/message.js';
 import { parseMessage } from '../../src/sip/parser.js';
 import { StreamFramer } from '../../src/sip/transport/stream-framer.js';
@@ -111,6 +113,24 @@ export class TcpPeer {
     });
   }
 
+  /** A TLS connection (test certificates: not verified unless `options` says so). */
+  static connectTls(port: number, options: ConnectionOptions = {}, address = '127.0.0.1'): Promise<TcpPeer> {
+    return new Promise((resolve, reject) => {
+      const s = tlsConnect({ port, host: address, rejectUnauthorized: false, ...options }, () =>
+        resolve(new TcpPeer(s)),
+      );
+      s.once('error', reject);
+    });
+  }
+
+  get tls(): TLSSocket {
+    return this.socket as TLSSocket;
+  }
+
+  get localPort(): number {
+    return this.socket.localPort ?? 0;
+  }
+
   write(bytes: Buffer | string): void {
     this.socket.write(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes);
   }
@@ -144,13 +164,78 @@ export class TcpPeer {
   }
 }
 
+/** A WebSocket SIP client (RFC 7118): one message per frame, subprotocol `sip`. */
+export class WsPeer {
+  readonly received: Buffer[] = [];
+  private waiters: Array<() => void> = [];
+  closed = false;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer) => {
+      this.received.push(Buffer.from(data));
+      this.wake();
+    });
+    ws.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    ws.on('error', () => {});
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Opens `url`; rejects with the HTTP status when the upgrade is refused. */
+  static open(url: string, o: { protocols?: string[]; origin?: string } = {}): Promise<WsPeer> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, o.protocols ?? ['sip'], {
+        rejectUnauthorized: false,
+        ...(o.origin === undefined ? {} : { origin: o.origin }),
+      });
+      ws.once('open', () => resolve(new WsPeer(ws)));
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      ws.once('error', reject);
+    });
+  }
+
+  get localPort(): number {
+    return (this.ws as unknown as { _socket: Socket })._socket.localPort ?? 0;
+  }
+
+  send(text: string): void {
+    this.ws.send(text);
+  }
+
+  async next(pred: (m: Buffer) => boolean = () => true, timeoutMs = 2000): Promise<Buffer> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const idx = this.received.findIndex(pred);
+      if (idx !== -1) return this.received.splice(idx, 1)[0]!;
+      const left = deadline - Date.now();
+      if (left <= 0 || this.closed) throw new Error('timed out waiting for a WebSocket message');
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
 let seq = 0;
 /** A well-formed request text; `over` sets the Via transport. */
 export function request(
   method: string,
   opts: {
     uri?: string;
-    over?: 'UDP' | 'TCP';
+    over?: 'UDP' | 'TCP' | 'TLS' | 'WS' | 'WSS';
     port?: number;
     extra?: string[];
     body?: string;

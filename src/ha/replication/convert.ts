@@ -21,6 +21,10 @@ export function toWireBinding(b: Binding, nowMono: number): WireBinding {
     path: b.path,
   };
   if (b.received !== undefined) w.received = formatEndpoint(b.received);
+  if (b.instance !== undefined && b.regId !== undefined) {
+    w.instance = b.instance;
+    w.regId = b.regId;
+  }
   return w;
 }
 
@@ -40,6 +44,10 @@ export function fromWireBinding(w: WireBinding, nowMono: number): Binding {
   };
   const received = w.received === undefined ? undefined : parseEndpoint(w.received);
   if (received !== undefined) b.received = received;
+  if (typeof w.instance === 'string' && typeof w.regId === 'number') {
+    b.instance = w.instance;
+    b.regId = w.regId;
+  }
   return b;
 }
 

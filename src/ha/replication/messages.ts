@@ -18,6 +18,9 @@ export interface WireBinding {
   path: string[];
   /** Where the REGISTER came from, as `formatEndpoint` writes it ("udp:[2001:db8::1]:5060"). */
   received?: string;
+  /** SIP Outbound (RFC 5626): the UA's +sip.instance and reg-id; a peer without them ignores the fields. */
+  instance?: string;
+  regId?: number;
 }
 
 /** A dialog's parties and state as held, with ages instead of dates. */

@@ -4,7 +4,7 @@
 import type { SipResponse } from '../../sip/message.js';
 import type { ServerTransaction } from '../../sip/transaction/index.js';
 import type { TransactionLayer } from '../../sip/transaction/transaction-layer.js';
-import type { MessageSender } from '../../sip/transport/types.js';
+import type { Endpoint, MessageSender } from '../../sip/transport/types.js';
 import type { CommitGate } from '../commit-gate.js';
 import type { DialogStore } from '../dialogs.js';
 import type { DigestAuthenticator } from '../digest-auth.js';
@@ -34,6 +34,8 @@ export interface ProxyOptions {
   now: () => number;
   /** Overload control (`sip.overload`, src/server/overload/); without it every request is admitted. */
   overload?: ShedOptions;
+  /** Whether a connection to an endpoint is open now (phones registered over TCP, TLS, WebSocket are reached by it). */
+  hasFlow?: (to: Endpoint) => boolean;
 }
 
 export interface ProxyStats extends ShedStats {

@@ -75,7 +75,7 @@ export class ProxyIdentity {
     const h = host.toLowerCase();
     const p = port ?? 5060;
     const { udp, tcp, all = [] } = this.advertise;
-    for (const a of [udp, tcp, ...all]) {
+    for (const a of [udp, tcp, this.advertise.tls, this.advertise.ws, this.advertise.wss, ...all]) {
       if (a !== undefined && a.host.toLowerCase() === h && p === a.port) return true;
     }
     return this.myself.isMyHost(host, port);
@@ -84,7 +84,9 @@ export class ProxyIdentity {
   private recordRouteFor(side: Side): string | undefined {
     const a = this.addressFor(side);
     if (a === undefined) return undefined;
-    return `<sip:${formatHostPort(a)}${side.transport === 'tcp' ? ';transport=tcp' : ''};lr>`;
+    // The transport parameter names how the next hop reaches us on that side; over TLS, a `sip:` URI with
+    // transport=tls (RFC 5630 §3.1.2: sips: would demand TLS on every hop after us, which we cannot promise).
+    return `<sip:${formatHostPort(a)}${side.transport === 'udp' ? '' : `;transport=${side.transport}`};lr>`;
   }
 
   /**

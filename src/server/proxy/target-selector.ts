@@ -4,7 +4,7 @@
 // as their associated INVITE."
 import type { SipRequest } from '../../sip/message.js';
 import { parseNameAddr } from '../../sip/name-addr.js';
-import type { Endpoint } from '../../sip/transport/types.js';
+import { type Endpoint, isReliable, reachableOnlyByFlow } from '../../sip/transport/types.js';
 import { SipUri, type Uri } from '../../sip/uri.js';
 import { aorKey } from '../aor.js';
 import { consumeCredentials } from '../digest-auth.js';
@@ -72,6 +72,8 @@ export interface TargetSelectorOptions {
   nat?: NatMode;
   /** Resolves next hops given by name (RFC 3263); without one, a name is not found. */
   resolver?: SipResolver;
+  /** Whether a connection to this endpoint is open now (the transport layer's); none: never. */
+  hasFlow?: (to: Endpoint) => boolean;
 }
 
 /** The target set for one next hop: its groups, and the name to resolve when it is given by name. */
@@ -190,8 +192,20 @@ export class TargetSelector {
   private bindingHop(b: Binding): Endpoint | undefined {
     const path = b.path[0];
     if (path !== undefined) return nextHop(parseNameAddr(path)?.uri);
-    if (useFlow(b.contact, b.received, this.o.nat ?? 'auto')) return b.received;
-    return nextHop(b.contact) ?? b.received;
+    const flow = b.received;
+    // RFC 5626 §5.3 and RFC 7118 §5: an outbound client (instance-id and reg-id over a connection) and a
+    // WebSocket client are reached over the connection they opened, and only over it: with that connection gone,
+    // the request fails at once (480) instead of connecting somewhere the client cannot be reached.
+    if (
+      flow !== undefined &&
+      (reachableOnlyByFlow(flow.transport) || (b.regId !== undefined && isReliable(flow.transport)))
+    )
+      return { ...flow, flowOnly: true };
+    if (useFlow(b.contact, flow, this.o.nat ?? 'auto')) return flow;
+    // RFC 5923's reasoning without its alias parameter: while the connection a phone registered over is open, its
+    // requests go over it (a phone rarely accepts TCP or TLS connections, and over TLS could not prove its name).
+    if (flow !== undefined && isReliable(flow.transport) && this.o.hasFlow?.(flow) === true) return flow;
+    return nextHop(b.contact) ?? flow;
   }
 
   /** The live bindings (highest q first, as the location service orders them), grouped by q. */

@@ -4,6 +4,7 @@
 import { isIP } from 'node:net';
 import type { Endpoint, TransportProtocol } from '../../sip/transport/types.js';
 import type { SipUri } from '../../sip/uri.js';
+import { uriTransport } from '../next-hop.js';
 
 /** A NAPTR record as node:dns gives it. */
 export interface NaptrRecord {
@@ -48,17 +49,12 @@ export type Plan =
       fallback: { port: number; transport: TransportProtocol };
     };
 
-/**
- * The transport of a `transport=` parameter, as next-hop.ts reads it: TCP for `tcp` (and for any SIPS URI, which
- * this server reaches over TCP), UDP otherwise.
- */
-function transportOf(uri: SipUri): TransportProtocol {
-  return uri.transport === 'tcp' || uri.scheme === 'sips' ? 'tcp' : 'udp';
-}
+/** The transport of a URI, as next-hop.ts reads it (TLS for a SIPS URI). */
+const transportOf = uriTransport;
 
-/** `_sip._udp`, `_sip._tcp` or `_sips._tcp` (§4.2: "_sips" for a SIPS URI, over TCP). */
+/** `_sip._udp`, `_sip._tcp` or `_sips._tcp` (§4.2: "_sips" for a SIPS URI, whose TLS runs over TCP). */
 export function srvName(host: string, transport: TransportProtocol, secure: boolean): string {
-  return `${secure ? '_sips' : '_sip'}._${transport}.${host}`;
+  return `${secure ? '_sips' : '_sip'}._${transport === 'udp' ? 'udp' : 'tcp'}.${host}`;
 }
 
 export function planFor(uri: SipUri): Plan {
@@ -88,9 +84,9 @@ export function planFor(uri: SipUri): Plan {
       fallback,
     };
   // §4.1: "If no NAPTR records are found, the client constructs SRV queries for those transport protocols it
-  // supports, and does a query for each." A SIPS URI only over TLS (here: TCP).
+  // supports, and does a query for each." A SIPS URI only over TLS.
   const srv: SrvQuery[] = secure
-    ? [{ name: srvName(host, 'tcp', true), transport: 'tcp' }]
+    ? [{ name: srvName(host, 'tls', true), transport: 'tls' }]
     : [
         { name: srvName(host, 'udp', false), transport: 'udp' },
         { name: srvName(host, 'tcp', false), transport: 'tcp' },
@@ -102,14 +98,14 @@ export function planFor(uri: SipUri): Plan {
 const SERVICES: Record<string, SrvQuery['transport']> = {
   'SIP+D2U': 'udp',
   'SIP+D2T': 'tcp',
-  'SIPS+D2T': 'tcp',
+  'SIPS+D2T': 'tls',
 };
 
 /**
  * §4.1: the NAPTR records whose flag is "s" and whose service we support, in order then preference ("the client
  * MUST discard any service fields that identify a resolution service whose value is not "D2X""); for a SIPS URI
  * only SIPS+D2T ("If a SIPS URI is to be resolved, the client MUST discard any NAPTR records whose service is not
- * SIPS+D2T"). For a SIP URI, SIPS+D2T is left out too: we speak no TLS.
+ * SIPS+D2T"). For a SIP URI, SIPS+D2T is left out too: it would upgrade a sip: target to TLS unasked.
  */
 export function orderNaptr(records: readonly NaptrRecord[], secure: boolean): SrvQuery[] {
   return records

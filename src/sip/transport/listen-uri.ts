@@ -1,4 +1,4 @@
-// `udp://ADDRESS:PORT` / `tcp://[IPv6]:PORT` listen specifications from the config.
+// `udp://ADDRESS:PORT` / `tls://[IPv6]:PORT` / `wss://ADDRESS:PORT` listen specifications from the config.
 import { isIP } from 'node:net';
 import type { TransportProtocol } from './types.js';
 
@@ -9,7 +9,7 @@ export interface ListenSpec {
 }
 
 export function parseListenUri(text: string): ListenSpec | undefined {
-  const m = /^(udp|tcp):\/\/(?:\[([0-9a-fA-F:.]+)\]|([^:/\s[\]]+)):(\d{1,5})$/.exec(text);
+  const m = /^(udp|tcp|tls|wss|ws):\/\/(?:\[([0-9a-fA-F:.]+)\]|([^:/\s[\]]+)):(\d{1,5})$/.exec(text);
   if (m === null) return undefined;
   const address = m[2] ?? m[3]!;
   const port = Number(m[4]);

@@ -1,7 +1,7 @@
 // §18.2.2 (with RFC 3581): where a server sends a response, decided from the request's top Via and its source.
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Via } from '../via.js';
-import type { Endpoint, Source, TransportProtocol } from './types.js';
+import { type Endpoint, isReliable, type Source, type TransportProtocol, transportOfVia } from './types.js';
 
 export interface ResponseTarget extends Endpoint {
   /** Reuse this connection if it is still open (reliable transports). */
@@ -11,12 +11,14 @@ export interface ResponseTarget extends Endpoint {
 const DEFAULT_PORT = 5060;
 
 export function responseTarget(via: Via, source: Source): ResponseTarget {
-  const transport: TransportProtocol = via.transport === 'UDP' ? 'udp' : 'tcp';
-  const viaPort = via.port ?? DEFAULT_PORT;
-  if (transport === 'tcp') {
+  // A sent-protocol we do not speak (SCTP) came in by some transport of ours: answer by that one.
+  const transport: TransportProtocol = transportOfVia(via.transport) ?? source.transport;
+  const viaPort = via.port ?? (transport === 'tls' ? 5061 : DEFAULT_PORT);
+  if (isReliable(transport)) {
     // "If the 'sent-protocol' is a reliable transport protocol ... the response MUST be sent using the existing
     // connection ... If that connection is no longer open, the server SHOULD open a connection to the IP address
-    // in the 'received' parameter, if present, using the port in the 'sent-by' value".
+    // in the 'received' parameter, if present, using the port in the 'sent-by' value". (Not for WebSocket:
+    // RFC 7118 §5 — the transport layer fails such a send at once.)
     const rport = via.rport;
     const port = typeof rport === 'number' ? rport : viaPort;
     const target: ResponseTarget = { transport, address: via.received ?? via.host, port };

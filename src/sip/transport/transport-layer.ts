@@ -1,4 +1,4 @@
-// The transport layer (§18): UDP and TCP listeners, parsing, received/rport stamping, response routing, and the
+// The transport layer (§18): UDP, TCP, TLS and WebSocket listeners, parsing, received/rport stamping, response routing, and the
 // answer to malformed input (400/505/513 when a response can be addressed, else a counted drop). Nothing thrown
 // by a handler escapes into a socket callback.
 import type { RemoteInfo } from 'node:dgram';
@@ -13,7 +13,7 @@ import { serializeMessage } from '../serializer.js';
 import { parseVia } from '../via.js';
 import type { ListenSpec } from './listen-uri.js';
 import { responseTarget } from './response-target.js';
-import { normaliseAddress, type TcpConnectionInfo, TcpTransport } from './tcp.js';
+import { normaliseAddress, type StreamConnectionInfo, type StreamTls, StreamTransport } from './stream.js';
 import type {
   Endpoint,
   MessageSender,
@@ -25,6 +25,7 @@ import type {
 import { UdpListener } from './udp.js';
 import type { ConnectedUdpOptions } from './udp-connected.js';
 import { stampRequest, stampVia } from './via-stamp.js';
+import { FlowGoneError, WebSocketTransport } from './websocket.js';
 
 /** Control characters other than HTAB: never part of a well-formed header value (RFC 3261 §25.1). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these are what it looks for
@@ -37,6 +38,18 @@ export interface TransportOptions {
   tcpConnectTimeoutMs?: number;
   /** Requests over UDP leave through sockets connected to their next hop (udp-connected.ts); `false`: never. */
   udpConnected?: ConnectedUdpOptions | false;
+  /** TLS (tls:// and wss:// listeners, requests sent over TLS); without it, TLS out checks with the system CAs. */
+  tls?: StreamTls;
+  websocket?: { allowedOrigins: readonly string[]; maxConnections: number };
+}
+
+/** Connection-oriented transports as the metrics show them. */
+export interface ConnectionCounts {
+  open: Record<'tcp' | 'tls' | 'ws' | 'wss', number>;
+  accepted: Record<'tcp' | 'tls' | 'ws' | 'wss', number>;
+  tls: { handshakes: number; resumed: number; failures: number; refused: number };
+  /** WebSocket upgrades refused (no `sip` subprotocol, origin, limit). */
+  wsRefused: number;
 }
 
 export interface TransportCounters {
@@ -70,6 +83,8 @@ export class TransportLayer implements MessageSender {
   onHandlerError: (error: unknown) => void = () => {};
   /** The transaction layer fails what waits on that next hop (TransactionLayer.transportFailed). */
   onUnreachable: UnreachableHandler = () => {};
+  /** A TCP, TLS or WebSocket connection closed (RFC 5626: a flow ended). */
+  onConnectionClosed: (transport: TransportProtocol, connection: StreamConnectionInfo) => void = () => {};
 
   readonly counters: TransportCounters = {
     messagesIn: 0,
@@ -87,25 +102,111 @@ export class TransportLayer implements MessageSender {
 
   private readonly limits: ParseLimits;
   private readonly udp: UdpListener[] = [];
-  private readonly tcp: TcpTransport;
+  private readonly tcp: StreamTransport;
+  private readonly tls: StreamTransport;
+  private readonly ws: WebSocketTransport;
+  private readonly wss: WebSocketTransport;
   private readonly bound: ListenSpec[] = [];
+  private lastConnectionId = 0;
 
   constructor(private readonly options: TransportOptions) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
-    this.tcp = new TcpTransport(
-      {
-        maxMessageBytes: this.limits.maxMessageBytes,
-        idleTimeoutMs: options.tcpIdleTimeoutMs ?? 600_000,
-        connectTimeoutMs: options.tcpConnectTimeoutMs ?? 5000,
-      },
-      {
-        onMessage: (bytes, c) => this.receive(bytes, tcpSource(c), 'stream'),
-        onFramingError: (reason, head, c) => this.onFramingError(reason, head, c),
-        onPing: () => this.counters.keepalivesAnswered++,
-        onError: () => this.counters.sendErrors++,
-        onConnectionFailed: (address, port, err) => this.unreachable('tcp', address, port, err),
-      },
+    const nextId = () => ++this.lastConnectionId;
+    const streamOptions = {
+      maxMessageBytes: this.limits.maxMessageBytes,
+      idleTimeoutMs: options.tcpIdleTimeoutMs ?? 600_000,
+      connectTimeoutMs: options.tcpConnectTimeoutMs ?? 5000,
+      nextId,
+    };
+    const streamEvents = (transport: 'tcp' | 'tls') => ({
+      onMessage: (bytes: Buffer, c: StreamConnectionInfo) =>
+        this.receive(bytes, connectionSource(transport, c), 'stream'),
+      onFramingError: (reason: 'too-large' | 'bad-content-length', head: Buffer, c: StreamConnectionInfo) =>
+        this.onFramingError(reason, head, connectionSource(transport, c)),
+      onPing: () => this.counters.keepalivesAnswered++,
+      onError: () => this.counters.sendErrors++,
+      onConnectionFailed: (address: string, port: number, err: Error) =>
+        this.unreachable(transport, address, port, err),
+      onClosed: (c: StreamConnectionInfo) => this.guarded(() => this.onConnectionClosed(transport, c)),
+    });
+    this.tcp = new StreamTransport('tcp', streamOptions, streamEvents('tcp'));
+    this.tls = new StreamTransport(
+      'tls',
+      streamOptions,
+      streamEvents('tls'),
+      options.tls ?? { client: {}, maxHandshakes: 256 },
     );
+    const wsEvents = (transport: 'ws' | 'wss') => ({
+      onMessage: (bytes: Buffer, c: StreamConnectionInfo) =>
+        this.receive(bytes, connectionSource(transport, c), 'datagram'),
+      onPing: () => this.counters.keepalivesAnswered++,
+      onError: () => this.counters.sendErrors++,
+      onClosed: (c: StreamConnectionInfo) => this.guarded(() => this.onConnectionClosed(transport, c)),
+    });
+    const wsOptions = {
+      maxMessageBytes: this.limits.maxMessageBytes,
+      idleTimeoutMs: options.tcpIdleTimeoutMs ?? 600_000,
+      allowedOrigins: (options.websocket?.allowedOrigins ?? []).map((o) => o.toLowerCase()),
+      maxConnections: options.websocket?.maxConnections ?? 100_000,
+      nextId,
+    };
+    this.ws = new WebSocketTransport('ws', wsOptions, wsEvents('ws'));
+    const serverTls = options.tls?.server;
+    this.wss = new WebSocketTransport(
+      'wss',
+      { ...wsOptions, ...(serverTls === undefined ? {} : { tls: serverTls }) },
+      wsEvents('wss'),
+    );
+  }
+
+  /** The transport that carries `transport` messages over connections. */
+  private connected(transport: Exclude<TransportProtocol, 'udp'>): StreamTransport | WebSocketTransport {
+    switch (transport) {
+      case 'tcp':
+        return this.tcp;
+      case 'tls':
+        return this.tls;
+      case 'ws':
+        return this.ws;
+      case 'wss':
+        return this.wss;
+    }
+  }
+
+  /** New TLS certificate, key, CAs (a reload): new handshakes use them, established connections keep theirs. */
+  reloadTls(tls: StreamTls): void {
+    this.tls.reloadTls(tls);
+    if (tls.server !== undefined) this.wss.reloadTls(tls.server);
+  }
+
+  /** Whether a message to `to` can leave now over an open connection (a flow, RFC 5626) — UDP always can. */
+  hasFlow(to: Endpoint): boolean {
+    return to.transport === 'udp' || this.connected(to.transport).hasConnectionTo(to.address, to.port);
+  }
+
+  get connectionCounts(): ConnectionCounts {
+    const all = [this.tls, this.wss];
+    return {
+      open: {
+        tcp: this.tcp.openConnections,
+        tls: this.tls.openConnections,
+        ws: this.ws.openConnections,
+        wss: this.wss.openConnections,
+      },
+      accepted: {
+        tcp: this.tcp.accepted,
+        tls: this.tls.accepted,
+        ws: this.ws.counters.accepted,
+        wss: this.wss.counters.accepted,
+      },
+      tls: {
+        handshakes: all.reduce((n, t) => n + t.tlsCounters.handshakes, 0),
+        resumed: all.reduce((n, t) => n + t.tlsCounters.resumed, 0),
+        failures: all.reduce((n, t) => n + t.tlsCounters.handshakeFailures, 0),
+        refused: all.reduce((n, t) => n + t.tlsCounters.refused, 0),
+      },
+      wsRefused: this.ws.counters.refused + this.wss.counters.refused,
+    };
   }
 
   async start(): Promise<void> {
@@ -125,7 +226,7 @@ export class TransportLayer implements MessageSender {
         this.udp.push(l);
         this.bound.push({ ...spec, port: l.port });
       } else {
-        const port = await this.tcp.listen(spec.address, spec.port);
+        const port = await this.connected(spec.transport).listen(spec.address, spec.port);
         this.bound.push({ ...spec, port });
       }
     }
@@ -140,20 +241,27 @@ export class TransportLayer implements MessageSender {
     return this.tcp.openConnections;
   }
 
+  /** Open connections over every connection-oriented transport. */
+  get openConnections(): number {
+    return (
+      this.tcp.openConnections + this.tls.openConnections + this.ws.openConnections + this.wss.openConnections
+    );
+  }
+
   /** UDP sockets connected to a next hop, over all listeners. */
   get udpConnectedSockets(): number {
     return this.udp.reduce((n, l) => n + l.connectedSockets, 0);
   }
 
-  /** Stops accepting TCP connections; UDP keeps answering (used for a graceful stop). */
-  stopAccepting(): Promise<void> {
-    return this.tcp.stopListening();
+  /** Stops accepting connections; UDP keeps answering (used for a graceful stop). */
+  async stopAccepting(): Promise<void> {
+    await Promise.all([this.tcp, this.tls, this.ws, this.wss].map((t) => t.stopListening()));
   }
 
   async stop(): Promise<void> {
     await Promise.all(this.udp.map((l) => l.close()));
     this.udp.length = 0;
-    await this.tcp.close();
+    await Promise.all([this.tcp, this.tls, this.ws, this.wss].map((t) => t.close()));
   }
 
   sendRequest(request: SipRequest, to: Endpoint, onError?: SendErrorHandler): void {
@@ -193,8 +301,14 @@ export class TransportLayer implements MessageSender {
       else socket.send(bytes, to.port, to.address, fail);
       return;
     }
-    if (connectionId !== undefined && this.tcp.sendOn(connectionId, bytes)) return;
-    this.tcp.sendTo(to.address, to.port, bytes, fail);
+    const t = this.connected(to.transport);
+    if (connectionId !== undefined && t.sendOn(connectionId, bytes)) return;
+    // RFC 5626 §5.3: a flow is not re-created from this side; its client reconnects and registers again.
+    if (to.flowOnly === true && !t.hasConnectionTo(to.address, to.port)) {
+      fail(new FlowGoneError(to.transport, to.address, to.port));
+      return;
+    }
+    t.sendTo(to.address, to.port, bytes, fail);
   }
 
   /**
@@ -306,11 +420,7 @@ export class TransportLayer implements MessageSender {
     this.sendResponse(response, source);
   }
 
-  private onFramingError(
-    reason: 'too-large' | 'bad-content-length',
-    head: Buffer,
-    c: TcpConnectionInfo,
-  ): void {
+  private onFramingError(reason: 'too-large' | 'bad-content-length', head: Buffer, source: Source): void {
     this.counters.messagesIn++;
     // Parse the head alone (as a datagram) to learn whether and where a 400/513 can be sent.
     const parsed = parseMessage(
@@ -318,7 +428,6 @@ export class TransportLayer implements MessageSender {
       { ...this.limits, maxMessageBytes: Number.MAX_SAFE_INTEGER },
       'datagram',
     );
-    const source = tcpSource(c);
     if (parsed.ok) {
       if (parsed.message.kind === 'response') {
         this.counters.parseErrors[reason] = (this.counters.parseErrors[reason] ?? 0) + 1;
@@ -359,9 +468,9 @@ function headOf(bytes: Buffer, limits: ParseLimits): HeadInfo | undefined {
     : { startLine: 'response', method: undefined, headers: m.headers };
 }
 
-function tcpSource(c: TcpConnectionInfo): Source {
+function connectionSource(transport: TransportProtocol, c: StreamConnectionInfo): Source {
   return {
-    transport: 'tcp',
+    transport,
     address: c.remoteAddress,
     port: c.remotePort,
     localAddress: c.localAddress,

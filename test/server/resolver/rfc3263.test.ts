@@ -15,15 +15,20 @@ describe('RFC 3263 §4.1/§4.2: what a URI asks to be looked up', () => {
     ['sip:192.0.2.1', { kind: 'literal', endpoint: { transport: 'udp', address: '192.0.2.1', port: 5060 } }],
     [
       'sips:[2001:db8::1]',
-      { kind: 'literal', endpoint: { transport: 'tcp', address: '2001:db8::1', port: 5061 } },
+      { kind: 'literal', endpoint: { transport: 'tls', address: '2001:db8::1', port: 5061 } },
     ],
     [
       'sip:gw.test;maddr=192.0.2.9',
       { kind: 'literal', endpoint: { transport: 'udp', address: '192.0.2.9', port: 5060 } },
     ],
     ['sip:gw.test:5080', { kind: 'address', host: 'gw.test', port: 5080, transport: 'udp' }],
-    ['sips:gw.test:5081', { kind: 'address', host: 'gw.test', port: 5081, transport: 'tcp' }],
+    ['sips:gw.test:5081', { kind: 'address', host: 'gw.test', port: 5081, transport: 'tls' }],
     ['sip:gw.test:5080;transport=tcp', { kind: 'address', host: 'gw.test', port: 5080, transport: 'tcp' }],
+    ['sip:gw.test:5081;transport=tls', { kind: 'address', host: 'gw.test', port: 5081, transport: 'tls' }],
+    [
+      'sip:192.0.2.7:8443;transport=wss',
+      { kind: 'literal', endpoint: { transport: 'wss', address: '192.0.2.7', port: 8443 } },
+    ],
     [
       'sip:gw.test;transport=tcp',
       {
@@ -56,8 +61,8 @@ describe('RFC 3263 §4.1/§4.2: what a URI asks to be looked up', () => {
         host: 'carrier.test',
         secure: true,
         naptr: true,
-        srv: [{ name: '_sips._tcp.carrier.test', transport: 'tcp' }],
-        fallback: { port: 5061, transport: 'tcp' },
+        srv: [{ name: '_sips._tcp.carrier.test', transport: 'tls' }],
+        fallback: { port: 5061, transport: 'tls' },
       },
     ],
   ];
@@ -87,7 +92,7 @@ describe('NAPTR (§4.1): flag "s", supported services, order then preference', (
       { name: '_sip._udp.c.test', transport: 'udp' },
     ]));
   it('a SIPS URI: SIPS+D2T only', () =>
-    assert.deepEqual(orderNaptr(records, true), [{ name: '_sips._tcp.c.test', transport: 'tcp' }]));
+    assert.deepEqual(orderNaptr(records, true), [{ name: '_sips._tcp.c.test', transport: 'tls' }]));
 });
 
 describe('SRV order (RFC 2782)', () => {
