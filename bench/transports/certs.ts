@@ -39,9 +39,12 @@ export function makeCert(dir: string): CertFiles {
   return { cert, key };
 }
 
-/** 48 random bytes: what node:tls wants for setTicketKeys (and sipha's sip.tls.ticket_key_file). */
+/**
+ * A session-ticket key file for sipha's sip.tls.ticket_key_file: 48 random bytes as hex text, like `openssl rand -hex
+ * 48` (sipha trims trailing whitespace, so raw random bytes would now and then come out a byte short).
+ */
 export function makeTicketKey(dir: string, name: string): string {
   const file = join(dir, name);
-  writeFileSync(file, randomBytes(48), { mode: 0o600 });
+  writeFileSync(file, `${randomBytes(48).toString('hex')}\n`, { mode: 0o600 });
   return file;
 }

@@ -3,7 +3,8 @@
 // Each subject × transport × workload is a short ramp on a fresh server; the result is the best achieved rate of a
 // clean step. Then the TLS reconnect storm (reconnect-storm.ts). Prints tables, writes bench/results/transports.json.
 // Env: BENCH_STEP_S (5), BENCH_RATES (250,500,1000,2000), BENCH_CONNECTIONS (50), BENCH_ONLY=sipha|kamailio,
-// BENCH_TRANSPORTS=udp,tls,wss, BENCH_WORKLOADS=register,call; `--storm-only` runs the storm alone.
+// BENCH_TRANSPORTS=udp,tls,wss, BENCH_WORKLOADS=register,call, BENCH_STORM_CLIENTS (2000); `--storm-only` runs the
+// storm alone, `--no-storm` skips it.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ const WORKLOADS = (['register', 'call'] as const).filter(
   (w) => process.env.BENCH_WORKLOADS?.split(',').includes(w) ?? true,
 );
 const STORM_ONLY = process.argv.includes('--storm-only');
+const NO_STORM = process.argv.includes('--no-storm');
 
 // Ctrl-C: exit normally so the servers' 'exit' handler (servers.ts) kills them.
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
@@ -126,7 +128,7 @@ async function main(): Promise<void> {
       for (const line of table(results)) console.log(line);
     }
     let storm: StormResult[] | undefined;
-    if (SUBJECTS.includes('sipha') && (STORM_ONLY || TRANSPORTS_RUN.includes('tls'))) {
+    if (SUBJECTS.includes('sipha') && !NO_STORM && (STORM_ONLY || TRANSPORTS_RUN.includes('tls'))) {
       try {
         storm = await reconnectStorm(tmp, cert);
         console.log('');

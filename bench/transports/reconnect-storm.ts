@@ -28,8 +28,10 @@ export interface StormResult {
   resumed: number;
   /** From A's SIGTERM until the last phone's 200 from B, ms. */
   wallMs: number;
-  /** Connect or REGISTER tries that failed and were retried after a backoff. */
-  retries: number;
+  /** Connect or REGISTER tries that failed and were retried after a backoff, by cause. */
+  retries: Record<string, number>;
+  /** From A's SIGTERM until its process had exited, ms. */
+  aExitMs: number;
   p50Ms: number;
   p99Ms: number;
 }
@@ -62,7 +64,7 @@ class Phone {
   constructor(readonly user: string) {}
 
   /** Connects (offering the saved session) and registers; resolves with whether it resumed. */
-  async connectAndRegister(port: number, gate: Gate, onRetry: () => void): Promise<boolean> {
+  async connectAndRegister(port: number, gate: Gate, onRetry: (why: string) => void): Promise<boolean> {
     for (let attempt = 1; attempt <= MAX_TRIES; attempt++) {
       try {
         const resumed = await gate.run(async () => {
@@ -79,9 +81,9 @@ class Phone {
           return conn.reused();
         });
         return resumed;
-      } catch {
+      } catch (err) {
         if (attempt === MAX_TRIES) throw new Error('out of tries');
-        onRetry();
+        onRetry(err instanceof Error ? ((err as NodeJS.ErrnoException).code ?? err.message) : String(err));
         await backoff();
       }
     }
@@ -135,15 +137,17 @@ async function stormOnce(dir: string, start: StartServer, shared: boolean): Prom
     a = await start(keyA);
     b = await start(keyB);
     const gate = new Gate(IN_FLIGHT);
-    let retries = 0;
-    const onRetry = () => retries++;
+    let retries: Record<string, number> = {};
+    const onRetry = (why: string) => {
+      retries[why] = (retries[why] ?? 0) + 1;
+    };
     const first = await Promise.allSettled(
       phones.map((p) => p.connectAndRegister(a!.ports.tls, gate, onRetry)),
     );
     const registeredOnA = first.filter((r) => r.status === 'fulfilled').length;
     await sleep(500); // the session tickets of the last handshakes
     for (const p of phones) p.saveSession();
-    retries = 0;
+    retries = {};
 
     // The takeover: each phone reconnects as soon as its connection to A closes.
     const latencies: number[] = [];
@@ -172,7 +176,10 @@ async function stormOnce(dir: string, start: StartServer, shared: boolean): Prom
           });
         }),
     );
-    const stopping = a.stop();
+    let aExitMs = 0;
+    const stopping = a.stop().then(() => {
+      aExitMs = Math.round(performance.now() - t0);
+    });
     await Promise.race([Promise.all(all), sleep(STORM_DEADLINE_MS)]);
     await stopping;
     a = undefined;
@@ -190,6 +197,7 @@ async function stormOnce(dir: string, start: StartServer, shared: boolean): Prom
       resumed,
       wallMs: Math.round(last - t0),
       retries,
+      aExitMs,
       p50Ms: pct(50),
       p99Ms: pct(99),
     };
@@ -218,15 +226,20 @@ export async function reconnectStorm(
   return out;
 }
 
+function retries(r: StormResult): string {
+  const causes = Object.entries(r.retries).sort((x, y) => y[1] - x[1]);
+  return causes.length === 0 ? '0' : causes.map(([why, n]) => `${n} ${why}`).join(', ');
+}
+
 export function stormTable(rows: StormResult[]): string[] {
   const out = [
     'TLS reconnect storm: A stopped (SIGTERM), every phone reconnects to B and registers again',
-    "| B's ticket key | phones | re-registered | lost | resumed | all re-registered after | p50 / p99 per phone | retries |",
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    "| B's ticket key | phones | re-registered | lost | resumed | all re-registered after | p50 / p99 per phone | A exited after | retries |",
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const r of rows) {
     out.push(
-      `| ${r.ticketKey === 'shared' ? "same as A's" : 'different'} | ${r.clients} | ${r.reRegistered} | ${r.lost} | ${r.resumed} | ${(r.wallMs / 1000).toFixed(2)} s | ${r.p50Ms} / ${r.p99Ms} ms | ${r.retries} |`,
+      `| ${r.ticketKey === 'shared' ? "same as A's" : 'different'} | ${r.clients} | ${r.reRegistered} | ${r.lost} | ${r.resumed} | ${(r.wallMs / 1000).toFixed(2)} s | ${r.p50Ms} / ${r.p99Ms} ms | ${r.aExitMs} ms | ${retries(r)} |`,
     );
   }
   return out;
