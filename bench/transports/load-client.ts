@@ -34,6 +34,11 @@ export interface StepResult {
   p99Ms: number;
   /** The client could not send at the offered rate (its own event loop fell behind). */
   lagged: boolean;
+  /**
+   * The load client's own CPU over the step, in cores: near 1.0 it is the bottleneck (one Node thread), and the
+   * step measures the client, not the server.
+   */
+  clientCpu: number;
   ok: boolean;
 }
 
@@ -262,6 +267,7 @@ export async function runStep(spec: StepSpec): Promise<StepResult> {
     // Paced sending: every 5 ms, catch up with rate × elapsed; bounded by count (total) and time (the deadline).
     const total = Math.round(spec.rate * spec.seconds);
     const start = performance.now();
+    const cpu0 = process.cpuUsage();
     let sent = 0;
     await new Promise<void>((resolve) => {
       const tick = setInterval(() => {
@@ -280,6 +286,8 @@ export async function runStep(spec: StepSpec): Promise<StepResult> {
     for (let n = tx.abandon(); n > 0; n--) fail('abandoned');
     if (sent < total) for (let n = sent; n < total; n++) fail('not sent (client behind)');
 
+    const cpu = process.cpuUsage(cpu0);
+    const clientCpu = (cpu.user + cpu.system) / 1e6 / ((performance.now() - start) / 1000);
     const seconds = Math.max(spec.seconds, (lastSuccess - start) / 1000);
     const lat = tx.latencies.sort((a, b) => a - b);
     const lagged = sendSeconds > spec.seconds * 1.2 + 1;
@@ -296,6 +304,7 @@ export async function runStep(spec: StepSpec): Promise<StepResult> {
       p50Ms: Math.round(percentile(lat, 50) * 10) / 10,
       p99Ms: Math.round(percentile(lat, 99) * 10) / 10,
       lagged,
+      clientCpu: Math.round(clientCpu * 100) / 100,
       ok: !lagged && failed <= total * 0.01 && succeeded + failed >= total * 0.99,
     };
   } finally {

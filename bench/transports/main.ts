@@ -57,7 +57,7 @@ async function ramp(server: Running, transport: Transport, workload: Workload): 
       .map(([k, n]) => `${n} ${k}`)
       .join(', ');
     process.stderr.write(
-      `    ${rate}/s → ${s.achieved}/s, ${s.failed} failed${why === '' ? '' : ` (${why})`}, p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms${s.lagged ? ', client behind' : ''} ${s.ok ? 'ok' : 'FAIL'}\n`,
+      `    ${rate}/s → ${s.achieved}/s, ${s.failed} failed${why === '' ? '' : ` (${why})`}, p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, client CPU ${s.clientCpu}${s.lagged ? ', client behind' : ''} ${s.ok ? 'ok' : 'FAIL'}\n`,
     );
     if (!s.ok) break;
     const achieved = Math.min(s.achieved, rate);
