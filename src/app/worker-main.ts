@@ -15,6 +15,10 @@ import type { ChangeOrigin } from '../server/change-feed.js';
 import { SipServer } from '../server/sip-server.js';
 import { createVipDriver } from '../vip/driver.js';
 import { WorkerRoleHolder } from './worker-role.js';
+
+/** How long a worker handing over refuses new connections (the VIP moves within it). */
+const HANDOVER_REFUSE_MS = 2000;
+
 import { callEvent, callView, registrationEvent, registrationView, sipCounters } from './worker-views.js';
 
 function send(message: WorkerToNode): void {
@@ -61,6 +65,9 @@ async function main(): Promise<void> {
   process.on('disconnect', () => {
     if (!role.isPrimary || vip === undefined) process.exit(0);
     log.warn('node gone while primary: releasing the VIP');
+    // First the connections, while their FIN can still leave from the VIP: their clients reconnect at once.
+    server.transport.refuseConnectionsFor(HANDOVER_REFUSE_MS);
+    server.transport.closeConnections();
     const release = createVipDriver(
       { ...vip, retries: 0, timeout_ms: Math.min(vip.timeout_ms, 1000) },
       { coprocess: false },
@@ -95,9 +102,25 @@ async function main(): Promise<void> {
         if (role.set(m.role)) {
           awaitingFirstServed = role.isPrimary;
           log.info({ role: m.role }, 'worker role');
+          // Demoted: the connections (TCP, TLS, WebSocket) end here so that their clients reconnect to the VIP at
+          // once and register over the new primary (README "TLS and WebSocket").
+          if (m.role === 'backup') {
+            const closed = server.transport.closeConnections();
+            if (closed > 0)
+              log.info({ closed }, 'connections closed: their clients reconnect to the new primary');
+          }
         }
         break;
       case 'drain':
+        // A switchover is about to move the VIP: connections end now, while their FIN and close frame can still
+        // leave from the VIP, so that their clients reconnect (to the new primary) at once; for a moment new ones
+        // are refused, so that nobody connects to this node in the last milliseconds it holds the VIP.
+        if (m.handover === true && role.isPrimary) {
+          server.transport.refuseConnectionsFor(HANDOVER_REFUSE_MS);
+          const closed = server.transport.closeConnections();
+          if (closed > 0)
+            log.info({ closed }, 'switchover: connections closed, their clients reconnect to the VIP');
+        }
         if (replication === undefined)
           send({
             type: 'drained',

@@ -13,7 +13,7 @@ export type NodeToWorker =
   /** Graceful stop: stop accepting, finish in-flight work for at most `graceMs`, exit 0. */
   | { type: 'stop'; graceMs: number }
   /** Lossless handover: answer `drained` once the backup has acknowledged every change so far (or on timeout). */
-  | { type: 'drain'; id: number; timeoutMs: number }
+  | { type: 'drain'; id: number; timeoutMs: number; handover?: boolean }
   /** Management API: the worker answers with `answer` carrying the same id. */
   | { type: 'query'; id: number; what: WorkerQuery; limit: number }
   /** SIGHUP at the node: read sip.tls's certificate and key again (established connections keep theirs). */

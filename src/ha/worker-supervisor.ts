@@ -50,7 +50,8 @@ export interface WorkerPort {
   /** False when there is no worker to send to. */
   send(m: NodeToWorker): boolean;
   /** Asks the worker to wait until the backup has acknowledged every change (or `timeoutMs`). */
-  drain(timeoutMs: number): Promise<DrainResult>;
+  /** `handover`: a switchover is about to move the VIP (the worker ends its connections while it still can). */
+  drain(timeoutMs: number, handover?: boolean): Promise<DrainResult>;
   readonly ready: boolean;
   status(): WorkerStatus;
 }
@@ -143,7 +144,7 @@ export class WorkerSupervisor implements WorkerPort {
     }
   }
 
-  drain(timeoutMs: number): Promise<DrainResult> {
+  drain(timeoutMs: number, handover = false): Promise<DrainResult> {
     if (!this.ready) return Promise.resolve({ ok: false, detail: 'no SIP worker' });
     const id = ++this.drainSeq;
     return new Promise((resolve) => {
@@ -155,7 +156,7 @@ export class WorkerSupervisor implements WorkerPort {
         this.clock.clearTimeout(timer);
         resolve(r);
       });
-      this.send({ type: 'drain', id, timeoutMs });
+      this.send({ type: 'drain', id, timeoutMs, ...(handover ? { handover } : {}) });
     });
   }
 

@@ -87,6 +87,8 @@ export interface StreamOptions {
   connectTimeoutMs: number;
   /** Connection ids, unique over every transport of the layer. */
   nextId: () => number;
+  /** Whether a new incoming connection is admitted now (not during a handover); default always. */
+  admit?: () => boolean;
 }
 
 export class StreamTransport {
@@ -132,6 +134,10 @@ export class StreamTransport {
   private createServer(): Server {
     if (this.protocol === 'tcp')
       return netCreateServer({ noDelay: true }, (socket) => {
+        if (this.options.admit?.() === false) {
+          socket.destroy();
+          return;
+        }
         this.accepted++;
         this.adopt(socket);
       });
@@ -151,6 +157,10 @@ export class StreamTransport {
     // Admission: every raw connection starts a handshake, the costly part of a reconnect storm. Past the limit
     // the client is refused at once and retries later, instead of every handshake slowing to a crawl together.
     server.on('connection', (raw: Socket) => {
+      if (this.options.admit?.() === false) {
+        raw.destroy();
+        return;
+      }
       if (pending.size >= (this.tls?.maxHandshakes ?? Number.POSITIVE_INFINITY)) {
         this.tlsCounters.refused++;
         raw.destroy();
@@ -302,6 +312,13 @@ export class StreamTransport {
       if (this.byRemote.get(key) === c) this.byRemote.delete(key);
       this.events.onClosed?.(c);
     });
+  }
+
+  /** Ends every connection, keeping the listeners; returns how many there were. */
+  closeConnections(): number {
+    const n = this.connections.size;
+    for (const c of [...this.connections.values()]) c.socket.destroy();
+    return n;
   }
 
   async close(): Promise<void> {

@@ -108,15 +108,19 @@ export class TransportLayer implements MessageSender {
   private readonly wss: WebSocketTransport;
   private readonly bound: ListenSpec[] = [];
   private lastConnectionId = 0;
+  /** performance.now() until which new connections are refused (a handover in progress). */
+  private refuseUntil = 0;
 
   constructor(private readonly options: TransportOptions) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
     const nextId = () => ++this.lastConnectionId;
+    const admit = () => performance.now() >= this.refuseUntil;
     const streamOptions = {
       maxMessageBytes: this.limits.maxMessageBytes,
       idleTimeoutMs: options.tcpIdleTimeoutMs ?? 600_000,
       connectTimeoutMs: options.tcpConnectTimeoutMs ?? 5000,
       nextId,
+      admit,
     };
     const streamEvents = (transport: 'tcp' | 'tls') => ({
       onMessage: (bytes: Buffer, c: StreamConnectionInfo) =>
@@ -149,6 +153,7 @@ export class TransportLayer implements MessageSender {
       allowedOrigins: (options.websocket?.allowedOrigins ?? []).map((o) => o.toLowerCase()),
       maxConnections: options.websocket?.maxConnections ?? 100_000,
       nextId,
+      admit,
     };
     this.ws = new WebSocketTransport('ws', wsOptions, wsEvents('ws'));
     const serverTls = options.tls?.server;
@@ -251,6 +256,20 @@ export class TransportLayer implements MessageSender {
   /** UDP sockets connected to a next hop, over all listeners. */
   get udpConnectedSockets(): number {
     return this.udp.reduce((n, l) => n + l.connectedSockets, 0);
+  }
+
+  /**
+   * Ends every TCP, TLS and WebSocket connection, keeping the listeners: a demoted primary's connections lead to an
+   * address it no longer holds, and their clients must reconnect to the VIP — the new primary — now, not when they
+   * next send something (an idle WebRTC client may not for minutes). Returns how many there were.
+   */
+  closeConnections(): number {
+    return [this.tcp, this.tls, this.ws, this.wss].reduce((n, t) => n + t.closeConnections(), 0);
+  }
+
+  /** New connections are closed at once for `ms` (a handover: the VIP is about to move). */
+  refuseConnectionsFor(ms: number): void {
+    this.refuseUntil = performance.now() + ms;
   }
 
   /** Stops accepting connections; UDP keeps answering (used for a graceful stop). */

@@ -23,6 +23,8 @@ export interface WebSocketOptions {
   allowedOrigins: readonly string[];
   maxConnections: number;
   nextId: () => number;
+  /** Whether a new connection is admitted now (not during a handover); default always. */
+  admit?: () => boolean;
   /** wss: the TLS server settings (certificate, key, ticket keys, client certificates). */
   tls?: TlsOptions;
 }
@@ -134,6 +136,7 @@ export class WebSocketTransport {
       if (origin === undefined || !allowed.includes(origin.toLowerCase())) return '403 Origin Not Allowed';
     }
     if (this.connections.size >= this.options.maxConnections) return '503 Too Many Connections';
+    if (this.options.admit?.() === false) return '503 Handing Over';
     return undefined;
   }
 
@@ -202,6 +205,15 @@ export class WebSocketTransport {
     const c = this.byRemote.get(remoteKey(address, port));
     if (c !== undefined && this.sendOn(c.id, bytes)) return;
     onError?.(new FlowGoneError(this.protocol, address, port));
+  }
+
+  /** Ends every connection, keeping the listeners; returns how many there were. */
+  closeConnections(): number {
+    const n = this.connections.size;
+    // At once, no closing handshake: its FIN must leave while this node still holds the VIP, and a client sees the
+    // abnormal closure (1006) as the network's doing and reconnects (SIP.js does only then).
+    for (const c of [...this.connections.values()]) c.socket.terminate();
+    return n;
   }
 
   async close(): Promise<void> {
