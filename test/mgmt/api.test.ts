@@ -130,6 +130,12 @@ describe('management API', () => {
       /^sipha_sip_overload_rejected_total\{method="INVITE"\} 4$/m,
       /^sipha_sip_overload_active 1$/m,
       /^sipha_sip_overload_reject_ratio 0.3$/m,
+      /^sipha_sip_connections\{transport="wss"\} 5$/m,
+      /^sipha_sip_connections_accepted_total\{transport="tls"\} 9$/m,
+      /^sipha_tls_handshakes_total\{result="resumed"\} 17$/m,
+      /^sipha_ws_upgrades_refused_total\{reason="all"\} 2$/m,
+      /^sipha_sip_flows 5$/m,
+      /^sipha_sip_flow_rebinds_total\{kind="all"\} 3$/m,
       /^sipha_replication_lag_seconds\{quantile="0.99"\} 0.004$/m,
       /^sipha_replication_synced 1$/m,
       /^sipha_replication_ack_waits_total 40$/m,
@@ -250,6 +256,7 @@ describe('management API', () => {
     assert.match(table, /^VIP 198\.51\.100\.10\s+held\s+—$/m);
     assert.match(table, /^replication\s+synced\s+synced$/m);
     assert.match(table, /^SIP requests\s+REGISTER 7, INVITE 2, BYE 1/m);
+    assert.match(table, /^connections\s+tls 2, wss 5; 5 flows, 3 re-bound/m);
     // One node down: its column says so, the other still shows.
     const down = formatTable(
       statusRows([

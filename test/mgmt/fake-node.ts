@@ -76,6 +76,12 @@ export const COUNTERS: SipCounters = {
   overloadAcksDropped: 4,
   overloadActive: true,
   overloadFraction: 0.3,
+  connectionsOpen: { tcp: 0, tls: 2, ws: 0, wss: 5 },
+  connectionsAccepted: { tcp: 1, tls: 9, ws: 0, wss: 12 },
+  tlsHandshakes: { ok: 4, resumed: 17, failed: 1, refused: 0 },
+  wsRefused: 2,
+  flows: 5,
+  flowRebinds: 3,
 };
 
 export class FakeNode implements ManagedNode {
