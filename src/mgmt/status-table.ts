@@ -46,6 +46,7 @@ export function statusRows(answers: readonly NodeAnswer[]): Row[] {
       registrations: '?',
       calls: '?',
       requests: '?',
+      connections: '?',
       alarms: '?',
       last: '?',
     });
