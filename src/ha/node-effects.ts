@@ -14,6 +14,9 @@ import { FINAL_DRAIN_MS, TIMELINE_CLOSE_MS } from './timers.js';
 import type { WorkerPort } from './worker-supervisor.js';
 
 /** What carrying out the actions takes. */
+
+/** How long releasing the VIP waits for the worker to end its connections. */
+const HANDOVER_WAIT_MS = 50;
 export interface EffectsPort {
   vip: VipDriver;
   terms: TermStorePort;
@@ -86,8 +89,14 @@ export class NodeEffects {
         return;
       }
       case 'enable-vip':
+        await this.vipCommand('enable');
+        return;
       case 'disable-vip':
-        await this.vipCommand(a.type === 'enable-vip' ? 'enable' : 'disable');
+        // A primary worker ends its TCP, TLS and WebSocket connections first, while their FIN can still leave from
+        // the VIP: their clients reconnect to the new primary at once (README "TLS and WebSocket"). Bounded: a
+        // busy or absent worker delays the release by HANDOVER_WAIT_MS at most.
+        await this.p.worker.drain(0, true, HANDOVER_WAIT_MS);
+        await this.vipCommand('disable');
         return;
       case 'announce': {
         // Not awaited: the first burst takes count × interval, and nothing else may wait for it. Its first

@@ -49,9 +49,12 @@ export interface WorkerPort {
   stop(): Promise<void>;
   /** False when there is no worker to send to. */
   send(m: NodeToWorker): boolean;
-  /** Asks the worker to wait until the backup has acknowledged every change (or `timeoutMs`). */
-  /** `handover`: a switchover is about to move the VIP (the worker ends its connections while it still can). */
-  drain(timeoutMs: number, handover?: boolean): Promise<DrainResult>;
+  /**
+   * Asks the worker to wait until the backup has acknowledged every change (or `timeoutMs`); the answer is awaited
+   * for `waitMs` (default `timeoutMs` + 200). `handover`: the VIP is about to go (a primary worker first ends its
+   * connections, while their FIN can still leave from the VIP).
+   */
+  drain(timeoutMs: number, handover?: boolean, waitMs?: number): Promise<DrainResult>;
   readonly ready: boolean;
   status(): WorkerStatus;
 }
@@ -144,14 +147,14 @@ export class WorkerSupervisor implements WorkerPort {
     }
   }
 
-  drain(timeoutMs: number, handover = false): Promise<DrainResult> {
+  drain(timeoutMs: number, handover = false, waitMs = timeoutMs + 200): Promise<DrainResult> {
     if (!this.ready) return Promise.resolve({ ok: false, detail: 'no SIP worker' });
     const id = ++this.drainSeq;
     return new Promise((resolve) => {
       const timer = this.clock.setTimeout(() => {
         this.drains.delete(id);
-        resolve({ ok: false, detail: `no answer within ${timeoutMs} ms` });
-      }, timeoutMs + 200);
+        resolve({ ok: false, detail: `no answer within ${waitMs} ms` });
+      }, waitMs);
       this.drains.set(id, (r) => {
         this.clock.clearTimeout(timer);
         resolve(r);

@@ -192,4 +192,22 @@ describe('SIP.js over WSS and a UDP phone through the VIP, across a switchover a
       }
     },
   );
+
+  step(
+    'a forced switchover (no drain): the old primary still ends the connections before the VIP goes, and the agent re-binds on B',
+    async () => {
+      const a = agent!;
+      assert.ok(await suite.pair.waitRole('b', 'backup', 15_000), 'B is back as backup');
+      const before = await a.reconnects();
+      const s = await suite.pair.switchover('a', true);
+      assert.ok(s.body.ok, s.body.detail);
+      assert.ok(await suite.pair.waitRole('b', 'primary', 5000));
+      assert.ok(
+        await eventually(async () => (await a.reconnects()) > before, 5000, 100),
+        'the agent reconnects to B',
+      );
+      assert.ok(await eventually(async () => (await rebinds('b')) >= 1, 5000, 200), 'B moved the binding');
+      assert.equal(await a.registrationState(), 'Registered');
+    },
+  );
 });
