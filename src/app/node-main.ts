@@ -1,7 +1,7 @@
 // `sipha start --config FILE` with an `ha` section: the node supervisor, its SIP worker and the management API.
 // Resolves when the node has stopped (SIGTERM/SIGINT: hand over if primary, release the VIP, stop the worker).
 import { fileURLToPath } from 'node:url';
-import { ConfigError, type LoadedConfig } from '../config/load.js';
+import { ConfigError, type LoadedConfig, loadConfig } from '../config/load.js';
 import { loadHaKey } from '../ha/key-file.js';
 import { HaNode } from '../ha/node.js';
 import { setOwnNice } from '../ha/scheduling.js';
@@ -11,15 +11,20 @@ import { createLogger } from '../log/logger.js';
 import { Metrics } from '../mgmt/metrics.js';
 import { ManagementServer } from '../mgmt/server.js';
 import { readTokenFile } from '../mgmt/token.js';
+import { errorMessage } from '../net/errors.js';
 import { loadTlsMaterial } from '../server/tls-material.js';
 import { createVipDriver } from '../vip/driver.js';
+import { assertPreflight, preflight } from './preflight.js';
 import { stopOnSignal } from './stop-on-signal.js';
+import { notifyReady } from './systemd-notify.js';
 
 export async function startHaNode(loaded: LoadedConfig): Promise<void> {
   const { config, resolvePath, file } = loaded;
   const vipConfig = config.vip;
   if (config.ha === undefined || vipConfig === undefined) throw new ConfigError(file, 'ha', 'is required');
-  // Every config problem before anything moves: the key, the token.
+  // Every config problem before anything moves: what `sipha config check` checks (this host's interfaces and
+  // addresses, the files), then the key and token themselves.
+  await assertPreflight(loaded);
   const key = await loadHaKey(loaded);
   const token =
     config.management === undefined
@@ -55,7 +60,21 @@ export async function startHaNode(loaded: LoadedConfig): Promise<void> {
     {
       onEvent: (e) => {
         if (e.type === 'command') {
-          log.debug({ vip: e }, 'vip command');
+          // One plain line when the VIP is added or removed (the operator's question after a takeover: when, how
+          // long, which command); status checks stay at debug.
+          const what =
+            e.operation === 'enable' ? 'VIP added' : e.operation === 'disable' ? 'VIP removed' : undefined;
+          if (what !== undefined)
+            log[e.ok ? 'info' : 'error'](
+              {
+                vip: vipConfig.address,
+                command: e.argv.join(' '),
+                ms: Math.round(e.durationMs),
+                attempts: e.attempts,
+              },
+              e.ok ? what : `${what}: FAILED`,
+            );
+          else log.debug({ vip: e }, 'vip command');
           metrics.vipCommand(e.operation, e.ok, e.durationMs, vipConfig.announce.count);
         } else if (e.type === 'verify-failed') onVerifyFailed(e.operation, e.detail);
         else log.warn({ err: e.error }, 'vip announcement failed');
@@ -87,11 +106,25 @@ export async function startHaNode(loaded: LoadedConfig): Promise<void> {
       ? undefined
       : new ManagementServer({ listen: config.management.listen, token, node, log, metrics });
   await mgmt?.start();
+  // Under systemd: ready once the node runs and its API answers (Type=notify).
+  notifyReady((err) => log.warn({ err: err.message }, 'systemd-notify failed'));
 
-  // SIGHUP: the worker reads the TLS certificate and key again (a renewed certificate), dropping no connection.
+  // SIGHUP: the config again. The node checks it as start would; the worker applies what can change live (users,
+  // routes, registrar, log level, TLS files) or refuses, naming what needs a restart. Each node reloads its own
+  // file: on a pair, reload both (README "Reload").
   process.on('SIGHUP', () => {
-    log.info('SIGHUP: reloading the TLS certificate');
-    node.toWorker({ type: 'reload-tls' });
+    void (async () => {
+      try {
+        const next = await loadConfig(file);
+        const problems = await preflight(next);
+        if (problems.length > 0) throw problems[0];
+        log.level = next.config.log.level;
+        log.info('SIGHUP: config checked, the SIP worker applies it');
+        node.toWorker({ type: 'reload' });
+      } catch (err) {
+        log.error({ err: errorMessage(err) }, 'config reload refused; the config in force stays');
+      }
+    })();
   });
   // close after stop: stopping releases the VIP through the driver.
   await stopOnSignal(log, 'the HA node', () =>

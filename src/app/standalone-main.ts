@@ -4,12 +4,23 @@ import { ConfigError, type LoadedConfig } from '../config/load.js';
 import { createLogger } from '../log/logger.js';
 import { errorMessage } from '../net/errors.js';
 import { SipServer } from '../server/sip-server.js';
+import { assertPreflight } from './preflight.js';
+import { reloadFromFile } from './reload.js';
 import { stopOnSignal } from './stop-on-signal.js';
+import { notifyReady } from './systemd-notify.js';
 
 /** How long transactions in flight may finish after SIGTERM. */
 const STOP_GRACE_MS = 2000;
 
 export async function runStandalone(loaded: LoadedConfig): Promise<number> {
+  // Every check `sipha config check` makes, before anything binds.
+  try {
+    await assertPreflight(loaded);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`sipha: config error: ${err.message}\n`);
+    return 2;
+  }
   const log = createLogger(loaded.config.log.level);
   const server = new SipServer({
     config: loaded.config,
@@ -20,15 +31,21 @@ export async function runStandalone(loaded: LoadedConfig): Promise<number> {
   try {
     await server.start();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`sipha: config error: ${err.message}\n`);
-      return 2;
-    }
-    process.stderr.write(`sipha: cannot start: ${errorMessage(err)}\n`);
-    return 1;
+    const code = err instanceof ConfigError ? 2 : 1;
+    process.stderr.write(
+      err instanceof ConfigError
+        ? `sipha: config error: ${err.message}\n`
+        : `sipha: cannot start: ${errorMessage(err)}\n`,
+    );
+    // A fatal start error exits, never half-runs: what did bind (a UDP socket before a TCP bind failed) is closed,
+    // and whatever else still holds the event loop cannot keep the process up.
+    await server.stop(0).catch(() => {});
+    setTimeout(() => process.exit(code), 500).unref();
+    return code;
   }
-  // SIGHUP: the TLS certificate and key again (a renewed certificate), without dropping a connection.
-  process.on('SIGHUP', () => void server.reloadTls());
+  notifyReady((err) => log.warn({ err: err.message }, 'systemd-notify failed'));
+  // SIGHUP: the config again — users, routes, registrar intervals, log level, TLS files — dropping nothing.
+  process.on('SIGHUP', () => void reloadFromFile(loaded.file, server, log));
   return stopOnSignal(log, 'the SIP server: finishing transactions in flight', () =>
     server.stop(STOP_GRACE_MS),
   );

@@ -14,6 +14,7 @@ import { errorMessage } from '../net/errors.js';
 import type { ChangeOrigin } from '../server/change-feed.js';
 import { SipServer } from '../server/sip-server.js';
 import { createVipDriver } from '../vip/driver.js';
+import { reloadFromFile } from './reload.js';
 import { WorkerRoleHolder } from './worker-role.js';
 
 /** How long a worker handing over refuses new connections (the VIP moves within it). */
@@ -136,8 +137,9 @@ async function main(): Promise<void> {
         // Before the server has started there is nothing to list (and no proxy yet): the asker times out.
         if (started) answerQuery(m.id, m.what, m.limit);
         break;
-      case 'reload-tls':
-        void server.reloadTls();
+      case 'reload':
+        // The node checked the file; the worker reads it again and applies what can change live.
+        void reloadFromFile(file, server, log);
         break;
       case 'stop':
         void replication?.stop();

@@ -19,6 +19,11 @@ export const commands: Record<string, CliCommand> = {
       return (await import('./start-command.js')).runStart(args);
     },
   },
+  config: {
+    summary:
+      'check [--config FILE]: every check start makes before binding; one error per line naming the key',
+    run: async (a) => (await import('./config-command.js')).runConfig(a),
+  },
   vip: {
     summary: 'status|release --config FILE: show or remove the Virtual IP on this host',
     async run(args) {

@@ -133,7 +133,11 @@ export class HaNode implements NodeHandle {
       cfg,
       o.probe,
       (reachable) => {
-        this.log.warn({ reachable }, `witnesses ${reachable ? 'reachable' : 'unreachable'}`);
+        // Warnings are for trouble only: witnesses coming back is good news (journalctl -p warning stays quiet).
+        this.log[reachable ? 'info' : 'warn'](
+          { reachable },
+          `witnesses ${reachable ? 'reachable' : 'unreachable'}`,
+        );
         this.dispatch({ type: 'witnesses', reachable });
       },
       this.clock,
@@ -429,7 +433,10 @@ export class HaNode implements NodeHandle {
   }
 
   private onSipDecision(d: Decision): void {
-    this.log.warn({ rule: d.rule, fault: d.fault, severity: d.severity }, `SIP path: ${d.message}`);
+    this.log[d.fault ? 'warn' : 'info'](
+      { rule: d.rule, fault: d.fault, severity: d.severity },
+      `SIP path: ${d.message}`,
+    );
     this.alarms.sipPath(d);
     this.setHealth('sip', !d.fault, d.message);
   }

@@ -16,8 +16,8 @@ export type NodeToWorker =
   | { type: 'drain'; id: number; timeoutMs: number; handover?: boolean }
   /** Management API: the worker answers with `answer` carrying the same id. */
   | { type: 'query'; id: number; what: WorkerQuery; limit: number }
-  /** SIGHUP at the node: read sip.tls's certificate and key again (established connections keep theirs). */
-  | { type: 'reload-tls' };
+  /** SIGHUP at the node: read the config file again and apply what can change live (SipServer.reload). */
+  | { type: 'reload' };
 
 export type WorkerToNode =
   /**

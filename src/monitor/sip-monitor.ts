@@ -81,7 +81,10 @@ export class SipMonitor {
         ifname: s.nic.interface,
         intervalMs: s.nic.intervalMs,
         onChange: (state) => {
-          o.log.warn({ nic: s.nic.interface, state }, `SIP NIC ${s.nic.interface} carrier ${state}`);
+          o.log[state === 'up' ? 'info' : 'warn'](
+            { nic: s.nic.interface, state },
+            `SIP NIC ${s.nic.interface} carrier ${state}`,
+          );
           this.evaluate();
         },
       });

@@ -1,6 +1,7 @@
 // The SIP server: transport, transactions, registrar, proxy and dialogs wired together from the config.
 // It runs standalone (`sipha start` without `ha`) or as the SIP worker of an HA node.
 import type { Logger } from 'pino';
+import { ConfigError } from '../config/load.js';
 import type { SiphaConfig } from '../config/schema.js';
 import { formatHostPort, isLoopback } from '../net/address.js';
 import type { ParseLimits } from '../sip/limits.js';
@@ -16,13 +17,15 @@ import { type GovernorChange, OverloadGovernor } from './overload/governor.js';
 import { LoopLagMonitor } from './overload/loop-lag.js';
 import type { Advertise, AdvertisedPoint } from './proxy/identity.js';
 import { ProxyCore } from './proxy/proxy-core.js';
+import type { RegistrarPolicy } from './registrar.js';
 import { SipResolver } from './resolver/resolver.js';
-import { compileRoutes } from './static-routes.js';
+import { compileRoutes, type StaticRoute } from './static-routes.js';
 import { loadTlsMaterial } from './tls-material.js';
 import { loadUsersFile } from './users-file.js';
 import { warmUp } from './warm-up.js';
 
 export interface SipServerOptions {
+  /** The config in force (a reload replaces it). */
   config: SiphaConfig;
   resolvePath: (p: string) => string;
   log: Logger;
@@ -42,6 +45,13 @@ const EXPIRY_INTERVAL_MS = 1000;
 /** A confirmed dialog without a BYE for this long is assumed gone (we keep no media to tell otherwise). */
 const DIALOG_MAX_AGE_MS = 12 * 3600_000;
 
+/** What a reload changes in place (the proxy holds these very objects). */
+interface LiveSettings {
+  users: Map<string, string>;
+  routes: StaticRoute[];
+  registrar: RegistrarPolicy;
+}
+
 export class SipServer {
   readonly transport: TransportLayer;
   readonly transactions: TransactionLayer;
@@ -53,11 +63,17 @@ export class SipServer {
   private readonly lagMonitor: LoopLagMonitor | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private readonly listen: ListenSpec[];
+  private readonly live: LiveSettings = {
+    users: new Map(),
+    routes: [],
+    registrar: { minExpires: 0, maxExpires: 0, defaultExpires: 0 },
+  };
   /** `sip.limits` as the parser takes them: the transport's and the warm-up's. */
   private readonly limits: ParseLimits;
 
   constructor(private readonly o: SipServerOptions) {
     const sip = o.config.sip;
+    this.live.routes.push(...compileRoutes(sip.routes));
     this.limits = {
       maxMessageBytes: sip.limits.max_message_bytes,
       maxHeaders: sip.limits.max_headers,
@@ -125,9 +141,10 @@ export class SipServer {
     let auth: DigestAuthenticator | undefined;
     if (sip.users_file !== undefined) {
       const users = await loadUsersFile(resolvePath(sip.users_file));
+      for (const [u, p] of users) this.live.users.set(u, p);
       auth = new DigestAuthenticator(
         sip.domain ?? 'sipha',
-        users,
+        this.live.users,
         sip.nonce_lifetime_s * 1000,
         sip.auth_algorithms,
       );
@@ -152,16 +169,11 @@ export class SipServer {
       myself,
       location: this.location,
       dialogs: this.dialogs,
-      registrar: {
-        minExpires: sip.registrar.min_expires,
-        maxExpires: sip.registrar.max_expires,
-        defaultExpires: sip.registrar.default_expires,
-        flowTimerS: sip.flow_timer_s,
-      },
+      registrar: Object.assign(this.live.registrar, registrarPolicy(config)),
       ...(auth === undefined ? {} : { auth }),
       relay: sip.auth,
       nat: sip.nat,
-      routes: compileRoutes(sip.routes),
+      routes: this.live.routes,
       resolver: new SipResolver({
         servers: sip.dns.servers,
         timeoutMs: sip.dns.timeout_ms,
@@ -199,6 +211,64 @@ export class SipServer {
     this.warnIfOpenRelay(bound);
   }
 
+  /**
+   * A new config read on SIGHUP (README "Reload"), applied in place where the running server allows it: the users
+   * file (read again), static routes, registrar intervals, the log level, the TLS files. Registrations, calls and
+   * connections stay. Any other difference needs a restart: a ConfigError names those keys and nothing changes.
+   * Returns what changed.
+   */
+  async reload(next: SiphaConfig): Promise<string[]> {
+    const now = this.o.config;
+    const fixed = restartOnlyDifferences(now, next);
+    if (fixed.length > 0)
+      throw new ConfigError(
+        this.o.configFile ?? 'config',
+        fixed.join(', '),
+        'changed: needs a restart (sipha restart the node; on a pair one node after the other)',
+      );
+    if ((now.sip.users_file === undefined) !== (next.sip.users_file === undefined))
+      throw new ConfigError(
+        this.o.configFile ?? 'config',
+        'sip.users_file',
+        'added or removed: needs a restart',
+      );
+    const users =
+      next.sip.users_file === undefined
+        ? undefined
+        : await loadUsersFile(this.o.resolvePath(next.sip.users_file));
+    const tls =
+      next.sip.tls === undefined
+        ? undefined
+        : await loadTlsMaterial({
+            tls: next.sip.tls,
+            resolvePath: this.o.resolvePath,
+            configFile: this.o.configFile ?? 'config',
+            ...(this.o.haKey === undefined ? {} : { haKey: this.o.haKey }),
+          });
+    const routes = compileRoutes(next.sip.routes);
+    // Everything read and checked: now apply, all at once.
+    const applied: string[] = [];
+    if (users !== undefined) {
+      const before = this.live.users.size;
+      this.live.users.clear();
+      for (const [u, p] of users) this.live.users.set(u, p);
+      applied.push(`sip.users_file (${before} → ${users.size} users)`);
+    }
+    this.live.routes.splice(0, this.live.routes.length, ...routes);
+    applied.push(`sip.routes (${routes.length})`);
+    Object.assign(this.live.registrar, registrarPolicy(next));
+    if (tls !== undefined) {
+      this.transport.reloadTls(tls);
+      applied.push('sip.tls');
+    }
+    if (next.log.level !== now.log.level) {
+      this.o.log.level = next.log.level;
+      applied.push(`log.level (${next.log.level})`);
+    }
+    this.o.config = next;
+    return applied;
+  }
+
   private loadTls() {
     const { config, resolvePath, configFile, haKey } = this.o;
     return loadTlsMaterial({
@@ -207,22 +277,6 @@ export class SipServer {
       configFile: configFile ?? 'config',
       ...(haKey === undefined ? {} : { haKey }),
     });
-  }
-
-  /**
-   * Reads sip.tls's files again (SIGHUP): new handshakes use the new certificate and key, established connections
-   * keep theirs. A file that fails the checks leaves the material in use, and says why.
-   */
-  async reloadTls(): Promise<boolean> {
-    if (this.o.config.sip.tls === undefined) return false;
-    try {
-      this.transport.reloadTls(await this.loadTls());
-      this.o.log.info('TLS certificate and key reloaded; established connections keep theirs');
-      return true;
-    } catch (err) {
-      this.o.log.error({ err: String(err) }, 'TLS reload failed; the certificate in use stays');
-      return false;
-    }
   }
 
   /** JIT warm-up of the hot path (src/server/warm-up.ts); a failure only means a cold start. */
@@ -313,4 +367,37 @@ function logCall(log: Logger, c: DialogChange): void {
     { dialog: d.id, caller: d.caller, callee: d.callee, state: d.state, ...reason, origin: c.origin },
     `call ${d.state}`,
   );
+}
+
+function registrarPolicy(c: SiphaConfig): RegistrarPolicy {
+  return {
+    minExpires: c.sip.registrar.min_expires,
+    maxExpires: c.sip.registrar.max_expires,
+    defaultExpires: c.sip.registrar.default_expires,
+    flowTimerS: c.sip.flow_timer_s,
+  };
+}
+
+/** Keys a reload may change; the rest of the config is fixed while the server runs. */
+const RELOADABLE = new Set(['sip.users_file', 'sip.routes', 'sip.registrar', 'sip.tls', 'log.level']);
+
+/** The keys (two levels deep: `sip.listen`, `vip`) that differ between two configs and need a restart. */
+export function restartOnlyDifferences(a: SiphaConfig, b: SiphaConfig): string[] {
+  const out: string[] = [];
+  const ra = a as unknown as Record<string, unknown>;
+  const rb = b as unknown as Record<string, unknown>;
+  for (const top of new Set([...Object.keys(ra), ...Object.keys(rb)])) {
+    const x = ra[top];
+    const y = rb[top];
+    if (isPlainObject(x) && isPlainObject(y) && (top === 'sip' || top === 'log')) {
+      for (const k of new Set([...Object.keys(x), ...Object.keys(y)]))
+        if (!RELOADABLE.has(`${top}.${k}`) && JSON.stringify(x[k]) !== JSON.stringify(y[k]))
+          out.push(`${top}.${k}`);
+    } else if (JSON.stringify(x) !== JSON.stringify(y)) out.push(top);
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
