@@ -57,9 +57,11 @@ export function callRows(list: readonly CallView[], now: number): Row[] {
   ];
 }
 
-/** "3 registrations" or "1000 of 1234 registrations (--limit)". */
+/** "1 registration", "3 calls", or "1000 of 1234 registrations (raise --limit for more)". */
 export function countLine(shown: number, total: number, noun: string): string {
-  return `${shown === total ? `${total}` : `${shown} of ${total}`} ${noun}${shown < total ? ' (raise --limit for more)' : ''}\n`;
+  const n = total === 1 ? noun.replace(/s$/, '') : noun;
+  const more = shown < total ? ' (raise --limit for more)' : '';
+  return `${shown === total ? `${total}` : `${shown} of ${total}`} ${n}${more}\n`;
 }
 
 function listCommand<K extends 'registrations' | 'calls'>(

@@ -318,7 +318,8 @@ describe('sipha registrations and calls tables', () => {
       ['AOR', 'CONTACT', 'Q', 'EXPIRES', 'RECEIVED'],
       ['sip:alice@x', 'sip:alice@10.0.0.5:5060', '1', '300s', '—'],
     ]);
-    assert.equal(countLine(1, 1, 'registrations'), '1 registrations\n');
+    assert.equal(countLine(1, 1, 'registrations'), '1 registration\n');
+    assert.equal(countLine(0, 0, 'calls'), '0 calls\n');
     assert.equal(countLine(2, 5, 'calls'), '2 of 5 calls (raise --limit for more)\n');
   });
 
