@@ -1,52 +1,45 @@
-// The table of CLI commands. Each command lives in its own module and returns an exit code.
-export interface CliCommand {
-  summary: string;
-  run(args: string[]): Promise<number>;
-}
+// The table of CLI commands: each lives in its own module with its spec; the modules load their heavy
+// dependencies (config, HTTP client, VIP driver, lab) only when they run, so help and --version stay instant.
+import type { CommandSpec } from './args.js';
+import type { CliCommand } from './command.js';
+import { configCommand } from './config-command.js';
+import { eventsCommand } from './events-command.js';
+import { labCommand } from './lab-command.js';
+import { callsCommand, registrationsCommand } from './list-commands.js';
+import { startCommand } from './start-command.js';
+import { statusCommand } from './status-command.js';
+import { switchoverCommand } from './switchover-command.js';
+import { vipCommand } from './vip-command.js';
 
-export const commands: Record<string, CliCommand> = {
-  version: {
-    summary: 'print the version',
-    async run() {
-      process.stdout.write('sipha 0.1.0\n');
-      return 0;
-    },
+export type { CliCommand } from './command.js';
+
+export const commands: readonly CliCommand[] = [
+  startCommand,
+  configCommand,
+  statusCommand,
+  switchoverCommand,
+  eventsCommand,
+  registrationsCommand,
+  callsCommand,
+  vipCommand,
+  labCommand,
+];
+
+/** Commands main answers itself (no module to run). */
+export const builtins: readonly CommandSpec[] = [
+  { name: 'version', summary: 'print the version (also: sipha --version, sipha -V)', options: [] },
+  {
+    name: 'help',
+    summary: 'this list, or one command with all its options',
+    options: [],
+    args: [{ name: 'CMD', optional: true, description: 'the command to describe' }],
   },
-  start: {
-    summary:
-      '--config FILE: run the SIP server (standalone, or an HA node when the config has an ha section)',
-    async run(args) {
-      return (await import('./start-command.js')).runStart(args);
-    },
+  {
+    name: 'completion',
+    summary: 'print the shell completion script (sipha completion bash > /etc/bash_completion.d/sipha)',
+    options: [],
+    args: [{ name: 'SHELL', choices: ['bash'], description: 'the shell' }],
   },
-  config: {
-    summary:
-      'check [--config FILE]: every check start makes before binding; one error per line naming the key',
-    run: async (a) => (await import('./config-command.js')).runConfig(a),
-  },
-  vip: {
-    summary: 'status|release --config FILE: show or remove the Virtual IP on this host',
-    async run(args) {
-      return (await import('./vip-command.js')).runVipCommand(args);
-    },
-  },
-  status: {
-    summary:
-      '--config FILE [--json] [--url URL]...: both nodes side by side (role, VIP, health, sync, counters)',
-    run: async (a) => (await import('./status-command.js')).runStatusCommand(a),
-  },
-  switchover: {
-    summary: '--config FILE [--json]: hand the VIP to the other node (on either node)',
-    run: async (a) => (await import('./switchover-command.js')).runSwitchoverCommand(a),
-  },
-  events: {
-    summary: '--config FILE [--follow] [--json]: role changes, alarms, switchovers, calls',
-    run: async (a) => (await import('./events-command.js')).runEventsCommand(a),
-  },
-  lab: {
-    summary: 'up|down: the network-namespace lab (hosts A, B, client C, gateway G)',
-    async run(args) {
-      return (await import('./lab-command.js')).runLabCommand(args);
-    },
-  },
-};
+];
+
+export const allSpecs: readonly CommandSpec[] = [...commands.map((c) => c.spec), ...builtins];

@@ -1,11 +1,24 @@
-// `sipha events --config FILE [--url URL] [--follow] [--json] [--since ID]`: the node's event stream (role
+// `sipha events [-c FILE] [--url URL] [--follow] [--json] [--since ID]`: the node's event stream (role
 // changes, alarms, switchover timelines, registrations, calls). Without --follow: the recent history, then exit.
 // With --follow: the history, then live events until interrupted, resuming after a dropped connection.
-import { targetFromConfig } from '../mgmt/client.js';
-import { followEvents, type SseMessage } from '../mgmt/sse-client.js';
-import { parseMgmtArgs } from './mgmt-args.js';
+import type { SseMessage } from '../mgmt/sse-client.js';
+import { type CommandSpec, EXIT_FAILURE, EXIT_OK, flag, intValue, type ParsedArgs } from './args.js';
+import type { CliCommand } from './command.js';
+import { MGMT_OPTIONS, mgmtTarget } from './mgmt-args.js';
 
-const USAGE = 'usage: sipha events --config FILE [--url http://HOST:PORT] [--follow] [--json] [--since ID]\n';
+export const spec: CommandSpec = {
+  name: 'events',
+  summary: 'role changes, alarms, switchovers, registrations, calls (history, or --follow live)',
+  options: [
+    ...MGMT_OPTIONS,
+    { name: 'follow', short: 'f', description: 'keep following live events until interrupted (Ctrl-C)' },
+    { name: 'since', value: 'ID', description: 'start after this event id (default: the recent history)' },
+  ],
+  exitCodes: [
+    [0, 'ok (also when the reader of the output went away, as with | head)'],
+    [1, 'the node did not answer or refused the token'],
+  ],
+};
 
 /** One readable line per event. */
 export function eventLine(m: SseMessage): string {
@@ -46,32 +59,26 @@ export function eventLine(m: SseMessage): string {
   return `${at} ${m.id ?? ''} ${m.event.padEnd(12)} ${text}`;
 }
 
-export async function runEventsCommand(args: string[]): Promise<number> {
-  const parsed = parseMgmtArgs('events', USAGE, args, {
-    url: { type: 'string' },
-    follow: { type: 'boolean', short: 'f' },
-    since: { type: 'string' },
-  });
-  if (typeof parsed === 'number') return parsed;
-  const values = parsed as { config: string; json?: boolean; url?: string; follow?: boolean; since?: string };
-  const target = await targetFromConfig(values.config, values.url);
-  const since = values.since === undefined ? 0 : Number(values.since);
+export async function runEventsCommand({ values }: ParsedArgs): Promise<number> {
+  const { followEvents } = await import('../mgmt/sse-client.js');
+  const since = intValue(values, 'since') ?? 0;
+  const follow = flag(values, 'follow');
+  const json = flag(values, 'json');
+  const target = await mgmtTarget(values);
   const print = (m: SseMessage) =>
     process.stdout.write(
-      values.json === true
-        ? `${JSON.stringify({ id: m.id, event: m.event, ...JSON.parse(m.data) })}\n`
-        : `${eventLine(m)}\n`,
+      json ? `${JSON.stringify({ id: m.id, event: m.event, ...JSON.parse(m.data) })}\n` : `${eventLine(m)}\n`,
     );
   return new Promise<number>((resolve) => {
     let quiet: NodeJS.Timeout | undefined;
     let failed = false;
     // Without --follow: print the history, and stop once it has been quiet for a moment.
     const settle = () => {
-      if (values.follow === true) return;
+      if (follow) return;
       clearTimeout(quiet);
       quiet = setTimeout(() => {
         f.close();
-        resolve(failed ? 1 : 0);
+        resolve(failed ? EXIT_FAILURE : EXIT_OK);
       }, 300);
     };
     const f = followEvents(target, {
@@ -82,17 +89,19 @@ export async function runEventsCommand(args: string[]): Promise<number> {
       },
       onError: (err) => {
         process.stderr.write(`sipha events: ${target.url}: ${err}\n`);
-        if (values.follow !== true || err.startsWith('HTTP 401')) {
+        if (!follow || err.startsWith('HTTP 401')) {
           failed = true;
           f.close();
-          resolve(1);
+          resolve(EXIT_FAILURE);
         }
       },
     });
     settle();
     process.once('SIGINT', () => {
       f.close();
-      resolve(0);
+      resolve(EXIT_OK);
     });
   });
 }
+
+export const eventsCommand: CliCommand = { spec, run: runEventsCommand };

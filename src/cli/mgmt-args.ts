@@ -1,32 +1,30 @@
-// The arguments every management command shares (`--config FILE` required, `--json`, `--url`), parsed one way,
-// with one usage error: the command's name, the problem, its usage line, exit code 2.
-import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { errorMessage } from '../net/errors.js';
+// What the management commands share: the options (config, URL, JSON) and the way to the node's API.
+import type { ApiTarget } from '../mgmt/client.js';
+import {
+  CONFIG_OPTION,
+  configPath,
+  JSON_OPTION,
+  type OptionSpec,
+  type ParsedArgs,
+  stringValue,
+  URL_OPTION,
+} from './args.js';
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+export const MGMT_OPTIONS: readonly OptionSpec[] = [CONFIG_OPTION, URL_OPTION, JSON_OPTION];
 
-const COMMON = {
-  config: { type: 'string', short: 'c' },
-  json: { type: 'boolean' },
-} as const satisfies Options;
+/** The API address and token from the config (a ConfigError, exit 2, when the file is missing or wrong). */
+export async function mgmtTarget(
+  values: ParsedArgs['values'],
+  url = stringValue(values, 'url'),
+): Promise<ApiTarget> {
+  // Loaded on use: the client pulls in the config loader (yaml, zod).
+  const { targetFromConfig } = await import('../mgmt/client.js');
+  return targetFromConfig(configPath(values), url);
+}
 
-/** The parsed values with `config` present, or the exit code after the usage error was printed. */
-export function parseMgmtArgs<O extends Options>(
-  command: string,
-  usage: string,
-  args: string[],
-  options: O,
-): ({ config: string; json?: boolean } & Record<keyof O, unknown>) | number {
-  let values: Record<string, unknown>;
-  try {
-    ({ values } = parseArgs({ args, options: { ...COMMON, ...options } }));
-  } catch (err) {
-    process.stderr.write(`sipha ${command}: ${errorMessage(err)}\n${usage}`);
-    return 2;
-  }
-  if (typeof values.config !== 'string') {
-    process.stderr.write(`sipha ${command}: --config FILE is required\n${usage}`);
-    return 2;
-  }
-  return values as { config: string; json?: boolean } & Record<keyof O, unknown>;
+/** One line for an API answer that is not a 200: the token refused, the worker silent, or the status. */
+export function httpProblem(status: number, body: unknown): string {
+  if (status === 401) return 'the node refused the token (management.token_file)';
+  const error = (body as { error?: unknown } | null)?.error;
+  return `HTTP ${status}${typeof error === 'string' ? `: ${error}` : ''}`;
 }

@@ -1,27 +1,47 @@
-// `sipha vip status|release --config FILE`: look at or remove the VIP outside a running node.
+// `sipha vip status|release [-c FILE]`: look at or remove the VIP outside a running node.
 // release is the safe start: nodes do it before anything else, and systemd runs it as ExecStopPost.
-import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load.js';
-import { errorMessage } from '../net/errors.js';
+// status exits 3 when the VIP is not on this host, so that scripts and keepalived-style checks can use it.
 import type { VipConfig } from '../vip/config.js';
-import { createVipDriver } from '../vip/driver.js';
-import { VipCommandError } from '../vip/errors.js';
+import {
+  CONFIG_OPTION,
+  type CommandSpec,
+  configPath,
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_USAGE,
+  flag,
+  JSON_OPTION,
+  type ParsedArgs,
+} from './args.js';
+import type { CliCommand } from './command.js';
 
-const USAGE = 'usage: sipha vip status|release --config FILE [--json]\n';
+/** `sipha vip status`: the VIP is not held on this host. */
+export const EXIT_VIP_ABSENT = 3;
 
-export async function runVipCommand(args: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(args);
-  } catch (err) {
-    process.stderr.write(`sipha vip: ${errorMessage(err)}\n${USAGE}`);
-    return 2;
-  }
-  const { action, file, json } = parsed;
+export const spec: CommandSpec = {
+  name: 'vip',
+  summary: 'show (status) or remove (release) the Virtual IP on this host',
+  options: [CONFIG_OPTION, JSON_OPTION],
+  args: [{ name: 'ACTION', choices: ['status', 'release'], description: 'what to do with the VIP' }],
+  synopsis: ['status [options]', 'release [options]'],
+  exitCodes: [
+    [0, 'status: the VIP is held on this host; release: removed, or was not present'],
+    [1, 'the VIP command (ip, or the configured script) failed'],
+    [EXIT_VIP_ABSENT, 'status: the VIP is not held on this host'],
+  ],
+};
+
+export async function runVipCommand({ values, positionals }: ParsedArgs): Promise<number> {
+  const action = positionals[0] === 'release' ? 'release' : 'status';
+  const json = flag(values, 'json');
+  const file = configPath(values);
+  const { loadConfig } = await import('../config/load.js');
+  const { createVipDriver } = await import('../vip/driver.js');
+  const { VipCommandError } = await import('../vip/errors.js');
   const { config, resolvePath } = await loadConfig(file);
   if (config.vip === undefined) {
     process.stderr.write(`sipha vip: ${file} has no vip section\n`);
-    return 2;
+    return EXIT_USAGE;
   }
   const vip: VipConfig = config.vip;
   // Script paths are relative to the config file, like every other path in it.
@@ -46,7 +66,7 @@ export async function runVipCommand(args: string[]): Promise<number> {
           `${vip.address} on ${vip.interface}: ${st.present ? 'present' : 'absent'}` +
           `${st.flags.length > 0 ? ` (${st.flags.join(' ')})` : ''}`,
       );
-      return 0;
+      return st.present ? EXIT_OK : EXIT_VIP_ABSENT;
     }
     const out = await driver.disable();
     report(
@@ -56,27 +76,16 @@ export async function runVipCommand(args: string[]): Promise<number> {
         `${vip.address} on ${vip.interface}: ${out.changed ? 'released' : 'was not present'} ` +
         `(${Math.round(out.durationMs)} ms)`,
     );
-    return 0;
+    return EXIT_OK;
   } catch (err) {
     if (!(err instanceof VipCommandError)) throw err;
     process.stderr.write(`sipha vip ${action}: ${err.message}\n`);
-    return 1;
+    return EXIT_FAILURE;
   }
-}
-
-function parse(args: string[]): { action: 'status' | 'release'; file: string; json: boolean } {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean', default: false } },
-  });
-  const action = positionals[0];
-  if (action !== 'status' && action !== 'release') throw new Error('expected status or release');
-  if (positionals.length > 1) throw new Error(`unexpected argument '${positionals[1]}'`);
-  if (values.config === undefined) throw new Error('--config FILE is required');
-  return { action, file: values.config, json: values.json === true };
 }
 
 function report(json: boolean, data: object, text: () => string): void {
   process.stdout.write(json ? `${JSON.stringify(data)}\n` : `${text()}\n`);
 }
+
+export const vipCommand: CliCommand = { spec, run: runVipCommand };
