@@ -55,7 +55,8 @@ export async function runEventsCommand(args: string[]): Promise<number> {
   if (typeof parsed === 'number') return parsed;
   const values = parsed as { config: string; json?: boolean; url?: string; follow?: boolean; since?: string };
   const target = await targetFromConfig(values.config, values.url);
-  const since = values.since === undefined ? 0 : Number(values.since);
+  // '0' is before every event of the node's current run: the whole history it holds.
+  const since = values.since ?? '0';
   const print = (m: SseMessage) =>
     process.stdout.write(
       values.json === true

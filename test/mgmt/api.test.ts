@@ -173,7 +173,9 @@ describe('management API', () => {
     assert.deepEqual([role.to, role.term], ['backup', 5]);
     assert.match(eventLine(got[0] as SseMessage), /role +node a: primary → backup in term 5/);
     // What happened while disconnected comes on reconnect, nothing twice.
-    const lastId = got[2]?.id ?? 0;
+    const lastId = got[2]?.id ?? '';
+    const [boot, n] = lastId.split('-');
+    assert.equal(boot, server.hub.events.boot, 'ids name this run of the node');
     node.setRole('primary', 6);
     const later: SseMessage[] = [];
     const g = followEvents({ url: base, token: TOKEN }, { since: lastId, onMessage: (m) => later.push(m) });
@@ -182,7 +184,7 @@ describe('management API', () => {
     g.close();
     assert.deepEqual(
       later.map((m) => [m.event, m.id]),
-      [['role', lastId + 1]],
+      [['role', `${boot}-${Number(n) + 1}`]],
     );
   });
 
@@ -191,7 +193,7 @@ describe('management API', () => {
     let rest = parseSse(': keep-alive\n\nid: 7\nevent: call\ndata: {"a":', (m) => out.push(m));
     rest = parseSse(`${rest}1}\n\n`, (m) => out.push(m));
     assert.equal(rest, '');
-    assert.deepEqual(out, [{ id: 7, event: 'call', data: '{"a":1}' }]);
+    assert.deepEqual(out, [{ id: '7', event: 'call', data: '{"a":1}' }]);
   });
 
   it('dashboard: the page is public but holds no data; a session cookie from the token opens the API', async () => {
