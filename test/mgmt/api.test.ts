@@ -145,8 +145,19 @@ describe('management API', () => {
       /^sipha_healthy 1$/m,
       /^sipha_peer_alive 1$/m,
       /^process_cpu_seconds_total /m,
+      /^sipha_vip_held 1$/m,
+      /^sipha_build_info\{version="\d+\.\d+\.\d+[^"]*",node_version="v\d+\.\d+\.\d+"\} 1$/m,
     ])
       assert.match(text, re);
+    // Held means on the host: a failed release may still hold it, a successful one does not, whatever the role.
+    const held = async () => /^sipha_vip_held (\d)$/m.exec(await (await get('/metrics', auth)).text())?.[1];
+    server.hub.metrics.vipCommand('disable', false, 5, 3);
+    assert.equal(await held(), '1', 'a failed disable: still held');
+    server.hub.metrics.vipCommand('disable', true, 5, 3);
+    assert.equal(await held(), '0');
+    assert.equal(node.status().vip.wanted, true, 'the primary still wants it');
+    server.hub.metrics.vipCommand('enable', true, 5, 3);
+    assert.equal(await held(), '1');
   });
 
   it('streams events (SSE) in order and resumes after Last-Event-ID', async () => {
