@@ -2,7 +2,7 @@
 // changes, alarms, switchover timelines, registrations, calls). Without --follow: the recent history, then exit.
 // With --follow: the history, then live events until interrupted, resuming after a dropped connection.
 import type { SseMessage } from '../mgmt/sse-client.js';
-import { type CommandSpec, EXIT_FAILURE, EXIT_OK, flag, intValue, type ParsedArgs } from './args.js';
+import { type CommandSpec, EXIT_FAILURE, EXIT_OK, flag, type ParsedArgs } from './args.js';
 import type { CliCommand } from './command.js';
 import { MGMT_OPTIONS, mgmtTarget } from './mgmt-args.js';
 
@@ -61,7 +61,9 @@ export function eventLine(m: SseMessage): string {
 
 export async function runEventsCommand({ values }: ParsedArgs): Promise<number> {
   const { followEvents } = await import('../mgmt/sse-client.js');
-  const since = intValue(values, 'since') ?? 0;
+  // An event id (`<boot>-<n>`) resumes after it; '0' is before every event of the node's current run: the whole
+  // history it holds.
+  const since = typeof values.since === 'string' ? values.since : '0';
   const follow = flag(values, 'follow');
   const json = flag(values, 'json');
   const target = await mgmtTarget(values);

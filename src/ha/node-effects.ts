@@ -9,7 +9,7 @@ import type { AlarmLog } from './alarm-log.js';
 import type { PeerChannel } from './peer-link.js';
 import type { RoleAction, RoleEvent } from './role-events.js';
 import type { TermStorePort } from './term-store.js';
-import type { TimelineLog } from './timeline.js';
+import { FIRST_SERVED_WAIT_MS, type TimelineLog } from './timeline.js';
 import { FINAL_DRAIN_MS, TIMELINE_CLOSE_MS } from './timers.js';
 import type { WorkerPort } from './worker-supervisor.js';
 
@@ -40,6 +40,8 @@ export class NodeEffects {
   /** vipRemovedAt from the peer's last resign, for our promotion's timeline. */
   private peerRemovedAt: number | null = null;
   private timelineCloser: TimerHandle | undefined;
+  /** Stopped: an announcement settling late arms no timer. */
+  private closed = false;
 
   constructor(private readonly p: EffectsPort) {}
 
@@ -54,6 +56,11 @@ export class NodeEffects {
   }
 
   close(): void {
+    this.closed = true;
+    this.clearTimelineCloser();
+  }
+
+  private clearTimelineCloser(): void {
     if (this.timelineCloser !== undefined) this.p.clock.clearTimeout(this.timelineCloser);
   }
 
@@ -102,12 +109,15 @@ export class NodeEffects {
         // Not awaited: the first burst takes count × interval, and nothing else may wait for it. Its first
         // announcement leaves at once, so that is the time recorded.
         const at = this.p.wallNow();
-        this.p.vip.announce().then(
-          (out) => {
-            if (out.mode === 'sent' || out.mode === 'os') this.p.timelines.stamp('announcedAt', at);
-          },
-          (err: unknown) => this.p.log.error({ err }, 'VIP announcement failed'),
-        );
+        this.p.vip
+          .announce()
+          .then(
+            (out) => {
+              if (out.mode === 'sent' || out.mode === 'os') this.p.timelines.stamp('announcedAt', at);
+            },
+            (err: unknown) => this.p.log.error({ err }, 'VIP announcement failed'),
+          )
+          .finally(() => this.awaitFirstServed(at));
         return;
       }
       case 'set-worker-role':
@@ -155,6 +165,22 @@ export class NodeEffects {
     }
   }
 
+  /**
+   * The promotion's VIP is added and announced (or its announcement is off or failed): the timeline waits for
+   * the first request served until FIRST_SERVED_WAIT_MS after the announcement, then ends without it.
+   */
+  private awaitFirstServed(announcedAt: number): void {
+    const t = this.p.timelines.current;
+    if (this.closed || t === undefined || t.done || t.kind !== 'promote' || t.vipAddedAt === null) return;
+    const seq = t.seq;
+    this.clearTimelineCloser();
+    const wait = Math.max(0, FIRST_SERVED_WAIT_MS - (this.p.wallNow() - announcedAt));
+    this.timelineCloser = this.p.clock.setTimeout(() => {
+      // Only the promotion it was set for (a later timeline re-arms the closer in openTimeline).
+      if (this.p.timelines.current?.seq === seq) this.p.timelines.finishOpen();
+    }, wait);
+  }
+
   private openTimeline(a: Extract<RoleAction, { type: 'timeline' }>, detectedAt: number): void {
     this.p.timelines.begin({
       kind: a.kind,
@@ -166,7 +192,7 @@ export class NodeEffects {
     if (a.kind === 'promote' && a.cause === 'switchover' && this.peerRemovedAt !== null)
       this.p.timelines.stamp('vipRemovedAt', this.peerRemovedAt);
     this.peerRemovedAt = null;
-    this.close();
+    this.clearTimelineCloser();
     this.timelineCloser = this.p.clock.setTimeout(() => this.p.timelines.finishOpen(), TIMELINE_CLOSE_MS);
   }
 }

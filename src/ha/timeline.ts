@@ -5,6 +5,13 @@ import type { Cause } from './role-machine.js';
 
 export type Phase = 'vipRemovedAt' | 'vipAddedAt' | 'announcedAt' | 'firstServedAt';
 
+/**
+ * How long a promotion's timeline waits, after the VIP was added and announced, for the first request served.
+ * Without traffic the first request may come seconds later and would say nothing about the takeover: the
+ * timeline then ends at the announcement. (Here rather than timers.ts: only the timeline uses it.)
+ */
+export const FIRST_SERVED_WAIT_MS = 1000;
+
 export interface Timeline {
   seq: number;
   node: string;
@@ -19,7 +26,10 @@ export interface Timeline {
   vipAddedAt: number | null;
   announcedAt: number | null;
   firstServedAt: number | null;
-  /** Detection → first request served on this node (promote), or detection → VIP removed (demote). */
+  /**
+   * Detection → first request served on this node (promote) when one came within FIRST_SERVED_WAIT_MS of the
+   * announcement, else detection → announced (or VIP added); detection → VIP removed (demote).
+   */
   durationMs: number | null;
   /** Promotions: whether this node's replica was synced when it took over; null when unknown. */
   synced: boolean | null;
@@ -63,11 +73,13 @@ export class TimelineLog {
 
   /**
    * Stamps a phase of the latest timeline (first stamp wins); closes it when its last phase is in. A phase that
-   * reports late (the announcement burst resolves after the first request was served) still lands on it.
+   * reports late (the announcement burst resolves after the first request was served) still lands on it; the
+   * first request served after the timeline closed does not (it came after FIRST_SERVED_WAIT_MS).
    */
   stamp(phase: Phase, at: number): void {
     const t = this.current;
     if (t === undefined || t[phase] !== null) return;
+    if (t.done && phase === 'firstServedAt') return;
     t[phase] = at;
     if (t.done) return;
     if (t.kind === 'demote' && phase === 'vipRemovedAt') this.finish(t);

@@ -1,6 +1,9 @@
 // GET /metrics (Prometheus, via prom-client): the node's role and health, its transitions and switchovers, VIP
 // command durations and announcements, and the SIP worker's counters and replication. Gauges read the latest
 // status at scrape time; the worker's counters are fetched once per scrape (see ManagementServer).
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { AckWaitStats } from '../ha/replication/ack-barrier.js';
 import type { HaStatus } from '../ha/status.js';
@@ -8,6 +11,27 @@ import type { Timeline } from '../ha/timeline.js';
 import type { SipCounters } from '../ha/worker-ipc.js';
 
 const ROLES = ['starting', 'backup', 'primary', 'fault'] as const;
+
+/**
+ * sipha's version from its package.json, found by walking up from this module: the same from a checkout
+ * (dist/src/mgmt/) and from an installed package (node_modules/sipha/dist/src/mgmt/), whatever the cwd.
+ */
+export function packageVersion(from = dirname(fileURLToPath(import.meta.url))): string {
+  for (let dir = from; ; ) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        name?: unknown;
+        version?: unknown;
+      };
+      if (pkg.name === 'sipha' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // none here (or unreadable): keep going up
+    }
+    const up = dirname(dir);
+    if (up === dir) return 'unknown';
+    dir = up;
+  }
+}
 
 export class Metrics {
   readonly registry = new Registry();
@@ -18,6 +42,8 @@ export class Metrics {
   private readonly announcements: Counter;
   private readonly vipCommands: Histogram<'operation' | 'ok'>;
   private readonly switchovers: Histogram<'kind' | 'cause'>;
+  /** Whether the VIP is on this host, from the driver's own enable/disable results (see vipCommand). */
+  private vipOnHost = false;
 
   constructor() {
     const r = this.registry;
@@ -50,7 +76,22 @@ export class Metrics {
       s.healthy ? 1 : 0,
     );
     gauge('sipha_ready', '1 when this node could take over', (s) => (s.ready ? 1 : 0));
-    gauge('sipha_vip_held', '1 while this node wants the VIP on its host', (s) => (s.vip.wanted ? 1 : 0));
+    new Gauge({
+      name: 'sipha_build_info',
+      help: 'sipha version and Node.js version (always 1)',
+      labelNames: ['version', 'node_version'],
+      registers,
+    }).set({ version: packageVersion(), node_version: process.version }, 1);
+    // Held, not wanted: a promotion whose VIP command is still running (or failing) does not count, and a
+    // release still in flight does (the address is still on the host until `disable` succeeded).
+    new Gauge({
+      name: 'sipha_vip_held',
+      help: '1 while the VIP is on this host (the last successful VIP command added it)',
+      registers,
+      collect: function (this: Gauge) {
+        this.set(self.vipOnHost ? 1 : 0);
+      },
+    });
     gauge('sipha_peer_alive', '1 while the peer is heard on some path', (s) =>
       s.peer.status === 'alive' ? 1 : 0,
     );
@@ -308,6 +349,9 @@ export class Metrics {
   /** From the VIP driver's command events; a successful announce burst sent `burstCount` announcements. */
   vipCommand(operation: string, ok: boolean, durationMs: number, burstCount: number): void {
     this.vipCommands.observe({ operation, ok: String(ok) }, durationMs / 1000);
+    // A failed command leaves the last known state: a failed release may still hold the address.
+    if (ok && operation === 'enable') this.vipOnHost = true;
+    if (ok && operation === 'disable') this.vipOnHost = false;
     if (operation === 'announce' && ok) this.announcements.inc(burstCount);
   }
 

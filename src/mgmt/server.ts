@@ -178,7 +178,7 @@ export class ManagementServer {
     send(res, 200, { ok: true });
   }
 
-  /** Server-sent events; resumes after Last-Event-ID (or ?since=N); ?status=1 adds a status event each second. */
+  /** Server-sent events; resumes after Last-Event-ID (or ?since=ID); ?status=1 adds a status event each second. */
   private events(req: IncomingMessage, res: ServerResponse, url: URL): void {
     res.writeHead(200, {
       'content-type': 'text/event-stream',
@@ -188,8 +188,10 @@ export class ManagementServer {
     res.write('retry: 1000\n\n');
     const write = (e: FeedEvent) =>
       res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e.data, at: e.at })}\n\n`);
-    const last = Number(req.headers['last-event-id'] ?? url.searchParams.get('since') ?? Number.NaN);
-    if (Number.isFinite(last)) for (const e of this.hub.events.since(last)) write(e);
+    // No id: live events only. An id of an earlier run of this node (it restarted) replays all it holds.
+    const header = req.headers['last-event-id'];
+    const last = (Array.isArray(header) ? header[0] : header) ?? url.searchParams.get('since') ?? undefined;
+    if (last !== undefined && last !== '') for (const e of this.hub.events.since(last)) write(e);
     const unsubscribe = this.hub.events.subscribe(write);
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
     let statusTimer: NodeJS.Timeout | undefined;

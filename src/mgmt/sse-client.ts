@@ -4,7 +4,8 @@ import { type ClientRequest, request } from 'node:http';
 import type { ApiTarget } from './client.js';
 
 export interface SseMessage {
-  id: number | null;
+  /** The event id as sent (`<boot>-<n>` from sipha, see event-feed.ts); null when the message had none. */
+  id: string | null;
   event: string;
   data: string;
 }
@@ -15,7 +16,7 @@ export function parseSse(buffer: string, emit: (m: SseMessage) => void): string 
   for (let end = rest.indexOf('\n\n'); end !== -1; end = rest.indexOf('\n\n')) {
     const block = rest.slice(0, end);
     rest = rest.slice(end + 2);
-    let id: number | null = null;
+    let id: string | null = null;
     let event = 'message';
     const data: string[] = [];
     for (const line of block.split('\n')) {
@@ -23,7 +24,7 @@ export function parseSse(buffer: string, emit: (m: SseMessage) => void): string 
       if (colon === 0) continue; // a comment (keep-alive)
       const field = colon === -1 ? line : line.slice(0, colon);
       const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
-      if (field === 'id') id = Number(value);
+      if (field === 'id') id = value;
       else if (field === 'event') event = value;
       else if (field === 'data') data.push(value);
     }
@@ -40,7 +41,8 @@ export interface SseFollow {
 export function followEvents(
   target: ApiTarget,
   opts: {
-    since?: number;
+    /** Resume after this event id; '0' (or an id of an earlier run of the node): everything it holds. */
+    since?: string;
     query?: string;
     retryMs?: number;
     onMessage: (m: SseMessage) => void;
@@ -57,7 +59,8 @@ export function followEvents(
       authorization: `Bearer ${target.token}`,
       accept: 'text/event-stream',
     };
-    if (lastId !== undefined) headers['last-event-id'] = String(lastId);
+    // After a node restart this is an id of its previous run: the node then replays all it holds.
+    if (lastId !== undefined) headers['last-event-id'] = lastId;
     req = request(`${target.url}/api/v1/events${opts.query ?? ''}`, { headers }, (res) => {
       if (res.statusCode !== 200) {
         opts.onError?.(`HTTP ${res.statusCode}`);

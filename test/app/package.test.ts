@@ -43,7 +43,7 @@ describe('packaging', () => {
     try {
       const install = spawnSync('dpkg', ['-i', built], { encoding: 'utf8' });
       assert.equal(install.status, 0, install.stderr);
-      const v = spawnSync('/usr/bin/sipha', ['version'], { encoding: 'utf8' });
+      const v = spawnSync('/usr/bin/sipha', ['--version'], { encoding: 'utf8' });
       assert.equal(v.status, 0, v.stdout + v.stderr);
       assert.match(v.stdout, new RegExp(`^sipha ${escaped}`));
       // The default config path: /etc/sipha/sipha.yaml, the shipped example.

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { configSchema } from '../../src/config/schema.js';
 import { HaNode } from '../../src/ha/node.js';
 import type { PeerChannel } from '../../src/ha/peer-link.js';
+import { FIRST_SERVED_WAIT_MS } from '../../src/ha/timeline.js';
 import { FAST_DEAD_HEARTBEATS } from '../../src/ha/timers.js';
 import type { PeerBody, PeerMessage } from '../../src/ha/wire.js';
 import type { WorkerEvents, WorkerPort } from '../../src/ha/worker-supervisor.js';
@@ -91,6 +92,11 @@ class MemoryWorker {
         }),
       };
     };
+  }
+
+  /** The worker served its first request as primary (the real worker reports that once per promotion). */
+  served(atEpochMs: number): void {
+    this.events?.onMessage({ type: 'served', atEpochMs, method: 'OPTIONS' });
   }
 
   /** The worker dies: the node hears it at once, and it is back (restarted) 50 ms later. */
@@ -273,6 +279,45 @@ describe('two nodes on a fake clock', () => {
     await p.run(2 * HB);
     assert.equal(p.nodes.a.role, 'backup');
     assert.deepEqual([...p.world.holders], ['b']);
+  });
+
+  it('a promotion without SIP traffic: its timeline ends at the announcement, FIRST_SERVED_WAIT_MS after it', async () => {
+    const p = await started();
+    p.net.cut.ab = true;
+    await p.run(DEAD - 2 + HB);
+    assert.equal(p.nodes.b.role, 'primary');
+    const open = p.nodes.b.status().timelines.at(-1);
+    assert.equal(open?.kind, 'promote');
+    assert.ok(open?.announcedAt !== null && open?.vipAddedAt !== null, 'VIP added and announced');
+    assert.equal(open?.done, false, 'still waiting for a first request');
+    await p.run(FIRST_SERVED_WAIT_MS);
+    const tl = p.nodes.b.status().timelines.at(-1);
+    assert.equal(tl?.seq, open?.seq);
+    assert.equal(tl?.done, true, 'closed after FIRST_SERVED_WAIT_MS, not after TIMELINE_CLOSE_MS');
+    assert.equal(tl?.firstServedAt, null);
+    assert.equal(tl?.durationMs, (tl?.announcedAt ?? 0) - (tl?.detectedAt ?? 0));
+    assert.ok((tl?.durationMs ?? Number.POSITIVE_INFINITY) < HB, `took ${tl?.durationMs} ms`);
+    // A first request seconds later says nothing about the takeover: it does not land on the closed timeline.
+    await p.run(5000);
+    p.workers.b.served(EPOCH + p.clock.now());
+    await p.run(1);
+    assert.equal(p.nodes.b.status().timelines.at(-1)?.firstServedAt, null);
+  });
+
+  it('a promotion whose first request comes within FIRST_SERVED_WAIT_MS: its timeline ends there', async () => {
+    const p = await started();
+    p.net.cut.ab = true;
+    await p.run(DEAD - 2 + HB);
+    assert.equal(p.nodes.b.role, 'primary');
+    await p.run(FIRST_SERVED_WAIT_MS / 2);
+    const servedAt = EPOCH + p.clock.now();
+    p.workers.b.served(servedAt);
+    await p.run(1);
+    const tl = p.nodes.b.status().timelines.at(-1);
+    assert.equal(tl?.kind, 'promote');
+    assert.equal(tl?.done, true);
+    assert.equal(tl?.firstServedAt, servedAt);
+    assert.equal(tl?.durationMs, servedAt - (tl?.detectedAt ?? 0));
   });
 
   it('primary process gone, host up: its kernel refuses, the backup promotes on peer-gone after FAST_DEAD_HEARTBEATS', async () => {

@@ -145,8 +145,19 @@ describe('management API', () => {
       /^sipha_healthy 1$/m,
       /^sipha_peer_alive 1$/m,
       /^process_cpu_seconds_total /m,
+      /^sipha_vip_held 1$/m,
+      /^sipha_build_info\{version="\d+\.\d+\.\d+[^"]*",node_version="v\d+\.\d+\.\d+"\} 1$/m,
     ])
       assert.match(text, re);
+    // Held means on the host: a failed release may still hold it, a successful one does not, whatever the role.
+    const held = async () => /^sipha_vip_held (\d)$/m.exec(await (await get('/metrics', auth)).text())?.[1];
+    server.hub.metrics.vipCommand('disable', false, 5, 3);
+    assert.equal(await held(), '1', 'a failed disable: still held');
+    server.hub.metrics.vipCommand('disable', true, 5, 3);
+    assert.equal(await held(), '0');
+    assert.equal(node.status().vip.wanted, true, 'the primary still wants it');
+    server.hub.metrics.vipCommand('enable', true, 5, 3);
+    assert.equal(await held(), '1');
   });
 
   it('streams events (SSE) in order and resumes after Last-Event-ID', async () => {
@@ -173,7 +184,9 @@ describe('management API', () => {
     assert.deepEqual([role.to, role.term], ['backup', 5]);
     assert.match(eventLine(got[0] as SseMessage), /role +node a: primary → backup in term 5/);
     // What happened while disconnected comes on reconnect, nothing twice.
-    const lastId = got[2]?.id ?? 0;
+    const lastId = got[2]?.id ?? '';
+    const [boot, n] = lastId.split('-');
+    assert.equal(boot, server.hub.events.boot, 'ids name this run of the node');
     node.setRole('primary', 6);
     const later: SseMessage[] = [];
     const g = followEvents({ url: base, token: TOKEN }, { since: lastId, onMessage: (m) => later.push(m) });
@@ -182,7 +195,7 @@ describe('management API', () => {
     g.close();
     assert.deepEqual(
       later.map((m) => [m.event, m.id]),
-      [['role', lastId + 1]],
+      [['role', `${boot}-${Number(n) + 1}`]],
     );
   });
 
@@ -191,7 +204,7 @@ describe('management API', () => {
     let rest = parseSse(': keep-alive\n\nid: 7\nevent: call\ndata: {"a":', (m) => out.push(m));
     rest = parseSse(`${rest}1}\n\n`, (m) => out.push(m));
     assert.equal(rest, '');
-    assert.deepEqual(out, [{ id: 7, event: 'call', data: '{"a":1}' }]);
+    assert.deepEqual(out, [{ id: '7', event: 'call', data: '{"a":1}' }]);
   });
 
   it('dashboard: the page is public but holds no data; a session cookie from the token opens the API', async () => {
