@@ -2,6 +2,7 @@
 // Resolves when the node has stopped (SIGTERM/SIGINT: hand over if primary, release the VIP, stop the worker).
 import { fileURLToPath } from 'node:url';
 import { ConfigError, type LoadedConfig, loadConfig } from '../config/load.js';
+import { restartOnlyDifferences } from '../config/reloadable.js';
 import { loadHaKey } from '../ha/key-file.js';
 import { HaNode } from '../ha/node.js';
 import { setOwnNice } from '../ha/scheduling.js';
@@ -101,31 +102,37 @@ export async function startHaNode(loaded: LoadedConfig): Promise<void> {
   // start them, or fall back to one process per command, when this fails).
   vip.prime().catch((err: unknown) => log.warn({ err }, 'vip driver could not be primed'));
   await node.start();
+  // SIGHUP and POST /api/v1/reload: the config again. The node checks it as start would; the worker applies what
+  // can change live (users, routes, registrar, log level, TLS files) or refuses, naming what needs a restart. Each
+  // node reloads its own file: on a pair, reload both (README "Reload").
+  let current = config;
+  const reload = async (): Promise<string | undefined> => {
+    try {
+      const next = await loadConfig(file);
+      const problems = await preflight(next);
+      if (problems.length > 0) throw problems[0];
+      const fixed = restartOnlyDifferences(current, next.config);
+      if (fixed.length > 0) throw new ConfigError(file, fixed.join(', '), 'changed: needs a restart');
+      current = next.config;
+      log.level = next.config.log.level;
+      log.info('config checked, the SIP worker applies it');
+      node.toWorker({ type: 'reload' });
+      return undefined;
+    } catch (err) {
+      const why = errorMessage(err);
+      log.error({ err: why }, 'config reload refused; the config in force stays');
+      return why;
+    }
+  };
+  process.on('SIGHUP', () => void reload());
   const mgmt =
     config.management === undefined || token === undefined
       ? undefined
-      : new ManagementServer({ listen: config.management.listen, token, node, log, metrics });
+      : new ManagementServer({ listen: config.management.listen, token, node, log, metrics, reload });
   await mgmt?.start();
   // Under systemd: ready once the node runs and its API answers (Type=notify).
   notifyReady((err) => log.warn({ err: err.message }, 'systemd-notify failed'));
 
-  // SIGHUP: the config again. The node checks it as start would; the worker applies what can change live (users,
-  // routes, registrar, log level, TLS files) or refuses, naming what needs a restart. Each node reloads its own
-  // file: on a pair, reload both (README "Reload").
-  process.on('SIGHUP', () => {
-    void (async () => {
-      try {
-        const next = await loadConfig(file);
-        const problems = await preflight(next);
-        if (problems.length > 0) throw problems[0];
-        log.level = next.config.log.level;
-        log.info('SIGHUP: config checked, the SIP worker applies it');
-        node.toWorker({ type: 'reload' });
-      } catch (err) {
-        log.error({ err: errorMessage(err) }, 'config reload refused; the config in force stays');
-      }
-    })();
-  });
   // close after stop: stopping releases the VIP through the driver.
   await stopOnSignal(log, 'the HA node', () =>
     Promise.allSettled([node.stop().finally(() => vip.close()), mgmt?.close()]),

@@ -6,6 +6,7 @@ import { configCommand } from './config-command.js';
 import { eventsCommand } from './events-command.js';
 import { labCommand } from './lab-command.js';
 import { callsCommand, registrationsCommand } from './list-commands.js';
+import { reloadCommand } from './reload-command.js';
 import { startCommand } from './start-command.js';
 import { statusCommand } from './status-command.js';
 import { switchoverCommand } from './switchover-command.js';
@@ -18,6 +19,7 @@ export const commands: readonly CliCommand[] = [
   configCommand,
   statusCommand,
   switchoverCommand,
+  reloadCommand,
   eventsCommand,
   registrationsCommand,
   callsCommand,

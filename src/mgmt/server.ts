@@ -4,6 +4,7 @@
 //   POST /api/v1/session          token → HttpOnly session cookie (see session.ts); DELETE logs out
 //   GET  /api/v1/status           this node and the peer as seen from here, with the SIP worker's counters
 //   POST /api/v1/switchover       manual switchover, on either node; answers when the new primary is up
+//   POST /api/v1/reload           re-read the config file, as SIGHUP does (409 with the reason when refused)
 //   GET  /api/v1/events           server-sent events (role, alarm, timeline, switchover, registration, call)
 //   GET  /api/v1/registrations    bindings held by the SIP worker (?limit=N)
 //   GET  /api/v1/calls            calls (dialogs) held by the SIP worker (?limit=N)
@@ -32,6 +33,11 @@ export interface ManagementServerOptions {
   node: ManagedNode;
   log: Logger;
   metrics?: Metrics;
+  /**
+   * Re-reads and applies the config file as SIGHUP does (POST /api/v1/reload); resolves with what was refused, or
+   * undefined when it was applied. Without it the endpoint answers 501.
+   */
+  reload?: () => Promise<string | undefined>;
 }
 
 const SSE_HEARTBEAT_MS = 15_000;
@@ -112,7 +118,19 @@ export class ManagementServer {
         return void send(res, 200, await this.hub.status());
       case '/api/v1/switchover':
         if (req.method !== 'POST') return void send(res, 405, { error: 'use POST' });
-        return this.switchover(res, /^(1|true)$/.test(url.searchParams.get('force') ?? ''));
+        return this.switchover(req, res, /^(1|true)$/.test(url.searchParams.get('force') ?? ''));
+      case '/api/v1/reload': {
+        if (req.method !== 'POST') return void send(res, 405, { error: 'use POST' });
+        if (this.o.reload === undefined)
+          return void send(res, 501, { error: 'reload is not available here' });
+        this.o.log.info({ from: req.socket.remoteAddress }, 'config reload asked over the API');
+        const refused = await this.o.reload();
+        return void send(
+          res,
+          refused === undefined ? 200 : 409,
+          refused === undefined ? { ok: true } : { ok: false, error: refused },
+        );
+      }
       case '/api/v1/events':
         if (req.method !== 'GET') return void send(res, 405, { error: 'use GET' });
         return this.events(req, res, url);
@@ -135,7 +153,9 @@ export class ManagementServer {
     send(res, 404, { error: 'not found' });
   }
 
-  private async switchover(res: ServerResponse, force: boolean): Promise<void> {
+  private async switchover(req: IncomingMessage, res: ServerResponse, force: boolean): Promise<void> {
+    // Who asked, for the journal: the operator's question after an unexpected switchover.
+    this.o.log.info({ from: req.socket.remoteAddress, force }, 'switchover asked over the API');
     // One at a time: a second request while one runs gets the same outcome.
     // ?force=1 switches even to a backup that is not synced (an emergency: changes not yet replicated are lost).
     if (this.switching === undefined) {

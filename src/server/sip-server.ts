@@ -2,6 +2,7 @@
 // It runs standalone (`sipha start` without `ha`) or as the SIP worker of an HA node.
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
+import { restartOnlyDifferences } from '../config/reloadable.js';
 import type { SiphaConfig } from '../config/schema.js';
 import { formatHostPort, isLoopback } from '../net/address.js';
 import type { ParseLimits } from '../sip/limits.js';
@@ -226,12 +227,6 @@ export class SipServer {
         fixed.join(', '),
         'changed: needs a restart (sipha restart the node; on a pair one node after the other)',
       );
-    if ((now.sip.users_file === undefined) !== (next.sip.users_file === undefined))
-      throw new ConfigError(
-        this.o.configFile ?? 'config',
-        'sip.users_file',
-        'added or removed: needs a restart',
-      );
     const users =
       next.sip.users_file === undefined
         ? undefined
@@ -376,28 +371,4 @@ function registrarPolicy(c: SiphaConfig): RegistrarPolicy {
     defaultExpires: c.sip.registrar.default_expires,
     flowTimerS: c.sip.flow_timer_s,
   };
-}
-
-/** Keys a reload may change; the rest of the config is fixed while the server runs. */
-const RELOADABLE = new Set(['sip.users_file', 'sip.routes', 'sip.registrar', 'sip.tls', 'log.level']);
-
-/** The keys (two levels deep: `sip.listen`, `vip`) that differ between two configs and need a restart. */
-export function restartOnlyDifferences(a: SiphaConfig, b: SiphaConfig): string[] {
-  const out: string[] = [];
-  const ra = a as unknown as Record<string, unknown>;
-  const rb = b as unknown as Record<string, unknown>;
-  for (const top of new Set([...Object.keys(ra), ...Object.keys(rb)])) {
-    const x = ra[top];
-    const y = rb[top];
-    if (isPlainObject(x) && isPlainObject(y) && (top === 'sip' || top === 'log')) {
-      for (const k of new Set([...Object.keys(x), ...Object.keys(y)]))
-        if (!RELOADABLE.has(`${top}.${k}`) && JSON.stringify(x[k]) !== JSON.stringify(y[k]))
-          out.push(`${top}.${k}`);
-    } else if (JSON.stringify(x) !== JSON.stringify(y)) out.push(top);
-  }
-  return out;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

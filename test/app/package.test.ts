@@ -52,6 +52,11 @@ describe('packaging', () => {
       assert.match(check.stdout, /OK/);
       assert.equal(spawnSync('getent', ['passwd', 'sipha']).status, 0, 'the sipha user exists');
       assert.ok(existsSync('/lib/systemd/system/sipha.service'));
+      // The unit as systemd reads it (where systemd's tools are installed).
+      const verify = spawnSync('systemd-analyze', ['verify', '/lib/systemd/system/sipha.service'], {
+        encoding: 'utf8',
+      });
+      if (verify.error === undefined) assert.equal(verify.status, 0, verify.stdout + verify.stderr);
     } finally {
       spawnSync('dpkg', ['--purge', 'sipha'], { encoding: 'utf8' });
     }

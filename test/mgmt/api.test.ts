@@ -23,11 +23,22 @@ describe('management API', () => {
 
   before(async () => {
     node = new FakeNode('a', 'primary', 3, 'b');
-    server = new ManagementServer({ listen: `127.0.0.1:${await freePort()}`, token: TOKEN, node, log });
+    server = new ManagementServer({
+      listen: `127.0.0.1:${await freePort()}`,
+      token: TOKEN,
+      node,
+      log,
+      reload: async () => {
+        reloads++;
+        return reloadRefusal;
+      },
+    });
     await server.start();
     base = `http://127.0.0.1:${server.port}`;
   });
   after(() => server.close());
+  let reloads = 0;
+  let reloadRefusal: string | undefined;
 
   const get = (path: string, headers: Record<string, string> = {}) => fetch(`${base}${path}`, { headers });
   const auth = { authorization: `Bearer ${TOKEN}` };
@@ -243,6 +254,25 @@ describe('management API', () => {
     assert.equal(node.switchovers, before + 1);
     await fetch(`${base}/api/v1/session`, { method: 'DELETE', headers: { cookie: session } });
     assert.equal((await get('/api/v1/status', { cookie: session })).status, 401, 'logged out');
+  });
+
+  it('POST /api/v1/reload runs the reload: 200 when applied, 409 with the reason when refused, 401 without token', async () => {
+    const post = (headers: Record<string, string>) =>
+      fetch(`${base}/api/v1/reload`, { method: 'POST', headers });
+    assert.equal((await post({})).status, 401);
+    assert.equal(reloads, 0);
+    const ok = await post(auth);
+    assert.equal(ok.status, 200);
+    assert.deepEqual(await ok.json(), { ok: true });
+    reloadRefusal = 'sipha.yaml: sip.listen: changed: needs a restart';
+    const refused = await post(auth);
+    assert.equal(refused.status, 409);
+    assert.match(
+      ((await refused.json()) as { error: string }).error,
+      /sip\.listen: changed: needs a restart/,
+    );
+    assert.equal(reloads, 2);
+    assert.equal((await fetch(`${base}/api/v1/reload`, { headers: auth })).status, 405);
   });
 
   it('sipha status table: both nodes side by side', async () => {
