@@ -188,7 +188,7 @@ export class HaNode implements NodeHandle {
     }
     const term = await this.o.terms.load();
     this.dispatch({ type: 'restored', term });
-    this.log.info({ term, node: this.o.config.node.id }, 'starting');
+    this.log.info({ term }, 'starting');
     if (!releaseOk)
       this.dispatch({ type: 'vip-result', op: 'disable', ok: false, reason: 'safe start release failed' });
     await this.link.start();

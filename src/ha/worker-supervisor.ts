@@ -122,7 +122,7 @@ export class WorkerSupervisor implements WorkerPort {
     this.child = child;
     this.workerReady = false;
     this.lastPong = this.clock.now();
-    this.o.log.info({ pid: child.pid }, 'SIP worker started');
+    this.o.log.info({ workerPid: child.pid }, 'SIP worker started');
     child.on('message', (m: unknown) => {
       if (child === this.child && isWorkerToNode(m)) this.onMessage(m);
     });

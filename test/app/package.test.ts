@@ -27,6 +27,18 @@ describe('packaging', () => {
     );
   });
 
+  it('the unit is hardened: systemd-analyze security rates its exposure below the 6.4 it had', {
+    skip: skipWithout('systemd-analyze'),
+  }, () => {
+    const r = spawnSync('systemd-analyze', ['security', '--offline=yes', 'contrib/sipha.service'], {
+      encoding: 'utf8',
+    });
+    const level = Number(
+      /Overall exposure level for sipha\.service: ([0-9.]+)/.exec(r.stdout + r.stderr)?.[1],
+    );
+    assert.ok(level < 6.4, `exposure ${level}:\n${r.stdout.slice(-400)}`);
+  });
+
   const skip =
     process.getuid?.() !== 0
       ? 'needs root (dpkg -i)'

@@ -80,6 +80,11 @@ export class WebSocketTransport {
       perMessageDeflate: false,
       handleProtocols: (protocols) => (protocols.has(SIP_SUBPROTOCOL) ? SIP_SUBPROTOCOL : false),
     });
+    // During a handover, at once at the TCP level: an answer after the TLS handshake and the HTTP upgrade might come
+    // only after the VIP has left, and the client would wait for its connect timeout instead of retrying.
+    http.on('connection', (socket: Socket) => {
+      if (this.options.admit?.() === false) socket.destroy();
+    });
     http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
       const refusal = this.refusal(req);
       if (refusal !== undefined) {
