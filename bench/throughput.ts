@@ -5,11 +5,11 @@
 // memory (PSS) and, for sipha, the event-loop delay p99 of each step. Prints two tables and writes
 // bench/results/throughput.json.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSipp, SCENARIOS, type SippSpec, writeInjection } from '../src/lab/sipp.js';
+import { answersOptions } from './options-probe.js';
 
 const STEP_S = Number(process.env.BENCH_STEP_S ?? 5);
 /** Steps of the overload sequence last longer: a step's memory and delay need time to settle. */
@@ -143,26 +143,6 @@ async function spawnServer(
       await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
     },
   };
-}
-
-function answersOptions(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    const done = (ok: boolean) => {
-      s.close();
-      resolve(ok);
-    };
-    const t = setTimeout(() => done(false), 300);
-    s.on('message', (m) => {
-      clearTimeout(t);
-      done(m.toString().startsWith('SIP/2.0 200'));
-    });
-    s.bind(0, '127.0.0.1', () => {
-      const lp = s.address().port;
-      const msg = `OPTIONS sip:127.0.0.1:${port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${lp};branch=z9hG4bKprobe${Date.now()}\r\nFrom: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: probe${Date.now()}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n`;
-      s.send(msg, port, '127.0.0.1');
-    });
-  });
 }
 
 let nextPort = 26000 + (process.pid % 1000) * 10;

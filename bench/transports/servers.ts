@@ -2,10 +2,10 @@
 // a standalone YAML config) and Kamailio 5.6 (kamailio-tls.cfg, in the foreground). Ready when it answers an OPTIONS
 // over UDP; stopped with SIGTERM to its process group (Kamailio forks workers), and killed if the bench itself exits.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
+import { answersOptions } from '../options-probe.js';
 import type { CertFiles } from './certs.js';
 import type { Transport } from './connection.js';
 
@@ -169,30 +169,6 @@ function handshakes(port: number): Promise<boolean> {
     const t = setTimeout(() => done(false), 1000);
     s.once('secureConnect', () => done(true));
     s.once('error', () => done(false));
-  });
-}
-
-function answersOptions(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    const done = (ok: boolean) => {
-      s.close();
-      resolve(ok);
-    };
-    const t = setTimeout(() => done(false), 300);
-    s.on('message', (m) => {
-      clearTimeout(t);
-      done(m.toString().startsWith('SIP/2.0 200'));
-    });
-    s.bind(0, '127.0.0.1', () => {
-      const lp = s.address().port;
-      const id = `probe${Date.now()}`;
-      s.send(
-        `OPTIONS sip:127.0.0.1:${port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${lp};branch=z9hG4bK${id}\r\nFrom: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: ${id}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n`,
-        port,
-        '127.0.0.1',
-      );
-    });
   });
 }
 

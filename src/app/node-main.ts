@@ -13,7 +13,6 @@ import { Metrics } from '../mgmt/metrics.js';
 import { ManagementServer } from '../mgmt/server.js';
 import { readTokenFile } from '../mgmt/token.js';
 import { errorMessage } from '../net/errors.js';
-import { loadTlsMaterial } from '../server/tls-material.js';
 import { createVipDriver } from '../vip/driver.js';
 import { assertPreflight, preflight } from './preflight.js';
 import { stopOnSignal } from './stop-on-signal.js';
@@ -31,8 +30,6 @@ export async function startHaNode(loaded: LoadedConfig): Promise<void> {
     config.management === undefined
       ? undefined
       : await readTokenFile(resolvePath(config.management.token_file), file);
-  // The TLS files the worker will read: a bad certificate is a config error now, not a worker that fails later.
-  await loadTlsMaterial({ tls: config.sip.tls, resolvePath, configFile: file, haKey: key });
   const log = createLogger(config.log.level).child({ node: config.node.id });
   // Above the worker and the host's other work (ha.node_nice), before the worker is forked: it inherits this
   // value and lowers its own threads to ha.worker_nice.

@@ -113,14 +113,17 @@ async function main(): Promise<void> {
         }
         break;
       case 'drain':
-        // A switchover is about to move the VIP: connections end now, while their FIN and close frame can still
-        // leave from the VIP, so that their clients reconnect (to the new primary) at once; for a moment new ones
-        // are refused, so that nobody connects to this node in the last milliseconds it holds the VIP.
+        // The node is about to release the VIP (its disable-vip action asks): connections end now, while their FIN
+        // can still leave from the VIP, so that their clients reconnect (to the new primary) at once; for a moment
+        // new ones are refused, so that nobody connects to this node in the last milliseconds it holds the VIP.
         if (m.handover === true && role.isPrimary) {
           server.transport.refuseConnectionsFor(HANDOVER_REFUSE_MS);
           const closed = server.transport.closeConnections();
           if (closed > 0)
-            log.info({ closed }, 'switchover: connections closed, their clients reconnect to the VIP');
+            log.info(
+              { closed },
+              'handing the VIP over: connections closed, their clients reconnect to the VIP',
+            );
         }
         if (replication === undefined)
           send({

@@ -268,7 +268,7 @@ export class HaNode implements NodeHandle {
           this.replication === undefined
             ? undefined
             : { report: this.replication.report, ageMs: this.wallNow() - this.replication.receivedAt },
-        drain: (ms) => this.worker.drain(ms, true),
+        drain: (ms) => this.worker.drain(ms),
         request: () =>
           new Promise((resolve) => {
             this.pendingReply = resolve;

@@ -51,8 +51,8 @@ export interface WorkerPort {
   send(m: NodeToWorker): boolean;
   /**
    * Asks the worker to wait until the backup has acknowledged every change (or `timeoutMs`); the answer is awaited
-   * for `waitMs` (default `timeoutMs` + 200). `handover`: the VIP is about to go (a primary worker first ends its
-   * connections, while their FIN can still leave from the VIP).
+   * for `waitMs` (default `timeoutMs` + 200). `handover`: the VIP is about to be released (the disable-vip action;
+   * a primary worker first ends its connections, while their FIN can still leave from the VIP).
    */
   drain(timeoutMs: number, handover?: boolean, waitMs?: number): Promise<DrainResult>;
   readonly ready: boolean;

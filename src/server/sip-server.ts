@@ -231,15 +231,7 @@ export class SipServer {
       next.sip.users_file === undefined
         ? undefined
         : await loadUsersFile(this.o.resolvePath(next.sip.users_file));
-    const tls =
-      next.sip.tls === undefined
-        ? undefined
-        : await loadTlsMaterial({
-            tls: next.sip.tls,
-            resolvePath: this.o.resolvePath,
-            configFile: this.o.configFile ?? 'config',
-            ...(this.o.haKey === undefined ? {} : { haKey: this.o.haKey }),
-          });
+    const tls = next.sip.tls === undefined ? undefined : await this.loadTls(next);
     const routes = compileRoutes(next.sip.routes);
     // Everything read and checked: now apply, all at once.
     const applied: string[] = [];
@@ -264,8 +256,8 @@ export class SipServer {
     return applied;
   }
 
-  private loadTls() {
-    const { config, resolvePath, configFile, haKey } = this.o;
+  private loadTls(config: SiphaConfig = this.o.config) {
+    const { resolvePath, configFile, haKey } = this.o;
     return loadTlsMaterial({
       tls: config.sip.tls,
       resolvePath,

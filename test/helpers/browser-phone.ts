@@ -18,8 +18,10 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, normalize, sep } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { CHROMIUM, QUIET_CHROMIUM_ARGS } from './chromium.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
+export { CHROMIUM };
+
 const SIPJS_LIB = join(process.cwd(), 'node_modules', 'sip.js', 'lib');
 const ORIGIN = 'http://phone.test';
 
@@ -238,12 +240,7 @@ const INDEX_HTML = `<!doctype html>
 
 function chromiumArgs(): string[] {
   const args = [
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
+    ...QUIET_CHROMIUM_ARGS,
     '--ignore-certificate-errors',
     // Chromium 156 refuses a WebSocket from a public origin (http://phone.test) to a loopback or private
     // address (net::ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS): the servers under test are all there.

@@ -7,17 +7,53 @@ import type { SipResponse } from '../../src/sip/message.js';
 import { parseMessage } from '../../src/sip/parser.js';
 import { StreamFramer } from '../../src/sip/transport/stream-framer.js';
 
-export class UdpPeer {
-  private readonly socket: UdpSocket;
+/**
+ * Whole messages as they arrive (UDP datagrams, WebSocket frames), and a wait for the next one that matches,
+ * searching what already arrived first.
+ */
+class Inbox {
   readonly received: Buffer[] = [];
   private waiters: Array<() => void> = [];
+  /** No more will arrive (a closed connection): a wait ends at once. */
+  closed = false;
+
+  constructor(private readonly what: string) {}
+
+  protected deliver(m: Buffer): void {
+    this.received.push(m);
+    this.wake();
+  }
+
+  protected wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Waits for the next message matching `pred`. */
+  async next(pred: (m: Buffer) => boolean = () => true, timeoutMs = 2000): Promise<Buffer> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const idx = this.received.findIndex(pred);
+      if (idx !== -1) return this.received.splice(idx, 1)[0]!;
+      const left = deadline - Date.now();
+      if (left <= 0 || this.closed) throw new Error(`timed out waiting for ${this.what}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+}
+
+export class UdpPeer extends Inbox {
+  private readonly socket: UdpSocket;
 
   private constructor(socket: UdpSocket) {
+    super('a datagram');
     this.socket = socket;
-    socket.on('message', (m) => {
-      this.received.push(m);
-      for (const w of this.waiters.splice(0)) w();
-    });
+    socket.on('message', (m) => this.deliver(m));
   }
 
   static async open(address = '127.0.0.1'): Promise<UdpPeer> {
@@ -39,24 +75,6 @@ export class UdpPeer {
         (err) => (err ? reject(err) : resolve()),
       ),
     );
-  }
-
-  /** Waits for the next datagram matching `pred` (searching what already arrived first). */
-  async next(pred: (m: Buffer) => boolean = () => true, timeoutMs = 2000): Promise<Buffer> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const idx = this.received.findIndex(pred);
-      if (idx !== -1) return this.received.splice(idx, 1)[0]!;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error('timed out waiting for a datagram');
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
   }
 
   async nextResponse(pred: (r: SipResponse) => boolean = () => true, timeoutMs = 2000): Promise<SipResponse> {
@@ -165,25 +183,15 @@ export class TcpPeer {
 }
 
 /** A WebSocket SIP client (RFC 7118): one message per frame, subprotocol `sip`. */
-export class WsPeer {
-  readonly received: Buffer[] = [];
-  private waiters: Array<() => void> = [];
-  closed = false;
-
+export class WsPeer extends Inbox {
   private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data: Buffer) => {
-      this.received.push(Buffer.from(data));
-      this.wake();
-    });
+    super('a WebSocket message');
+    ws.on('message', (data: Buffer) => this.deliver(Buffer.from(data)));
     ws.on('close', () => {
       this.closed = true;
       this.wake();
     });
     ws.on('error', () => {});
-  }
-
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
   }
 
   /** Opens `url`; rejects with the HTTP status when the upgrade is refused. */
@@ -205,23 +213,6 @@ export class WsPeer {
 
   send(text: string): void {
     this.ws.send(text);
-  }
-
-  async next(pred: (m: Buffer) => boolean = () => true, timeoutMs = 2000): Promise<Buffer> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const idx = this.received.findIndex(pred);
-      if (idx !== -1) return this.received.splice(idx, 1)[0]!;
-      const left = deadline - Date.now();
-      if (left <= 0 || this.closed) throw new Error('timed out waiting for a WebSocket message');
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
   }
 
   close(): void {

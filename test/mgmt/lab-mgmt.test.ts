@@ -16,19 +16,11 @@ import type { CtiEvent } from '../../src/mgmt/cti-feed.js';
 import type { ManagementStatus } from '../../src/mgmt/hub.js';
 import { formatHostPort } from '../../src/net/address.js';
 import { CLI, type Host, type Pair, TOKEN } from '../ha/pair.js';
+import { CHROMIUM, QUIET_CHROMIUM_ARGS } from '../helpers/chromium.js';
 import { eventually, NEEDS_ROOT } from '../lab/helpers.js';
 import { pairSuite } from '../lab/pair-suite.js';
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', ...QUIET_CHROMIUM_ARGS];
 
 describe('management layer in the lab', { skip: NEEDS_ROOT }, () => {
   // Relaxed timers: this test is about management, not takeover speed, and must not flap on a busy machine.
@@ -171,7 +163,7 @@ describe('management layer in the lab', { skip: NEEDS_ROOT }, () => {
       follow.stdout?.on('data', (d: string) => events.push(...d.split('\n').filter(Boolean)));
       const userDataDir = await mkdtemp(join(tmpdir(), 'sipha-chromium-'));
       const browser = await chromium.launchPersistentContext(userDataDir, {
-        executablePath: '/usr/bin/chromium',
+        executablePath: CHROMIUM,
         headless: true,
         args: CHROMIUM_ARGS,
         viewport: { width: 1280, height: 1100 },

@@ -5,16 +5,14 @@
 // The same scenario runs against Kamailio 5.6 (test/helpers/kamailio-ws.ts) as a reference server when
 // SIPHA_KAMAILIO_REFERENCE=1 and kamailio is installed: what SIP.js does there is what sipha has to match.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { BrowserPhone, CHROMIUM, type SeenMessage } from '../helpers/browser-phone.js';
 import { skipWithout } from '../helpers/installed.js';
 import { type KamailioWs, startKamailioWs } from '../helpers/kamailio-ws.js';
 import { freePort } from '../helpers/ports.js';
 import { type SiphaProcess, startSipha } from '../helpers/sipha-process.js';
+import { makeTestPki, type TestPki } from '../helpers/tls-certs.js';
 
 const SKIP = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install chromium)`;
 const DOMAIN = 'example.test';
@@ -89,34 +87,12 @@ describe('SIP.js phones in Chromium call each other through sipha over WebSocket
 }, () => {
   let server: SiphaProcess | undefined;
   let ports: { udp: number; ws: number; wss: number };
-  const dir = mkdtempSync(join(tmpdir(), 'sipha-browser-phone-test-'));
+  let pki: TestPki | undefined;
 
   before(async () => {
     ports = { udp: await freePort(), ws: await freePort(), wss: await freePort() };
-    const key = join(dir, 'key.pem');
-    const cert = join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '2',
-        '-subj',
-        '/CN=sipha.test',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    chmodSync(key, 0o600);
+    pki = makeTestPki();
+    const { cert, key } = pki.issue('server', 'sipha.test', ['IP:127.0.0.1']);
     server = await startSipha(
       [
         'sip:',
@@ -134,7 +110,7 @@ describe('SIP.js phones in Chromium call each other through sipha over WebSocket
 
   after(async () => {
     await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    pki?.cleanup();
   });
 
   it('ws://: register, call, answer, re-INVITE, hang up by the callee', async () => {

@@ -336,7 +336,8 @@ export class StreamTransport {
   }
 }
 
-function remoteKey(address: string, port: number): string {
+/** The key of a connection's remote end (a flow), the same for every connection-oriented transport. */
+export function remoteKey(address: string, port: number): string {
   return `${address.toLowerCase()}|${port}`;
 }
 

@@ -7,7 +7,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { Socket } from 'node:net';
 import type { SecureContextOptions, TLSSocket, TlsOptions } from 'node:tls';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { normaliseAddress, type StreamConnectionInfo, type TlsCounters } from './stream.js';
+import { normaliseAddress, remoteKey, type StreamConnectionInfo, type TlsCounters } from './stream.js';
 
 export interface WebSocketEvents {
   onMessage(bytes: Buffer, connection: StreamConnectionInfo): void;
@@ -248,8 +248,4 @@ export class FlowGoneError extends Error {
 
 function isCrlfPing(b: Buffer): boolean {
   return b.length === 4 && b[0] === 13 && b[1] === 10 && b[2] === 13 && b[3] === 10;
-}
-
-function remoteKey(address: string, port: number): string {
-  return `${address.toLowerCase()}|${port}`;
 }
