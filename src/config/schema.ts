@@ -315,6 +315,75 @@ export const monitoringSchema = z
   })
   .strict();
 
+/** An etcd endpoint: http(s)://HOST:PORT (etcd's client URL). */
+const etcdEndpoint = z
+  .string()
+  .regex(
+    /^https?:\/\/(\[[0-9a-fA-F:.]+\]|[^:/\s]+):\d{1,5}\/?$/,
+    'must look like http://HOST:PORT or https://HOST:PORT',
+  );
+
+/**
+ * Several pairs behind one domain (README "Growing past one pair"): an etcd 3.4 cluster holds the directory of
+ * which pair serves which AoR, and is the witness and fence of each pair's election.
+ */
+export const clusterSchema = z
+  .object({
+    /** The etcd cluster's client URLs (all members: the client fails over between them). */
+    etcd: z.array(etcdEndpoint).min(1),
+    /** This pair's name, the same on both of its nodes and unique in the cluster. */
+    pair_id: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,32}$/, 'must be 1-32 letters, digits, dot, dash or underscore'),
+    /** Where the other pairs send this pair's calls, ADDRESS:PORT (UDP); default: the VIP (HA) or the first UDP listen address. */
+    advertise: hostPort.optional(),
+    /** Key prefix in etcd, so that several clusters can share one etcd. */
+    prefix: z
+      .string()
+      .regex(/^\/[A-Za-z0-9_./-]*$/, 'must start with / (letters, digits, . _ - /)')
+      .default('/sipha'),
+    /**
+     * TTL of each node's etcd lease, which backs its claim to the pair's VIP: a dead primary's claim lapses this
+     * long after its last keep-alive (the backup takes over no sooner). etcd rounds it up to its own minimum.
+     */
+    lease_ttl_s: z.number().int().min(1).max(60).default(2),
+    /** TTL of the pair's lease, which backs its directory entries: they vanish this long after the whole pair died. */
+    pair_lease_ttl_s: z.number().int().min(1).max(600).default(10),
+    /**
+     * With etcd unreachable from both nodes while they still hear each other, the primary keeps the VIP (Patroni's
+     * failsafe_mode). false: a primary that cannot renew its lease always gives the VIP up.
+     */
+    failsafe: z.boolean().default(true),
+    /** How long one etcd request may take before it counts as failed. */
+    request_timeout_ms: z.number().int().min(50).max(60_000).default(1000),
+    /** Directory changes are batched into one etcd transaction this often. */
+    batch_ms: z.number().int().min(0).max(10_000).default(50),
+    tls: z
+      .object({
+        ca_file: z.string().min(1),
+        cert_file: z.string().min(1).optional(),
+        key_file: z.string().min(1).optional(),
+      })
+      .strict()
+      .refine((t) => (t.cert_file === undefined) === (t.key_file === undefined), {
+        message: 'cert_file and key_file go together',
+        path: ['key_file'],
+      })
+      .optional(),
+    auth: z
+      .object({
+        user: z.string().min(1),
+        password_file: z.string().min(1),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .refine((c) => !c.etcd.some((e) => e.startsWith('https:')) || c.tls !== undefined, {
+    message: 'an https:// endpoint needs cluster.tls.ca_file',
+    path: ['tls'],
+  });
+
 export const configSchema = z
   .object({
     node: nodeSchema.default({ id: 'standalone', priority: 100, state_dir: '/var/lib/sipha' }),
@@ -323,6 +392,7 @@ export const configSchema = z
     ha: haSchema.optional(),
     management: managementSchema.optional(),
     monitoring: monitoringSchema.optional(),
+    cluster: clusterSchema.optional(),
     log: z
       .object({
         level: z.enum(LOG_LEVELS).default('info'),
@@ -336,6 +406,10 @@ export const configSchema = z
   .refine((c) => c.ha === undefined || c.vip !== undefined, {
     message: 'is required when ha is set',
     path: ['vip'],
+  })
+  .refine((c) => c.cluster === undefined || c.sip.domain !== undefined, {
+    message: 'cluster needs sip.domain (the directory is per domain)',
+    path: ['sip', 'domain'],
   });
 
 export type SiphaConfig = z.infer<typeof configSchema>;
@@ -348,3 +422,4 @@ function isValidRegex(source: string): boolean {
     return false;
   }
 }
+export type ClusterConfig = z.infer<typeof clusterSchema>;
