@@ -13,6 +13,8 @@ export const ROLE_ALARM_SEVERITY: Record<RoleAlarm, AlarmSeverity> = {
   'vip-release-failed': 'critical',
   'witnesses-lost': 'warning',
   'peer-silent-vip-served': 'critical',
+  'quorum-lost': 'critical',
+  fenced: 'critical',
 };
 
 const KEEP = 100;

@@ -1,6 +1,6 @@
 // The role machine's inputs and outputs (src/ha/role-machine.ts): events the node turns the world into, and the
 // actions the node carries out, in order.
-import type { Cause, Role } from './role-state.js';
+import type { Cause, EtcdView, Role } from './role-state.js';
 
 export type RoleEvent =
   /** The persisted term, read at start before anything else. */
@@ -15,6 +15,9 @@ export type RoleEvent =
       id: string;
       ready: boolean;
       yielding: boolean;
+      /** Cluster mode (absent from a peer without it): the peer's etcd lease and fencing token. */
+      etcd?: EtcdView;
+      fence?: number;
     }
   | { type: 'peer-resigned'; term: number }
   /**
@@ -34,6 +37,17 @@ export type RoleEvent =
   | { type: 'resign-sent' }
   /** The answer to the probe-vip action `seq`: some host answered SIP on the VIP, or none did in time. */
   | { type: 'vip-probe'; seq: number; answered: boolean }
+  /**
+   * Cluster mode: this node's etcd lease was renewed in time (reachable), or its local deadline passed without a
+   * renewal (unreachable: etcd may let the lease expire any moment now).
+   */
+  | { type: 'etcd'; reachable: boolean }
+  /**
+   * Cluster mode: the campaign's answer — the pair's permit won at etcd revision `fence` — or the permit is not
+   * ours: another node holds it (a campaign that does not wait), or it was taken from this node.
+   */
+  | { type: 'permit'; held: true; fence: number }
+  | { type: 'permit'; held: false; detail: string }
   /** The node is stopping: release, tell the peer, go quiet. */
   | { type: 'stopping' }
   /**
@@ -53,11 +67,21 @@ export type RoleAlarm =
   | 'vip-enable-failed'
   | 'vip-release-failed'
   | 'witnesses-lost'
-  | 'peer-silent-vip-served';
+  | 'peer-silent-vip-served'
+  | 'quorum-lost'
+  | 'fenced';
 
 export type RoleAction =
   | { type: 'persist-term'; term: number }
-  | { type: 'enable-vip' }
+  /** Add the VIP; in cluster mode only while the permit won at `fence` is still this node's (else it fails). */
+  | { type: 'enable-vip'; fence?: number }
+  /**
+   * Cluster mode: ask etcd for the pair's permit; answer with a permit event. `wait`: queue behind a holder until
+   * its key goes (a backup taking over); else answer at once (a primary renewing after etcd came back).
+   */
+  | { type: 'campaign'; wait: boolean }
+  /** Cluster mode: give the permit back (delete the key), after the VIP release queued before it. */
+  | { type: 'withdraw' }
   | { type: 'disable-vip' }
   | { type: 'announce' }
   | { type: 'set-worker-role'; role: 'primary' | 'backup' }

@@ -95,12 +95,12 @@ function learn(state: RoleState, e: RoleEvent): RoleState {
       // A peer that is primary again means any hold after our resignation is over.
       const hold = e.role === 'primary' ? 0 : state.hold;
       const dualPrimary = e.role === 'primary' ? state.dualPrimary : false;
-      const { type: _t, ...seen } = e;
+      const { type: _t, etcd, fence, ...seen } = e;
       // An authenticated message proves the peer's process runs: any ICMP or RST heard before it was stale or
       // forged, and is forgotten.
       return {
         ...state,
-        peer: { ...seen, status: 'alive' },
+        peer: { ...seen, etcd: etcd ?? 'off', fence: fence ?? 0, status: 'alive' },
         peerSilentTicks: 0,
         peerGone: undefined,
         peerDeadBy: undefined,
@@ -149,6 +149,21 @@ function learn(state: RoleState, e: RoleEvent): RoleState {
       if (!e.ok) return state;
       if (e.op === 'enable') return state.vip === 'adding' ? { ...state, vip: 'held' } : state;
       return state.vip === 'releasing' ? { ...state, vip: 'released' } : state;
+    }
+    case 'etcd': {
+      if (!state.quorum.enabled) return state;
+      const q = state.quorum;
+      // A held permit whose lease may expire any moment is no longer a grant: it lapses (kept only by failsafe).
+      const permit = !e.reachable && q.permit === 'held' ? 'lapsed' : q.permit;
+      return { ...state, quorum: { ...q, etcd: e.reachable ? 'reachable' : 'unreachable', permit } };
+    }
+    case 'permit': {
+      if (!state.quorum.enabled) return state;
+      const q = state.quorum;
+      return {
+        ...state,
+        quorum: e.held ? { ...q, permit: 'held', fence: e.fence } : { ...q, permit: 'none' },
+      };
     }
     case 'resign-sent':
       return { ...state, resigning: Math.max(0, state.resigning - 1) };
@@ -219,6 +234,16 @@ function expand(s: RoleState, row: Row, event: RoleEvent): StepResult {
   const st = row.step;
   switch (st.do) {
     case 'promote': {
+      // Cluster mode: no VIP without the pair's permit from etcd. Ask for it once and wait for the answer; the
+      // promotion happens when it comes, if the row still holds then (else the permit is given back, below).
+      const q = s.quorum;
+      if (q.enabled && q.permit !== 'held') {
+        if (q.permit === 'campaigning') return { state: s, actions: [] };
+        return {
+          state: { ...s, quorum: { ...q, permit: 'campaigning' } },
+          actions: [{ type: 'campaign', wait: true }],
+        };
+      }
       const term = Math.max(s.term, s.peer.term) + 1;
       const next: RoleState = { ...s, role: 'primary', term, hold: 0, dualPrimary: false, vip: 'adding' };
       return {
@@ -227,7 +252,7 @@ function expand(s: RoleState, row: Row, event: RoleEvent): StepResult {
           { type: 'timeline', kind: 'promote', cause: st.cause, oldTerm: s.term, newTerm: term },
           { type: 'persist-term', term },
           ...entryActions('primary'),
-          { type: 'enable-vip' },
+          q.enabled ? { type: 'enable-vip', fence: q.fence } : { type: 'enable-vip' },
           { type: 'announce' },
           heartbeat(next),
         ],
@@ -244,6 +269,7 @@ function expand(s: RoleState, row: Row, event: RoleEvent): StepResult {
             ? 'preempt'
             : st.cause;
       const resign = st.do === 'demote' && st.resign === true;
+      const withdraw = s.quorum.permit !== 'none';
       const next: RoleState = {
         ...s,
         role: to,
@@ -254,6 +280,7 @@ function expand(s: RoleState, row: Row, event: RoleEvent): StepResult {
         vipTerm: wasPrimary ? s.term : s.vipTerm,
         resigning: resign ? s.resigning + 1 : s.resigning,
         ...(st.do === 'stop' ? { healthy: false, healthReason: 'stopping' } : {}),
+        quorum: withdraw ? { ...s.quorum, permit: 'none' } : s.quorum,
       };
       const actions: RoleAction[] = [];
       // The record opens first (bookkeeping, so that the release is stamped on it); then the release, before any
@@ -261,6 +288,8 @@ function expand(s: RoleState, row: Row, event: RoleEvent): StepResult {
       if (wasPrimary)
         actions.push({ type: 'timeline', kind: 'demote', cause, oldTerm: s.term, newTerm: adopt });
       actions.push({ type: 'disable-vip' });
+      // The permit goes back once the VIP is gone, and before the resignation: the peer's campaign wins at once.
+      if (withdraw) actions.push({ type: 'withdraw' });
       if (resign) actions.push({ type: 'send-resign', term: s.term });
       actions.push(...entryActions(to));
       if (adopt !== s.term) actions.push({ type: 'persist-term', term: adopt });
@@ -344,6 +373,13 @@ function expand(s: RoleState, row: Row, event: RoleEvent): StepResult {
               'node is stopped while its SIP worker serves): no takeover while the VIP is served',
           },
         ],
+      };
+    case 'withdraw':
+      return { state: { ...s, quorum: { ...s.quorum, permit: 'none' } }, actions: [{ type: 'withdraw' }] };
+    case 'renew':
+      return {
+        state: { ...s, quorum: { ...s.quorum, permit: 'campaigning' } },
+        actions: [{ type: 'campaign', wait: false }],
       };
     case 'probe':
       // The first evidence: a heartbeat on every path now, not at the next period, so that the other paths are

@@ -6,6 +6,8 @@
 export type Role = 'starting' | 'backup' | 'primary' | 'fault';
 export type PeerStatus = 'unknown' | 'alive' | 'dead';
 export type Witnesses = 'unknown' | 'reachable' | 'unreachable';
+/** A node's etcd lease as it knows it (cluster mode); `off` without cluster.etcd. */
+export type EtcdView = 'off' | 'unknown' | 'reachable' | 'unreachable';
 /**
  * The VIP on this host. `releasing` lasts from the decision to give it up until the release is done: meanwhile
  * this host still answers for it, so it still tells the peer "primary" in the term it held it under.
@@ -22,6 +24,8 @@ export type DemoteCause =
   | 'preempt'
   | 'vip-failed'
   | 'local-fault'
+  | 'quorum-lost'
+  | 'fenced'
   | 'stopping';
 export type Cause = PromoteCause | DemoteCause;
 
@@ -36,7 +40,37 @@ export interface PeerView {
   ready: boolean;
   /** The peer resigned (or holds back after resigning) and expects us to take over. */
   yielding: boolean;
+  /** The peer's etcd lease as it reports it (cluster mode; `off` from a peer without etcd or an older one). */
+  etcd: EtcdView;
+  /** The peer's fencing token: the etcd revision of the permit it won last (0: none). */
+  fence: number;
 }
+
+/**
+ * The pair's quorum in etcd (cluster mode, README "Growing past one pair"): a node adds the VIP only while it holds
+ * the pair's permit — a key under its own etcd lease, won by transaction — and the revision it won it at is its
+ * fencing token. etcd is the two-node pair's witness: of two nodes that cannot hear each other, only the one etcd
+ * granted the permit serves.
+ */
+export interface Quorum {
+  enabled: boolean;
+  /**
+   * Patroni's failsafe_mode: a primary that cannot renew its lease keeps the VIP while it hears its peer and the
+   * peer cannot reach etcd either (nobody can be granted the permit then, so nobody else can serve).
+   */
+  failsafe: boolean;
+  /** This node's lease: renewed in time (reachable), or past its local deadline (unreachable). */
+  etcd: EtcdView;
+  /**
+   * The permit: none; asked for (a campaign is out); held; lapsed (held when the lease ran out: kept only under the
+   * failsafe rule, asked for again as soon as etcd answers).
+   */
+  permit: 'none' | 'campaigning' | 'held' | 'lapsed';
+  /** The etcd revision at which this node last won the permit: its fencing token (0: never). */
+  fence: number;
+}
+
+export const NO_QUORUM: Quorum = { enabled: false, failsafe: false, etcd: 'off', permit: 'none', fence: 0 };
 
 /** The machine's timers, all in ticks (src/ha/timers.ts turns the config's milliseconds into ticks). */
 export interface RoleConfig {
@@ -143,12 +177,15 @@ export interface RoleState {
   dualPrimary: boolean;
   /** The VIP check of the current silence (see RoleConfig.vipCheckTicks). */
   vipCheck: VipCheck;
+  quorum: Quorum;
 }
 
 export function initialState(
   config: RoleConfig,
   persistedTerm: number,
   witnessesConfigured: boolean,
+  /** Cluster mode: the permit gates every promotion (undefined: no etcd, as before). */
+  quorum?: { failsafe: boolean },
 ): RoleState {
   return {
     role: 'starting',
@@ -162,6 +199,8 @@ export function initialState(
       id: '',
       ready: false,
       yielding: false,
+      etcd: 'off',
+      fence: 0,
     },
     peerSilentTicks: 0,
     peerGone: undefined,
@@ -183,14 +222,24 @@ export function initialState(
     preemptWait: 0,
     dualPrimary: false,
     vipCheck: NO_VIP_CHECK,
+    quorum:
+      quorum === undefined
+        ? NO_QUORUM
+        : { enabled: true, failsafe: quorum.failsafe, etcd: 'unknown', permit: 'none', fence: 0 },
   };
 }
 
-/** True when (term, priority, id) of a beats b: the primary that keeps the VIP in a dual-primary episode. */
+/**
+ * True when a beats b: the primary that keeps the VIP in a dual-primary episode. In cluster mode the newer permit
+ * (higher fencing token) wins first: etcd granted it later, so the other is the stale one. Then (term, priority, id).
+ */
 export function outranks(
-  a: { term: number; priority: number; id: string },
-  b: { term: number; priority: number; id: string },
+  a: { term: number; priority: number; id: string; fence?: number },
+  b: { term: number; priority: number; id: string; fence?: number },
 ): boolean {
+  const fa = a.fence ?? 0;
+  const fb = b.fence ?? 0;
+  if (fa > 0 && fb > 0 && fa !== fb) return fa > fb;
   if (a.term !== b.term) return a.term > b.term;
   if (a.priority !== b.priority) return a.priority > b.priority;
   return a.id < b.id; // lower id wins a full tie: deterministic and the same on both nodes
@@ -198,7 +247,17 @@ export function outranks(
 
 /** Ready to take over (or to keep) the VIP: what a switchover to this node is gated on. */
 export function isReady(s: RoleState): boolean {
-  return (s.role === 'backup' || s.role === 'primary') && s.healthy && s.witnesses === 'reachable';
+  return (
+    (s.role === 'backup' || s.role === 'primary') &&
+    s.healthy &&
+    s.witnesses === 'reachable' &&
+    quorumReachable(s)
+  );
+}
+
+/** Cluster mode: this node's etcd lease is renewed (it could be granted the permit). Always true without etcd. */
+export function quorumReachable(s: RoleState): boolean {
+  return !s.quorum.enabled || s.quorum.etcd === 'reachable';
 }
 
 /** This host answers for the VIP: it is primary, or it still holds the VIP it is giving up. */
@@ -213,6 +272,9 @@ export interface Advert {
   priority: number;
   ready: boolean;
   yielding: boolean;
+  /** Cluster mode only: this node's etcd lease and fencing token (the peer's failsafe rule and fence order). */
+  etcd?: EtcdView;
+  fence?: number;
 }
 
 /**
@@ -231,5 +293,6 @@ export function advertise(s: RoleState): Advert {
     priority: s.config.priority,
     ready: !handingOver && isReady(s),
     yielding: !handingOver && s.hold > 0,
+    ...(s.quorum.enabled ? { etcd: s.quorum.etcd, fence: s.quorum.fence } : {}),
   };
 }

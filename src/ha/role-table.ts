@@ -14,6 +14,7 @@
 //  vip-result            fault                    disableOkHealthy           backup   release-ok
 //  vip-result            *                        disableOk                  same     release-ok
 //  tick                  fault                    releaseRetryDue            same     release-retry
+//  permit                primary                  permitLost                 backup   demote(fenced) alarm fenced
 //  local-health          starting|backup|primary  unhealthy                  fault    demote(local-fault) alarm local-fault
 //  local-health          fault                    healthyNoPending           backup   become
 //  started               starting                 healthy                    backup   become
@@ -29,11 +30,14 @@
 //  stopping              *                        always                     fault    stop
 //  peer-gone             *                        firstEvidence              same     probe
 //  (condition)           primary                  isolated                   backup   demote(isolated) alarm isolated
+//  (condition)           primary                  quorumLost                 backup   demote(quorum-lost) resign alarm quorum-lost
+//  (condition)           primary                  permitLapsedEtcdBack       same     renew
 //  (condition)           backup                   peerGone                   primary  promote(peer-gone)
 //  (condition)           backup                   peerDeadVipUnserved        primary  promote(peer-dead)
 //  (condition)           backup                   peerFault                  primary  promote(peer-fault)
 //  (condition)           backup                   peerYields                 primary  promote(switchover)
 //  (condition)           backup                   electionWon                primary  promote(election)
+//  (condition)           starting|backup|fault    permitUnwanted             same     withdraw
 //  (condition)           backup                   preemptDue                 same     request-resign(preempt)
 //  (condition)           primary                  peerNonPrimaryTermAhead    same     adopt-term
 //  (condition)           starting|backup|fault    peerTermAhead              same     adopt-term
@@ -43,11 +47,15 @@
 //
 // PROMOTE = timeline(promote), persist-term(term+1), set-worker-role(primary), enable-vip, announce, heartbeat.
 //           (persist before enable: a term must never be reused after a crash)
+//           Cluster mode: without the permit, PROMOTE is campaign(wait) instead (once; nothing while it is out),
+//           and the promotion happens on the permit event if its row still holds; enable-vip carries the fence.
+// RENEW   = campaign(no wait).  WITHDRAW = withdraw (the permit's key is deleted).
+// DEMOTE and STOP also withdraw a permit, after disable-vip and before the resignation.
 // DEMOTE  = timeline(demote) if primary, disable-vip, [send-resign], set-worker-role(backup), heartbeat; with a
 //           resignation the node holds back from elections for `holdTicks` so that the peer can take over.
 import type { EventOf, EventType, RoleAlarm } from './role-events.js';
 import type { DemoteCause, PromoteCause, Role, RoleState } from './role-state.js';
-import { outranks } from './role-state.js';
+import { outranks, quorumReachable } from './role-state.js';
 
 export type Step =
   | { do: 'promote'; cause: PromoteCause }
@@ -61,6 +69,8 @@ export type Step =
   | { do: 'release-failed' }
   | { do: 'release-ok' }
   | { do: 'probe' }
+  | { do: 'withdraw' }
+  | { do: 'renew' }
   | { do: 'probe-vip' }
   | { do: 'vip-served' }
   | { do: 'stop' };
@@ -91,10 +101,25 @@ const ALL: readonly Role[] = ['starting', 'backup', 'primary', 'fault'];
 const NOT_FAULT: readonly Role[] = ['starting', 'backup', 'primary'];
 const NOT_PRIMARY: readonly Role[] = ['starting', 'backup', 'fault'];
 
-const me = (s: RoleState) => ({ term: s.term, priority: s.config.priority, id: s.config.id });
+const me = (s: RoleState) => ({
+  term: s.term,
+  priority: s.config.priority,
+  id: s.config.id,
+  fence: s.quorum.fence,
+});
 const peerAlive = (s: RoleState) => s.peer.status === 'alive';
-/** May this node claim the VIP at all: healthy and not isolated. An isolated node never claims the VIP. */
-const mayClaim = (s: RoleState) => s.healthy && s.witnesses === 'reachable' && !s.releasePending;
+/**
+ * May this node claim the VIP at all: healthy, not isolated, and (cluster mode) able to ask etcd for the permit.
+ * An isolated node never claims the VIP; nor does one cut off from etcd.
+ */
+const mayClaim = (s: RoleState) =>
+  s.healthy && s.witnesses === 'reachable' && !s.releasePending && quorumReachable(s);
+/**
+ * Cluster mode's failsafe (Patroni's failsafe_mode): the primary's lease ran out, but its peer is heard and cannot
+ * reach etcd either — nobody can be granted the permit, so the primary keeps serving rather than nobody.
+ */
+const failsafeHolds = (s: RoleState) =>
+  s.quorum.failsafe && peerAlive(s) && (s.peer.etcd === 'unreachable' || s.peer.etcd === 'unknown');
 const always = () => true;
 /**
  * A silent peer may be taken over: no VIP check (monitoring off), or the VIP itself went unanswered when asked
@@ -160,6 +185,15 @@ export const EVENT_ROWS: readonly AnyEventRow[] = [
     guard: (s) => s.releasePending && s.retryElapsed >= s.config.retryTicks,
     to: 'same',
     step: { do: 'release-retry' },
+  }),
+  // Cluster mode: etcd says the permit is not this primary's (taken, or deleted under it): release at once.
+  row({
+    on: 'permit',
+    from: ['primary'],
+    when: 'permitLost',
+    guard: (_s, e) => !e.held,
+    to: 'backup',
+    step: { do: 'demote', cause: 'fenced', alarm: 'fenced' },
   }),
   // Local health: a sick node leaves primary mode and releases the VIP first thing.
   row({
@@ -271,7 +305,27 @@ export const CONDITION_ROWS: readonly ConditionRow[] = [
     to: 'backup',
     step: { do: 'demote', cause: 'isolated', alarm: 'isolated' },
   },
+  // Cluster mode: the lease may expire in etcd any moment and the peer could then be granted the permit: release
+  // before that, and hand over (the peer can reach etcd, or is not heard) — unless the failsafe rule holds.
+  {
+    on: 'condition',
+    from: ['primary'],
+    when: 'quorumLost',
+    guard: (s) => s.quorum.enabled && s.quorum.etcd === 'unreachable' && !failsafeHolds(s),
+    to: 'backup',
+    step: { do: 'demote', cause: 'quorum-lost', resign: true, alarm: 'quorum-lost' },
+  },
+  // etcd answers again after a failsafe stretch: win the permit again, at once or not at all (never queue).
+  {
+    on: 'condition',
+    from: ['primary'],
+    when: 'permitLapsedEtcdBack',
+    guard: (s) => s.quorum.permit === 'lapsed' && s.quorum.etcd === 'reachable',
+    to: 'same',
+    step: { do: 'renew' },
+  },
   // Promotion of a backup. The fast verdict first, so that the timeline says the peer's kernel gave it away.
+  // (Cluster mode: each asks etcd for the permit first, and promotes when it comes — see PROMOTE below.)
   {
     on: 'condition',
     from: ['backup'],
@@ -319,6 +373,16 @@ export const CONDITION_ROWS: readonly ConditionRow[] = [
       (!s.peer.ready || outranks({ ...me(s), term: 0 }, { ...s.peer, term: 0 })),
     to: 'primary',
     step: { do: 'promote', cause: 'election' },
+  },
+  // Cluster mode: a permit asked for or held while no promotion row holds any more (the peer is back, or this node
+  // cannot claim): give it back.
+  {
+    on: 'condition',
+    from: NOT_PRIMARY,
+    when: 'permitUnwanted',
+    guard: (s) => s.quorum.permit !== 'none',
+    to: 'same',
+    step: { do: 'withdraw' },
   },
   // preempt: a better-priority backup asks the primary to hand over (explicitly, never by a dual primary).
   {

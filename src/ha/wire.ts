@@ -6,7 +6,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { SipPathReport } from '../monitor/health-decision.js';
 import { tryJson } from '../net/json.js';
-import type { Role } from './role-machine.js';
+import type { EtcdView, Role } from './role-machine.js';
 
 export const MAGIC = Buffer.from('SPH1', 'latin1');
 export const MAC_BYTES = 32;
@@ -22,6 +22,9 @@ export type PeerBody =
       yielding: boolean;
       /** What this node sees of its own SIP path: the peer's input to the SIP-path decision table. */
       sip?: SipPathReport;
+      /** Cluster mode: this node's etcd lease as it knows it, and its fencing token (the permit's revision). */
+      etcd?: EtcdView;
+      fence?: number;
     }
   /** The primary resigns: it has removed the VIP (at vipRemovedAt, epoch ms) and hands over to the peer now. */
   | { type: 'resign'; term: number; vipRemovedAt: number | null }
@@ -67,6 +70,7 @@ export function decode(buf: Buffer, key: Buffer): DecodeResult {
 }
 
 const ROLES: readonly string[] = ['starting', 'backup', 'primary', 'fault'];
+const ETCD_VIEWS: readonly string[] = ['off', 'unknown', 'reachable', 'unreachable'];
 const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 function asMessage(raw: unknown): PeerMessage | undefined {
@@ -97,6 +101,8 @@ function asMessage(raw: unknown): PeerMessage | undefined {
     // An unreadable report is dropped, not the heartbeat: liveness must not depend on the monitoring's shape.
     const sip = asSipReport(b.sip);
     if (sip !== undefined) body.sip = sip;
+    if (typeof b.etcd === 'string' && ETCD_VIEWS.includes(b.etcd)) body.etcd = b.etcd as EtcdView;
+    if (isUint(b.fence)) body.fence = b.fence;
   } else if (b.type === 'resign') {
     if (!isUint(b.term) || !(b.vipRemovedAt === null || isUint(b.vipRemovedAt))) return undefined;
     body = { type: 'resign', term: b.term, vipRemovedAt: b.vipRemovedAt };

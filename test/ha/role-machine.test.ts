@@ -55,10 +55,37 @@ function st(role: Role, over: Partial<RoleState> = {}, peer: Partial<RoleState['
       id: 'b',
       ready: true,
       yielding: false,
+      etcd: 'off',
+      fence: 0,
       ...peer,
     },
     ...over,
   };
+}
+
+/** A node in cluster mode: etcd reachable, the permit held (fence 7) when primary; the peer reaches etcd too. */
+function cluster(
+  role: Role,
+  q: Partial<RoleState['quorum']> = {},
+  peer: Partial<RoleState['peer']> = {},
+  term = 5,
+): RoleState {
+  const held = role === 'primary';
+  return st(
+    role,
+    {
+      term,
+      quorum: {
+        enabled: true,
+        failsafe: true,
+        etcd: 'reachable',
+        permit: held ? 'held' : 'none',
+        fence: held ? 7 : 0,
+        ...q,
+      },
+    },
+    { etcd: 'reachable', fence: 0, ...peer },
+  );
 }
 
 const hb = (
@@ -537,6 +564,141 @@ const CASES: Case[] = [
       assert.equal(s.peer.status, 'dead');
       assert.equal(s.vipCheck.alarmed, true);
     },
+  },
+  // Cluster mode: etcd's permit gates every promotion and fences the primary (README "Growing past one pair").
+  {
+    name: 'cluster: a backup whose peer dies asks etcd for the permit first, and waits for it',
+    state: silent(cluster('backup')),
+    event: TICK,
+    role: 'backup',
+    actions: ['campaign'],
+    check: (a, s) => {
+      assert.deepEqual(a[0], { type: 'campaign', wait: true });
+      assert.equal(s.quorum.permit, 'campaigning');
+    },
+  },
+  {
+    name: 'cluster: the permit won, the promotion follows; enable-vip carries the fencing token',
+    state: cluster('backup', { permit: 'campaigning' }, { status: 'dead' }),
+    event: { type: 'permit', held: true, fence: 9 },
+    role: 'primary',
+    actions: PROMOTE,
+    term: 6,
+    check: (a, s) => {
+      assert.deepEqual(
+        a.find((x) => x.type === 'enable-vip'),
+        { type: 'enable-vip', fence: 9 },
+      );
+      assert.equal(s.quorum.fence, 9);
+      assert.equal(advertise(s).fence, 9);
+    },
+  },
+  {
+    name: 'cluster: a backup cut off from etcd never asks and never promotes',
+    state: silent(cluster('backup', { etcd: 'unreachable' })),
+    event: TICK,
+    role: 'backup',
+    actions: [],
+  },
+  {
+    name: 'cluster: the peer is heard again while the campaign is out: the permit is given back',
+    state: cluster('backup', { permit: 'campaigning' }, { status: 'dead' }),
+    event: hb('primary'),
+    role: 'backup',
+    actions: ['withdraw'],
+    check: (_a, s) => assert.equal(s.quorum.permit, 'none'),
+  },
+  {
+    name: 'cluster: a primary whose lease runs out while the peer reaches etcd releases and hands over',
+    state: cluster('primary', {}, { etcd: 'reachable' }),
+    event: { type: 'etcd', reachable: false },
+    role: 'backup',
+    actions: [
+      'timeline',
+      'disable-vip',
+      'withdraw',
+      'send-resign',
+      'set-worker-role',
+      'raise-alarm',
+      'send-heartbeat',
+    ],
+    check: (a) => assert.equal((a[5] as { alarm: string }).alarm, 'quorum-lost'),
+  },
+  {
+    name: 'cluster failsafe: lease run out, the peer heard and cut off from etcd too: the primary keeps the VIP',
+    state: cluster('primary', {}, { etcd: 'unreachable' }),
+    event: { type: 'etcd', reachable: false },
+    role: 'primary',
+    actions: [],
+    check: (_a, s) => assert.equal(s.quorum.permit, 'lapsed'),
+  },
+  {
+    name: 'cluster without failsafe: the same primary gives the VIP up',
+    state: cluster('primary', { failsafe: false }, { etcd: 'unreachable' }),
+    event: { type: 'etcd', reachable: false },
+    role: 'backup',
+    actions: [
+      'timeline',
+      'disable-vip',
+      'withdraw',
+      'send-resign',
+      'set-worker-role',
+      'raise-alarm',
+      'send-heartbeat',
+    ],
+  },
+  {
+    name: 'cluster: a primary cut off from both its peer and etcd releases the VIP',
+    state: cluster('primary', {}, { status: 'dead', etcd: 'unreachable' }),
+    event: { type: 'etcd', reachable: false },
+    role: 'backup',
+    actions: [
+      'timeline',
+      'disable-vip',
+      'withdraw',
+      'send-resign',
+      'set-worker-role',
+      'raise-alarm',
+      'send-heartbeat',
+    ],
+  },
+  {
+    name: 'cluster failsafe over: etcd answers again, the primary renews its permit without queueing',
+    state: cluster('primary', { permit: 'lapsed' }, { etcd: 'unreachable' }),
+    event: { type: 'etcd', reachable: true },
+    role: 'primary',
+    actions: ['campaign'],
+    check: (a) => assert.deepEqual(a[0], { type: 'campaign', wait: false }),
+  },
+  {
+    name: 'cluster: the permit is taken from the primary (fenced): it releases at once',
+    state: cluster('primary', { permit: 'campaigning' }),
+    event: { type: 'permit', held: false, detail: 'held by b' },
+    role: 'backup',
+    actions: ['timeline', 'disable-vip', 'set-worker-role', 'raise-alarm', 'send-heartbeat'],
+    check: (a) => assert.equal((a[3] as { alarm: string }).alarm, 'fenced'),
+  },
+  {
+    name: 'cluster: a switchover gives the permit back after the VIP and before the resignation',
+    state: cluster('primary'),
+    event: { type: 'switchover-requested' },
+    role: 'backup',
+    actions: [
+      'timeline',
+      'disable-vip',
+      'withdraw',
+      'send-resign',
+      'set-worker-role',
+      'switchover-result',
+      'send-heartbeat',
+    ],
+  },
+  {
+    name: 'cluster: of two primaries the newer permit wins, whatever the terms',
+    state: cluster('primary', { fence: 7 }, { role: 'primary' }, 9),
+    event: hb('primary', 5, { fence: 12, etcd: 'reachable' }),
+    role: 'backup',
+    actions: ['timeline', 'disable-vip', 'withdraw', 'set-worker-role', 'raise-alarm', 'send-heartbeat'],
   },
 ];
 

@@ -23,6 +23,8 @@ export function fakeStatus(id: string, role: Role, term: number, peer: string): 
       id: peer,
       ready: true,
       yielding: false,
+      etcd: 'off',
+      fence: 0,
       link: {
         peer: 'alive',
         peerId: peer,
