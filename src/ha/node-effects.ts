@@ -6,6 +6,7 @@ import { errorMessage } from '../net/errors.js';
 import type { Clock, TimerHandle } from '../time/clock.js';
 import type { VipDriver } from '../vip/driver.js';
 import type { AlarmLog } from './alarm-log.js';
+import type { PermitPort } from './node.js';
 import type { PeerChannel } from './peer-link.js';
 import type { RoleAction, RoleEvent } from './role-events.js';
 import type { TermStorePort } from './term-store.js';
@@ -33,6 +34,8 @@ export interface EffectsPort {
   heartbeat(): void;
   /** The machine's answer to an operator's switchover. */
   reply(ok: boolean, detail: string): void;
+  /** Cluster mode: the pair's permit (the fence check before adding the VIP, the withdraw after releasing it). */
+  permit?: PermitPort | undefined;
 }
 
 export class NodeEffects {
@@ -95,8 +98,28 @@ export class NodeEffects {
         });
         return;
       }
-      case 'enable-vip':
+      case 'enable-vip': {
+        // The fencing token's check, as late as possible: a node whose permit lapsed or was won again since the
+        // decision does not add the VIP (the machine hears that the permit is not its own and demotes).
+        const refused = a.fence === undefined ? undefined : this.p.permit?.mayServe(a.fence);
+        if (refused !== undefined) {
+          this.p.log.warn({ fence: a.fence, refused }, 'VIP not added: fenced');
+          this.p.dispatch({
+            type: 'permit',
+            held: false,
+            detail: `fenced before adding the VIP: ${refused}`,
+          });
+          return;
+        }
         await this.vipCommand('enable');
+        return;
+      }
+      case 'withdraw':
+        await this.p.permit?.withdraw();
+        return;
+      case 'campaign':
+        // (The node runs campaigns beside the queue; one that reaches the queue still runs, unawaited.)
+        void this.p.permit?.campaign(a.wait);
         return;
       case 'disable-vip':
         // A primary worker ends its TCP, TLS and WebSocket connections first, while their FIN can still leave from

@@ -4,6 +4,7 @@
 // the resign that follows it and a term is on disk before the VIP that depends on it is added. It decides
 // nothing itself: the role, what the peer hears and when the peer is dead are the machine's (role-machine.ts).
 import type { Logger } from 'pino';
+import type { PermitEvents, PermitStatus } from '../cluster/pair-permit.js';
 import type { SiphaConfig } from '../config/schema.js';
 import { sipMonitorFromConfig } from '../monitor/from-config.js';
 import type { Decision } from '../monitor/health-decision.js';
@@ -58,6 +59,22 @@ export interface HaNodeOptions {
   /** Monotonic time for ticks and timers, and epoch time for timelines and alarms (tests: a fake clock). */
   clock?: Clock;
   wallNow?: () => number;
+  /**
+   * Cluster mode: the pair's permit in etcd (src/cluster/pair-permit.ts), built with the events it reports. Every
+   * promotion then waits for it (src/ha/role-table.ts); without it the node works as a plain pair.
+   */
+  permit?: (events: PermitEvents) => PermitPort;
+}
+
+/** What the node asks of the pair's permit (src/cluster/pair-permit.ts). */
+export interface PermitPort {
+  start(): void;
+  campaign(wait: boolean): Promise<void>;
+  withdraw(): Promise<void>;
+  /** undefined when the permit won at `fence` still allows adding the VIP, else why not. */
+  mayServe(fence: number): string | undefined;
+  status(): PermitStatus;
+  close(): Promise<void>;
 }
 
 export class HaNode implements NodeHandle {
@@ -69,6 +86,7 @@ export class HaNode implements NodeHandle {
   private readonly alarms: AlarmLog;
   private readonly effects: NodeEffects;
   private readonly sip: SipMonitor | undefined;
+  private readonly permit: PermitPort | undefined;
   private health = INITIAL_HEALTH;
   private stopTicks: () => void = () => {};
   private readonly tickMs: number;
@@ -114,6 +132,7 @@ export class HaNode implements NodeHandle {
       },
       0,
       ha.witnesses.length > 0,
+      o.permit === undefined ? undefined : { failsafe: o.config.cluster?.failsafe ?? true },
     );
     this.timelines = new TimelineLog(node.id, 50, (t) => {
       this.log.info({ timeline: t }, 'switchover timeline');
@@ -142,8 +161,10 @@ export class HaNode implements NodeHandle {
       },
       this.clock,
     );
+    this.permit = o.permit?.(this.permitEvents());
     this.effects = new NodeEffects({
       ...o,
+      permit: this.permit,
       timelines: this.timelines,
       worker: this.worker,
       link: this.link,
@@ -192,6 +213,7 @@ export class HaNode implements NodeHandle {
     if (!releaseOk)
       this.dispatch({ type: 'vip-result', op: 'disable', ok: false, reason: 'safe start release failed' });
     await this.link.start();
+    this.permit?.start();
     this.witnesses.start();
     await this.sip?.start();
     // On the real clock a tick is handled after the I/O the kernel already holds (setImmediate runs after the
@@ -219,6 +241,8 @@ export class HaNode implements NodeHandle {
     this.witnesses.stop();
     this.sip?.stop();
     await this.link.close();
+    // After the release and the withdraw (queued by the stop): revoking the lease drops anything left under it.
+    await this.permit?.close();
     await this.worker.stop();
     await this.o.terms.close?.();
   }
@@ -249,6 +273,15 @@ export class HaNode implements NodeHandle {
       timelines: this.timelines.list(),
       alarms: this.alarms.list(),
       activeAlarms: this.alarms.raised(),
+      cluster:
+        this.permit === undefined
+          ? null
+          : {
+              pairId: this.o.config.cluster?.pair_id ?? '',
+              failsafe: s.quorum.failsafe,
+              quorum: { etcd: s.quorum.etcd, permit: s.quorum.permit, fence: s.quorum.fence },
+              etcd: this.permit.status(),
+            },
       monitoring:
         this.sip === undefined
           ? null
@@ -309,6 +342,8 @@ export class HaNode implements NodeHandle {
       if (a.type === 'switchover-result') this.reply(a.ok, a.detail);
       else if (a.type === 'send-heartbeat' && !a.queued) this.sendHeartbeat();
       else if (a.type === 'probe-vip') this.probeVip(a.seq, a.timeoutTicks);
+      // A campaign may wait for a lease to expire: beside the queue, never in it; it answers with an event.
+      else if (a.type === 'campaign') void this.permit?.campaign(a.wait);
       else this.effects.enqueue(a);
     }
     this.waiters.changed();
@@ -352,6 +387,30 @@ export class HaNode implements NodeHandle {
       this.log.info({ ...after.peerGone, peer: after.peer.status }, 'peer process gone? (unauthenticated)');
     if (after.stalls > before.stalls)
       this.log.warn({ stalls: after.stalls }, 'this process stalled; peer window restarted');
+  }
+
+  /** The permit's reports as machine events; an unreachable etcd is a warning alarm while it lasts. */
+  private permitEvents(): PermitEvents {
+    return {
+      reachable: (ok, detail) => {
+        if (ok) this.alarms.clear('etcd-unreachable', 'etcd lease renewed');
+        else
+          this.alarms.raise(
+            'etcd-unreachable',
+            'warning',
+            `etcd lease not renewed in time (${detail}): no promotion; a primary keeps the VIP only under failsafe`,
+          );
+        this.dispatch({ type: 'etcd', reachable: ok });
+      },
+      won: (fence) => {
+        this.log.info({ fence }, 'pair permit won in etcd');
+        this.dispatch({ type: 'permit', held: true, fence });
+      },
+      lost: (detail) => {
+        this.log.warn({ detail }, 'pair permit is not ours');
+        this.dispatch({ type: 'permit', held: false, detail });
+      },
+    };
   }
 
   private workerEvents(): WorkerEvents {

@@ -1,5 +1,6 @@
 // What the HA node shows the outside world (management API, CLI, lab): its status, its events, the answer to a
 // switchover. Types only, so that the management layer depends on these shapes and not on the node class.
+import type { PermitStatus } from '../cluster/pair-permit.js';
 import type { SipMonitorStatus } from '../monitor/sip-monitor.js';
 import type { WitnessStatus } from '../monitor/witness.js';
 import type { PeerLinkStatus } from './peer-link.js';
@@ -46,10 +47,21 @@ export interface HaStatus {
   alarms: Alarm[];
   /** The alarms raised and not cleared. */
   activeAlarms: Alarm[];
+  /** Cluster mode: the pair's permit in etcd, as the role machine and the etcd client see it; null without it. */
+  cluster: ClusterNodeStatus | null;
   /** SIP traffic monitoring; null when monitoring.sip_traffic.enabled is false. */
   monitoring:
     | (SipMonitorStatus & { health: Record<'worker' | 'sip', { ok: boolean; reason: string }> })
     | null;
+}
+
+export interface ClusterNodeStatus {
+  pairId: string;
+  failsafe: boolean;
+  /** The role machine's view: this node's lease, its permit and its fencing token. */
+  quorum: { etcd: string; permit: string; fence: number };
+  /** The etcd client's view (lease, time left on it, renewal round trip, the holder, the last error). */
+  etcd: PermitStatus;
 }
 
 /** What the management layer hears from the node: in order, as it happens. */

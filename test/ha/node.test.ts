@@ -12,54 +12,13 @@ import { pino } from 'pino';
 import { configSchema } from '../../src/config/schema.js';
 import { HaNode } from '../../src/ha/node.js';
 import { TermStore } from '../../src/ha/term-store.js';
-import type { VipDriver } from '../../src/vip/driver.js';
+import { fakeVip, World } from '../helpers/vip-world.js';
 import { eventually } from '../lab/helpers.js';
 import { freePorts, UdpRelay } from './udp-relay.js';
 
 const KEY = Buffer.from('f3a9c0d2e4b61788a9b0c1d2e3f40516273849aabbccddeeff00112233445566', 'latin1');
 const HB = 20;
 const DEAD = 150;
-
-/** The shared VIP: which "hosts" hold it now, and the largest number of holders ever seen at once. */
-class World {
-  holders = new Set<string>();
-  maxHolders = 0;
-  enable(h: string) {
-    this.holders.add(h);
-    this.maxHolders = Math.max(this.maxHolders, this.holders.size);
-  }
-  resetMax() {
-    this.maxHolders = this.holders.size;
-  }
-}
-
-function fakeVip(world: World, host: string): VipDriver {
-  const fake = {
-    name: 'script',
-    announcing: false,
-    async enable() {
-      const changed = !world.holders.has(host);
-      world.enable(host);
-      return { operation: 'enable' as const, changed, durationMs: 1 };
-    },
-    async disable() {
-      const changed = world.holders.delete(host);
-      return { operation: 'disable' as const, changed, durationMs: 1 };
-    },
-    async isPresent() {
-      return { present: world.holders.has(host), flags: [], durationMs: 1 };
-    },
-    async announce() {
-      return {
-        mode: world.holders.has(host) ? ('sent' as const) : ('off' as const),
-        count: 1,
-        durationMs: 1,
-      };
-    },
-    cancelAnnouncements() {},
-  };
-  return fake as unknown as VipDriver;
-}
 
 const workerPath = fileURLToPath(new URL('./fake-worker.js', import.meta.url));
 

@@ -5,6 +5,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 
 export class TcpGate {
   private paused = false;
+  private cutOff = false;
   private held: Array<{ to: Socket; chunk: Buffer }> = [];
   private readonly sockets = new Set<Socket>();
 
@@ -24,6 +25,10 @@ export class TcpGate {
   }
 
   private relay(up: Socket, targetPort: number): void {
+    if (this.cutOff) {
+      up.destroy();
+      return;
+    }
     const down = connect({ host: '127.0.0.1', port: targetPort });
     for (const s of [up, down]) {
       s.setNoDelay(true);
@@ -51,6 +56,16 @@ export class TcpGate {
   resume(): void {
     this.paused = false;
     for (const { to, chunk } of this.held.splice(0)) if (!to.destroyed) to.write(chunk);
+  }
+
+  /** Cuts the path: every connection through the gate is reset, and new ones are refused, until `heal`. */
+  cut(): void {
+    this.cutOff = true;
+    for (const s of this.sockets) s.destroy();
+  }
+
+  heal(): void {
+    this.cutOff = false;
   }
 
   async close(): Promise<void> {

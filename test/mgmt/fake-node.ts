@@ -56,6 +56,7 @@ export function fakeStatus(id: string, role: Role, term: number, peer: string): 
     timelines: [],
     alarms: [],
     activeAlarms: [],
+    cluster: null,
     monitoring: null,
   };
 }

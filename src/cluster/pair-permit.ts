@@ -1,0 +1,339 @@
+// The pair's permit in etcd (cluster mode, README "Growing past one pair"): the side of the role machine's quorum
+// that talks to etcd. Each node holds a lease of its own (cluster.lease_ttl_s), renewed every quarter TTL; the
+// permit is one key, `permitKey`, created by transaction only while absent and attached to the winner's lease, so
+// it dies with the winner's lease; the revision that created it is the winner's fencing token.
+//
+// Time: a renewal sent at T and answered keeps the lease alive in etcd until at least T + TTL (etcd counts from
+// when it got the renewal, later than T). So this node calls itself unreachable at T + TTL − margin without a newer
+// answer: its primary then releases the VIP before etcd can expire the lease and grant the permit to the peer.
+//
+// What goes up to the node: reachable(true|false) on each change, won(fence) when a campaign wins, lost(detail)
+// when the permit is positively not this node's (another node holds it, or it was deleted while the lease was
+// renewed). A key that vanished because this node's own lease ran out is not "lost": the machine already knows
+// the lease ran out (unreachable) and asks again once etcd answers.
+import { performance } from 'node:perf_hooks';
+import type { Etcd3 } from 'etcd3';
+import type { Logger } from 'pino';
+import { errorMessage } from '../net/errors.js';
+
+export interface PermitEvents {
+  reachable(ok: boolean, detail: string): void;
+  won(fence: number): void;
+  lost(detail: string): void;
+}
+
+export interface PairPermitOptions {
+  client: Etcd3;
+  /** The permit key (src/cluster/keys.ts permitKey). */
+  key: string;
+  nodeId: string;
+  ttlS: number;
+  requestTimeoutMs: number;
+  log: Logger;
+}
+
+export interface PermitStatus {
+  etcd: 'unknown' | 'reachable' | 'unreachable';
+  lease: string | undefined;
+  /** Milliseconds left before this node counts its lease as run out (negative: past it). */
+  validForMs: number;
+  permit: 'none' | 'campaigning' | 'held';
+  fence: number;
+  holder: string | undefined;
+  /** Round trip of the last renewal, ms. */
+  renewRttMs: number | undefined;
+  lastError: string | undefined;
+}
+
+interface Holder {
+  node: string;
+  lease: string;
+}
+
+/** How often a waiting campaign looks at the key again (etcd itself expires leases on a 500 ms sweep). */
+const WAIT_POLL_MS = 100;
+
+export class PairPermit {
+  private lease: string | undefined;
+  private validUntil = 0;
+  private reachable: boolean | undefined;
+  private held: { fence: number } | undefined;
+  private campaigning = false;
+  /** Bumped by withdraw and close: a campaign of an older generation stops and gives back what it won. */
+  private generation = 0;
+  private holder: string | undefined;
+  private renewRttMs: number | undefined;
+  private lastError: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private renewing = false;
+  private closed = false;
+  private readonly keyBuf: Buffer;
+  private readonly periodMs: number;
+  private readonly marginMs: number;
+
+  constructor(
+    private readonly o: PairPermitOptions,
+    private readonly events: PermitEvents,
+  ) {
+    this.keyBuf = Buffer.from(o.key);
+    const ttlMs = o.ttlS * 1000;
+    this.periodMs = Math.max(100, Math.floor(ttlMs / 4));
+    // The VIP release must be done before etcd may expire the lease: a quarter TTL, at most 500 ms.
+    this.marginMs = Math.min(500, Math.floor(ttlMs / 4));
+  }
+
+  start(): void {
+    void this.renew();
+    this.timer = setInterval(() => void this.renew(), this.periodMs);
+    this.timer.unref();
+  }
+
+  /** Valid to add the VIP under: the permit won at `fence` is held and the lease is within its deadline. */
+  mayServe(fence: number): string | undefined {
+    if (this.held === undefined) return 'the permit is not held';
+    if (this.held.fence !== fence)
+      return `the permit was won again since (fence ${this.held.fence} ≠ ${fence})`;
+    if (performance.now() >= this.validUntil) return 'the etcd lease is past its deadline';
+    return undefined;
+  }
+
+  status(): PermitStatus {
+    return {
+      etcd: this.reachable === undefined ? 'unknown' : this.reachable ? 'reachable' : 'unreachable',
+      lease: this.lease,
+      validForMs: Math.round(this.validUntil - performance.now()),
+      permit: this.held !== undefined ? 'held' : this.campaigning ? 'campaigning' : 'none',
+      fence: this.held?.fence ?? 0,
+      holder: this.holder,
+      renewRttMs: this.renewRttMs,
+      lastError: this.lastError,
+    };
+  }
+
+  /**
+   * Asks for the permit. `wait`: until the holder's key goes (its lease expires, or it gives the permit back);
+   * else one answer now. A newer campaign or a withdraw ends this one.
+   */
+  async campaign(wait: boolean): Promise<void> {
+    const gen = ++this.generation;
+    this.campaigning = true;
+    try {
+      while (gen === this.generation && !this.closed) {
+        const answer = await this.tryOnce().catch((err: unknown) => {
+          this.noteError(err);
+          return undefined;
+        });
+        if (gen !== this.generation || this.closed) {
+          // Withdrawn meanwhile: what this attempt won goes back at once.
+          if (answer?.won === true) await this.deleteIfMine().catch(() => {});
+          return;
+        }
+        if (answer?.won === true) {
+          this.held = { fence: answer.fence };
+          this.holder = this.o.nodeId;
+          this.events.won(answer.fence);
+          return;
+        }
+        if (answer !== undefined && !wait) {
+          this.events.lost(`the permit is held by ${answer.holder}`);
+          return;
+        }
+        await sleep(WAIT_POLL_MS);
+      }
+    } finally {
+      if (gen === this.generation) this.campaigning = false;
+    }
+  }
+
+  /** Gives the permit back: ends any campaign and deletes the key if it is this node's. Bounded, best effort. */
+  async withdraw(): Promise<void> {
+    this.generation++;
+    this.campaigning = false;
+    const had = this.held !== undefined;
+    this.held = undefined;
+    if (!had) return;
+    await this.deleteIfMine().catch((err: unknown) => this.noteError(err));
+  }
+
+  /** Stops renewing; gives the permit back and revokes the lease (its keys go at once, not after the TTL). */
+  async close(): Promise<void> {
+    await this.withdraw();
+    this.closed = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
+    const lease = this.lease;
+    this.lease = undefined;
+    if (lease !== undefined)
+      await this.o.client.leaseClient
+        .leaseRevoke({ ID: lease }, this.callOptions())
+        .catch((err: unknown) => this.noteError(err));
+  }
+
+  // ---- the lease ----
+
+  private async renew(): Promise<void> {
+    if (this.renewing || this.closed) return;
+    this.renewing = true;
+    const sentAt = performance.now();
+    try {
+      let ttl: number;
+      if (this.lease === undefined) {
+        const res = await this.o.client.leaseClient.leaseGrant(
+          { TTL: this.o.ttlS, ID: 0 },
+          this.callOptions(),
+        );
+        this.lease = String(res.ID);
+        ttl = Number(res.TTL);
+      } else {
+        ttl = await this.keepAlive(this.lease);
+        if (ttl <= 0) {
+          // The lease ran out in etcd (this node was cut off longer than the TTL): its keys are gone with it, the
+          // permit too. A new lease now; the machine, which already heard "unreachable", asks again.
+          this.log('etcd lease expired; granting a new one');
+          this.lease = undefined;
+          this.held = undefined;
+          const res = await this.o.client.leaseClient.leaseGrant(
+            { TTL: this.o.ttlS, ID: 0 },
+            this.callOptions(),
+          );
+          this.lease = String(res.ID);
+          ttl = Number(res.TTL);
+        }
+      }
+      if (this.closed) return;
+      this.renewRttMs = Math.round(performance.now() - sentAt);
+      this.validUntil = sentAt + Math.min(ttl, this.o.ttlS) * 1000 - this.marginMs;
+      this.armDeadline();
+      this.setReachable(true, 'lease renewed');
+      if (this.held !== undefined) await this.checkHeld();
+    } catch (err) {
+      this.noteError(err);
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  private async keepAlive(lease: string): Promise<number> {
+    const stream = await this.o.client.leaseClient.leaseKeepAlive(this.callOptions());
+    try {
+      const res = await new Promise<{ TTL: string }>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('keep-alive timed out')), this.o.requestTimeoutMs);
+        stream.on('data', (r: { TTL: string }) => {
+          clearTimeout(timer);
+          resolve(r);
+        });
+        stream.on('error', (e: unknown) => {
+          clearTimeout(timer);
+          reject(e);
+        });
+        stream.write({ ID: lease });
+      });
+      return Number(res.TTL);
+    } finally {
+      stream.end();
+    }
+  }
+
+  /** The local deadline: past it without a renewal, this node counts its lease as run out. */
+  private armDeadline(): void {
+    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
+    const ms = Math.max(0, this.validUntil - performance.now());
+    this.deadlineTimer = setTimeout(() => {
+      if (performance.now() >= this.validUntil)
+        this.setReachable(false, this.lastError ?? 'no renewal in time');
+    }, ms + 1);
+    this.deadlineTimer.unref();
+  }
+
+  private setReachable(ok: boolean, detail: string): void {
+    if (this.reachable === ok || this.closed) return;
+    this.reachable = ok;
+    this.events.reachable(ok, detail);
+  }
+
+  // ---- the key ----
+
+  /** One transaction: create the key under this node's lease if absent, else read who holds it. */
+  private async tryOnce(): Promise<{ won: true; fence: number } | { won: false; holder: string }> {
+    const lease = this.lease;
+    if (lease === undefined) throw new Error('no etcd lease yet');
+    const mine: Holder = { node: this.o.nodeId, lease };
+    const res = await this.o.client.kv.txn(
+      {
+        compare: [{ key: this.keyBuf, target: 'Create', result: 'Equal', create_revision: 0 }],
+        success: [{ request_put: { key: this.keyBuf, value: Buffer.from(JSON.stringify(mine)), lease } }],
+        failure: [{ request_range: { key: this.keyBuf } }],
+      },
+      this.callOptions(),
+    );
+    if (res.succeeded) return { won: true, fence: Number(res.header.revision) };
+    const kv = res.responses[0]?.response_range?.kvs[0];
+    if (kv === undefined) return { won: false, holder: 'nobody (the key went meanwhile)' };
+    const h = parseHolder(kv.value);
+    this.holder = h?.node;
+    // Ours already, under this lease (won before, and the answer was lost): the same permit, the same fence.
+    if (h !== undefined && h.node === this.o.nodeId && h.lease === lease)
+      return { won: true, fence: Number(kv.create_revision) };
+    return { won: false, holder: h === undefined ? 'an unreadable value' : `node ${h.node}` };
+  }
+
+  /** While held, after each renewal: is the key still ours? Another holder, or none while renewed: lost. */
+  private async checkHeld(): Promise<void> {
+    const held = this.held;
+    const res = await this.o.client.kv.range({ key: this.keyBuf }, this.callOptions());
+    if (this.held !== held || held === undefined) return;
+    const kv = res.kvs[0];
+    const h = kv === undefined ? undefined : parseHolder(kv.value);
+    this.holder = h?.node;
+    if (kv !== undefined && h?.node === this.o.nodeId && Number(kv.create_revision) === held.fence) return;
+    this.held = undefined;
+    this.events.lost(
+      kv === undefined
+        ? 'the permit key was deleted'
+        : `the permit is now held by ${h?.node ?? 'someone else'}`,
+    );
+  }
+
+  private async deleteIfMine(): Promise<void> {
+    const lease = this.lease;
+    if (lease === undefined) return;
+    const mine = Buffer.from(JSON.stringify({ node: this.o.nodeId, lease } satisfies Holder));
+    await this.o.client.kv.txn(
+      {
+        compare: [{ key: this.keyBuf, target: 'Value', result: 'Equal', value: mine }],
+        success: [{ request_delete_range: { key: this.keyBuf } }],
+      },
+      this.callOptions(),
+    );
+  }
+
+  private callOptions(): { deadline: number } {
+    return { deadline: Date.now() + this.o.requestTimeoutMs };
+  }
+
+  private noteError(err: unknown): void {
+    const msg = errorMessage(err);
+    if (msg !== this.lastError) this.o.log.debug({ err: msg }, 'etcd request failed');
+    this.lastError = msg;
+  }
+
+  private log(msg: string): void {
+    this.o.log.info({ key: this.o.key }, msg);
+  }
+}
+
+function parseHolder(value: Buffer): Holder | undefined {
+  try {
+    const v = JSON.parse(value.toString('utf8')) as Partial<Holder>;
+    return typeof v.node === 'string' && typeof v.lease === 'string'
+      ? { node: v.node, lease: v.lease }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
