@@ -217,7 +217,7 @@ export function switchover(o: { force?: boolean } = {}): Fault {
 const nft = (lab: Lab, host: LabHostName, script: string) => lab.exec(host, ['nft', script]);
 
 /** Removes an nftables table of a fault; nothing to do when it is not there (heal is idempotent). */
-async function dropTable(lab: Lab, host: LabHostName, table: string): Promise<void> {
+export async function dropTable(lab: Lab, host: LabHostName, table: string): Promise<void> {
   const out = await lab.exec(host, ['nft', `delete table ${table}`], { allowFailure: true });
   if (out.exitCode !== 0 && !/No such file or directory/.test(out.stderr))
     throw new LabCommandError(['nft', `delete table ${table}`], out);
