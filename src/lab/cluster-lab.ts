@@ -126,6 +126,21 @@ export class ClusterLab {
     for (const p of this.pairs) for (const h of p.hosts) p.start(h);
   }
 
+  /**
+   * Starts the pairs one after the other, each settled (with its first host primary unless anyPrimary) before the
+   * next starts: four nodes warming up at once on a small machine make each late enough to count itself faulty.
+   * Resolves with what each settle saw; a pair may have moved since (settleAll says where they all are now).
+   */
+  async startSettled(o: { timeoutMs?: number; anyPrimary?: boolean } = {}): Promise<Settled<PairHost>[]> {
+    const settled: Settled<PairHost>[] = [];
+    for (const p of this.pairs) {
+      for (const h of p.hosts) p.start(h);
+      const primary = o.anyPrimary === true ? undefined : p.hosts[0];
+      settled.push(await settle(p, { primary, timeoutMs: o.timeoutMs }));
+    }
+    return settled;
+  }
+
   /** Waits until every pair is settled (each with its first host primary unless told otherwise). */
   settleAll(o: { timeoutMs?: number; anyPrimary?: boolean } = {}): Promise<Settled<PairHost>[]> {
     return Promise.all(
