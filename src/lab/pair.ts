@@ -73,9 +73,6 @@ export interface SwitchoverAnswer {
 export class Pair<H extends PairHost = Host> {
   readonly procs: Partial<Record<H, ChildProcess>> = {};
   private readonly relays: Partial<Record<H, Promise<ApiRelay>>> = {};
-  /** This pair's VIP (pair 1: lab.topology.vip). */
-  readonly vip: LabVip;
-
   private constructor(
     readonly lab: Lab,
     readonly dir: string,
@@ -83,19 +80,20 @@ export class Pair<H extends PairHost = Host> {
     readonly index: PairIndex,
     /** The two hosts, the higher priority first. */
     readonly hosts: readonly [H, H],
+    /** This pair's VIP (pair 1: lab.topology.vip). */
+    readonly vip: LabVip,
     private readonly env: Record<string, string> = {},
-  ) {
-    this.vip = pairVip(lab.topology, index);
-  }
+  ) {}
 
   static create(lab: Lab, options?: PairOptions & { index?: 1 }): Promise<Pair<Host>>;
   static create(lab: Lab, options: PairOptions & PairIndexOption): Promise<AnyPair>;
   static async create(lab: Lab, options: PairOptions & PairIndexOption = {}): Promise<AnyPair> {
     const index = options.index ?? 1;
     const hosts: readonly [PairHost, PairHost] = PAIR_HOSTS[index];
+    // Before the folder: throws for a pair this lab does not have.
+    const vip = pairVip(lab.topology, index);
     const dir = await mkdtemp(join(tmpdir(), `sipha-pair${index === 1 ? '' : index}-`));
-    const pair = new Pair<PairHost>(lab, dir, index, hosts, options.env);
-    const vip = pair.vip;
+    const pair = new Pair<PairHost>(lab, dir, index, hosts, vip, options.env);
     for (const h of hosts) {
       const hd = join(pair.dir, h);
       await mkdir(hd, { recursive: true });
