@@ -1,7 +1,8 @@
-// Two sipha HA nodes in the lab (A and B, or in a cluster lab the hosts of pair 2 or 3; with two NICs the HA link runs on both and the API on the management
-// subnet), started as `sipha start --config FILE` inside their namespaces. Status and switchover go through the
-// management API (see api.ts); the VIP holder is read in the hosts' namespaces. Used through the settled-pair
-// fixture (fixture.ts) by the lab tests, the demo and the failover benchmark.
+// Two sipha HA nodes in the lab (A and B, or in a cluster lab those of pair 2 or 3; with two NICs the HA link
+// runs on both and the API on the management subnet), started as `sipha start --config FILE` inside their
+// namespaces. Status and switchover go through the management API (see api.ts); the VIP holder is read in the
+// hosts' namespaces. Used through the settled-pair fixture (fixture.ts) by the lab tests, the demo and the
+// failover benchmark, and by the cluster lab (cluster-lab.ts) for each of its pairs.
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';

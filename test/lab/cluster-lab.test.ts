@@ -25,7 +25,7 @@ function namespaces(): string[] {
     .filter((n) => n !== '');
 }
 
-/** A TCP connection from `from` to addr:port, as a one-line Node script in the host: true if it opened in 1 s. */
+/** A one-line Node script run in a host: exits 0 if a TCP connection to addr:port opens within 1 s. */
 const connectScript = (addr: string, port: number) =>
   `const s=require('net').connect(${port},${JSON.stringify(addr)},()=>process.exit(0));s.on('error',()=>process.exit(1));setTimeout(()=>process.exit(1),1000)`;
 
