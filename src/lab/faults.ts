@@ -5,7 +5,16 @@
 // for the pair to react: that is the caller's business (and settle.ts says when it is over).
 import type { Lab } from './lab.js';
 import { LabCommandError, run } from './netns.js';
-import { HA_PORT, HOSTS, type Host, other, type Pair, REPLICATION_PORT, signalPid } from './pair.js';
+import {
+  type AnyPair,
+  HA_PORT,
+  HOSTS,
+  type Host,
+  other,
+  type Pair,
+  REPLICATION_PORT,
+  signalPid,
+} from './pair.js';
 import type { LabHostName } from './topology.js';
 
 export interface Injected {
@@ -143,20 +152,6 @@ export function sipPathCut(): Fault {
  */
 export function haLinkDown(o: { paths?: 'all' | 'management' } = {}): Fault {
   const only = o.paths === 'management';
-  const rules = (pair: Pair) =>
-    HOSTS.flatMap((h) =>
-      pair
-        .haAddresses(other(h))
-        .slice(0, only ? 1 : undefined)
-        .flatMap((to) => [
-          [h, 'to', to, 'ipproto', 'udp', 'dport', String(HA_PORT)],
-          [h, 'to', to, 'ipproto', 'tcp', 'dport', String(REPLICATION_PORT)],
-        ]),
-    );
-  const rule = (pair: Pair, op: 'add' | 'del', [h, ...spec]: string[]) =>
-    run(['ip', '-n', pair.lab.netns(h as Host), 'rule', op, ...spec, 'blackhole'], {
-      allowFailure: op === 'del',
-    });
   return {
     name: only ? 'haLinkDown/management' : 'haLinkDown',
     summary: only
@@ -166,13 +161,35 @@ export function haLinkDown(o: { paths?: 'all' | 'management' } = {}): Fault {
       if (only && pair.haAddresses('a').length < 2)
         throw new Error('one HA path only: nothing would be left');
       const at = Date.now();
-      for (const r of rules(pair)) await rule(pair, 'add', r);
+      await haLinkBlackhole(pair, 'add', only);
       return { at, detail: `HA ${only ? 'management path' : 'link'} cut between a and b` };
     },
-    async heal(pair) {
-      for (const r of rules(pair)) await rule(pair, 'del', r);
-    },
+    heal: (pair) => haLinkBlackhole(pair, 'del', only),
   };
+}
+
+/**
+ * Adds (or deletes, ignoring rules that are not there) haLinkDown's blackhole rules for a pair of any index:
+ * each host drops what it sends to its peer's HA ports, every path or (`firstPathOnly`) the first one.
+ */
+export async function haLinkBlackhole(
+  pair: AnyPair,
+  op: 'add' | 'del',
+  firstPathOnly = false,
+): Promise<void> {
+  const rules = pair.hosts.flatMap((h) =>
+    pair
+      .haAddresses(pair.other(h))
+      .slice(0, firstPathOnly ? 1 : undefined)
+      .flatMap((to) => [
+        { h, spec: ['to', to, 'ipproto', 'udp', 'dport', String(HA_PORT)] },
+        { h, spec: ['to', to, 'ipproto', 'tcp', 'dport', String(REPLICATION_PORT)] },
+      ]),
+  );
+  for (const { h, spec } of rules)
+    await run(['ip', '-n', pair.lab.netns(h), 'rule', op, ...spec, 'blackhole'], {
+      allowFailure: op === 'del',
+    });
 }
 
 /**
@@ -200,7 +217,7 @@ export function switchover(o: { force?: boolean } = {}): Fault {
 const nft = (lab: Lab, host: LabHostName, script: string) => lab.exec(host, ['nft', script]);
 
 /** Removes an nftables table of a fault; nothing to do when it is not there (heal is idempotent). */
-async function dropTable(lab: Lab, host: LabHostName, table: string): Promise<void> {
+export async function dropTable(lab: Lab, host: LabHostName, table: string): Promise<void> {
   const out = await lab.exec(host, ['nft', `delete table ${table}`], { allowFailure: true });
   if (out.exitCode !== 0 && !/No such file or directory/.test(out.stderr))
     throw new LabCommandError(['nft', `delete table ${table}`], out);

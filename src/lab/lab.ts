@@ -18,9 +18,12 @@ import {
   type LabTopology,
   labHosts,
   namespacesOf,
+  PAIR_HOSTS,
   parseLabNetns,
   planTopology,
 } from './topology.js';
+
+const PAIR_HOST_SET: ReadonlySet<LabHostName> = new Set(Object.values(PAIR_HOSTS).flat());
 
 /** Where `sipha lab up` keeps the topology of labs that outlive the process. */
 export const LAB_STATE_DIR = '/run/sipha-lab';
@@ -186,7 +189,7 @@ export class Lab {
         'net.ipv6.conf.default.accept_ra': 0,
       };
       // The pair binds its SIP sockets to the VIP before holding it (hot backup).
-      if (name === 'a' || name === 'b') {
+      if (PAIR_HOST_SET.has(name)) {
         conf['net.ipv4.ip_nonlocal_bind'] = 1;
         conf['net.ipv6.ip_nonlocal_bind'] = 1;
       }

@@ -1,19 +1,20 @@
 // When is the lab's pair settled: the one definition that the lab tests, the demo and the failover benchmark wait
 // for, before they start and after every fault is healed.
 import { eventually } from './eventually.js';
-import { HOSTS, type Host, other, type Pair } from './pair.js';
+import type { Host, Pair, PairHost } from './pair.js';
 import type { HaStatus } from './status.js';
 
-export interface Settled {
-  primary: Host;
-  backup: Host;
+/** H: the pair's hosts (A and B unless it is another pair of a cluster lab). */
+export interface Settled<H extends PairHost = Host> {
+  primary: H;
+  backup: H;
   /** The statuses that showed it, by host. */
-  status: Record<Host, HaStatus>;
+  status: Record<H, HaStatus>;
 }
 
-export interface SettleOptions {
+export interface SettleOptions<H extends PairHost = Host> {
   /** Settled only with this host primary (default: either). */
-  primary?: Host;
+  primary?: H;
   timeoutMs?: number;
   stepMs?: number;
 }
@@ -23,21 +24,23 @@ export interface SettleOptions {
  * ready, replication synced on both, the backup reaching the VIP over SIP, and the primary the only host with the
  * VIP on its NIC (read with `ip addr` in both namespaces). Returns what shows it, or why not.
  */
-export async function settledNow(
-  pair: Pair,
-  primaryWanted?: Host,
+export async function settledNow<H extends PairHost>(
+  pair: Pair<H>,
+  primaryWanted?: H,
   probedSince = Date.now() - 2000,
-): Promise<Settled | string> {
-  const [a, b] = await Promise.all(HOSTS.map((h) => pair.status(h)));
-  if (a === undefined || b === undefined) return `no status from ${a === undefined ? 'a' : 'b'}`;
-  const status: Record<Host, HaStatus> = { a, b };
-  const primary = HOSTS.find((h) => status[h].role === 'primary');
-  if (primary === undefined) return `no primary (a ${a.role}, b ${b.role})`;
+): Promise<Settled<H> | string> {
+  const hosts = pair.hosts;
+  const [a, b] = await Promise.all(hosts.map((h) => pair.status(h)));
+  if (a === undefined || b === undefined) return `no status from ${a === undefined ? hosts[0] : hosts[1]}`;
+  // Both of the pair's hosts are keys: the record is complete for H.
+  const status = { [hosts[0]]: a, [hosts[1]]: b } as Record<H, HaStatus>;
+  const primary = hosts.find((h) => status[h].role === 'primary');
+  if (primary === undefined) return `no primary (${hosts[0]} ${a.role}, ${hosts[1]} ${b.role})`;
   if (primaryWanted !== undefined && primary !== primaryWanted) return `${primary} is primary`;
-  const backup = other(primary);
+  const backup = pair.other(primary);
   const [p, q] = [status[primary], status[backup]];
   if (q.role !== 'backup') return `${backup} is ${q.role}`;
-  for (const h of HOSTS) {
+  for (const h of hosts) {
     if (!status[h].worker.ready) return `the SIP worker of ${h} is not ready`;
     if (status[h].replication?.synced !== true) return `replication is not synced on ${h}`;
   }
@@ -60,8 +63,11 @@ export async function settledNow(
 }
 
 /** Waits until the pair is settled; rejects with the last reason (and where the logs are) after timeoutMs. */
-export async function settle(pair: Pair, o: SettleOptions = {}): Promise<Settled> {
-  let last = 'not asked' as Settled | string;
+export async function settle<H extends PairHost>(
+  pair: Pair<H>,
+  o: SettleOptions<H> = {},
+): Promise<Settled<H>> {
+  let last = 'not asked' as Settled<H> | string;
   const since = Date.now();
   await eventually(
     async () => {
