@@ -12,7 +12,8 @@
 // renewed). A key that vanished because this node's own lease ran out is not "lost": the machine already knows
 // the lease ran out (unreachable) and asks again once etcd answers.
 import { performance } from 'node:perf_hooks';
-import type { Etcd3 } from 'etcd3';
+import { noop } from 'cockatiel';
+import type { Etcd3, IOptions } from 'etcd3';
 import type { Logger } from 'pino';
 import { errorMessage } from '../net/errors.js';
 
@@ -43,6 +44,15 @@ export interface PermitStatus {
   /** Round trip of the last renewal, ms. */
   renewRttMs: number | undefined;
   lastError: string | undefined;
+}
+
+/**
+ * The permit's client options: etcd3's default circuit breaker shuns a member for 5 s after three failures, which
+ * after an etcd outage would keep one node cut off seconds longer than its peer (and hand the VIP over for no
+ * reason). The permit's requests have deadlines of their own; the retry across members stays.
+ */
+export function permitClientOptions(options: IOptions): IOptions {
+  return { ...options, faultHandling: { ...options.faultHandling, host: () => noop } };
 }
 
 interface Holder {
@@ -215,10 +225,16 @@ export class PairPermit {
   }
 
   private async keepAlive(lease: string): Promise<number> {
-    const stream = await this.o.client.leaseClient.leaseKeepAlive(this.callOptions());
+    const started = performance.now();
+    const stream = await withTimeout(
+      this.o.client.leaseClient.leaseKeepAlive(this.callOptions()),
+      this.o.requestTimeoutMs,
+      'keep-alive stream',
+    );
     try {
+      const left = Math.max(1, this.o.requestTimeoutMs - (performance.now() - started));
       const res = await new Promise<{ TTL: string }>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('keep-alive timed out')), this.o.requestTimeoutMs);
+        const timer = setTimeout(() => reject(new Error('keep-alive timed out')), left);
         stream.on('data', (r: { TTL: string }) => {
           clearTimeout(timer);
           resolve(r);
@@ -240,8 +256,10 @@ export class PairPermit {
     if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
     const ms = Math.max(0, this.validUntil - performance.now());
     this.deadlineTimer = setTimeout(() => {
+      // (The event loop's cached time can fire a timer a little early: then wait out the rest.)
       if (performance.now() >= this.validUntil)
         this.setReachable(false, this.lastError ?? 'no renewal in time');
+      else this.armDeadline();
     }, ms + 1);
     this.deadlineTimer.unref();
   }
@@ -332,6 +350,23 @@ function parseHolder(value: Buffer): Holder | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A promise that gives up after ms (the etcd client may wait for a connection longer than our deadline). */
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} timed out`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
 }
 
 function sleep(ms: number): Promise<void> {

@@ -33,7 +33,7 @@ import type { HaStatus, NodeEvent, NodeHandle, SwitchoverReply } from './status.
 import { switchover } from './switchover.js';
 import type { TermStorePort } from './term-store.js';
 import { TimelineLog } from './timeline.js';
-import { lateTickMs, roleTimers } from './timers.js';
+import { lateTickMs, quorumSettleTicks, roleTimers } from './timers.js';
 import type { PeerMessage } from './wire.js';
 import type { NodeToWorker, ReplicationStatus, WorkerToNode } from './worker-ipc.js';
 import type { WorkerEvents, WorkerPort, WorkerSpec } from './worker-supervisor.js';
@@ -132,7 +132,16 @@ export class HaNode implements NodeHandle {
       },
       0,
       ha.witnesses.length > 0,
-      o.permit === undefined ? undefined : { failsafe: o.config.cluster?.failsafe ?? true },
+      o.permit === undefined
+        ? undefined
+        : {
+            failsafe: o.config.cluster?.failsafe ?? true,
+            settleTicks: quorumSettleTicks(
+              o.config.cluster?.lease_ttl_s ?? 2,
+              ha.heartbeat_ms,
+              timers.tickMs,
+            ),
+          },
     );
     this.timelines = new TimelineLog(node.id, 50, (t) => {
       this.log.info({ timeline: t }, 'switchover timeline');

@@ -155,7 +155,8 @@ function learn(state: RoleState, e: RoleEvent): RoleState {
       const q = state.quorum;
       // A held permit whose lease may expire any moment is no longer a grant: it lapses (kept only by failsafe).
       const permit = !e.reachable && q.permit === 'held' ? 'lapsed' : q.permit;
-      return { ...state, quorum: { ...q, etcd: e.reachable ? 'reachable' : 'unreachable', permit } };
+      const etcd = e.reachable ? 'reachable' : 'unreachable';
+      return { ...state, quorum: { ...q, etcd, permit, downTicks: 0 } };
     }
     case 'permit': {
       if (!state.quorum.enabled) return state;
@@ -178,8 +179,16 @@ function tick(state: RoleState, late: boolean): RoleState {
   // A probe whose result never came (the node lost it) counts as unanswered once well past its timeout.
   const vc = { ...state.vipCheck, elapsed: state.vipCheck.elapsed + 1 };
   const lost = vc.pending !== undefined && vc.elapsed > state.config.vipProbeTicks + 2;
+  const q = state.quorum;
   const s: RoleState = {
     ...state,
+    // How long this node has been cut off from etcd while its peer reports reaching it (the failsafe's end).
+    quorum:
+      q.etcd === 'unreachable' && state.peer.etcd === 'reachable'
+        ? { ...q, downTicks: q.downTicks + 1 }
+        : q.downTicks === 0
+          ? q
+          : { ...q, downTicks: 0 },
     vipCheck: lost ? { ...vc, pending: undefined, answer: 'silent' } : vc,
     hold: Math.max(0, state.hold - 1),
     preemptWait: Math.max(0, state.preemptWait - 1),

@@ -68,9 +68,25 @@ export interface Quorum {
   permit: 'none' | 'campaigning' | 'held' | 'lapsed';
   /** The etcd revision at which this node last won the permit: its fencing token (0: never). */
   fence: number;
+  /** Ticks this node's lease has been run out while its peer reported reaching etcd. */
+  downTicks: number;
+  /**
+   * How long that may last before the failsafe ends: the nodes' renewals run on their own schedules, so at the
+   * start of an etcd outage, or at its end, one node may report etcd reachable a renewal period before the other.
+   * (While it hears this node as primary, the peer does not campaign, so waiting is safe.)
+   */
+  settleTicks: number;
 }
 
-export const NO_QUORUM: Quorum = { enabled: false, failsafe: false, etcd: 'off', permit: 'none', fence: 0 };
+export const NO_QUORUM: Quorum = {
+  enabled: false,
+  failsafe: false,
+  etcd: 'off',
+  permit: 'none',
+  fence: 0,
+  downTicks: 0,
+  settleTicks: 0,
+};
 
 /** The machine's timers, all in ticks (src/ha/timers.ts turns the config's milliseconds into ticks). */
 export interface RoleConfig {
@@ -185,7 +201,7 @@ export function initialState(
   persistedTerm: number,
   witnessesConfigured: boolean,
   /** Cluster mode: the permit gates every promotion (undefined: no etcd, as before). */
-  quorum?: { failsafe: boolean },
+  quorum?: { failsafe: boolean; settleTicks: number },
 ): RoleState {
   return {
     role: 'starting',
@@ -225,7 +241,13 @@ export function initialState(
     quorum:
       quorum === undefined
         ? NO_QUORUM
-        : { enabled: true, failsafe: quorum.failsafe, etcd: 'unknown', permit: 'none', fence: 0 },
+        : {
+            ...NO_QUORUM,
+            enabled: true,
+            failsafe: quorum.failsafe,
+            settleTicks: quorum.settleTicks,
+            etcd: 'unknown',
+          },
   };
 }
 

@@ -119,7 +119,9 @@ const mayClaim = (s: RoleState) =>
  * reach etcd either — nobody can be granted the permit, so the primary keeps serving rather than nobody.
  */
 const failsafeHolds = (s: RoleState) =>
-  s.quorum.failsafe && peerAlive(s) && (s.peer.etcd === 'unreachable' || s.peer.etcd === 'unknown');
+  s.quorum.failsafe &&
+  peerAlive(s) &&
+  (s.peer.etcd !== 'reachable' || s.quorum.downTicks < s.quorum.settleTicks);
 const always = () => true;
 /**
  * A silent peer may be taken over: no VIP check (monitoring off), or the VIP itself went unanswered when asked

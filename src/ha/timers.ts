@@ -84,3 +84,12 @@ export function roleTimers(ha: HaTimersConfig, vipCheck = false): RoleTimers {
 export function lateTickMs(ha: HaTimersConfig): number {
   return Math.max(ha.heartbeat_ms, ha.dead_after_ms / 2);
 }
+
+/**
+ * Cluster mode: how long a primary whose etcd lease ran out waits for its peer to notice the same outage before a
+ * peer still reporting "reachable" ends the failsafe — one renewal period of the peer (a quarter TTL) and a few
+ * heartbeats for its report to arrive.
+ */
+export function quorumSettleTicks(leaseTtlS: number, heartbeatMs: number, tickMs: number): number {
+  return Math.ceil((leaseTtlS * 250 + 3 * heartbeatMs) / tickMs);
+}

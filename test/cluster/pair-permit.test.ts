@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Etcd3 } from 'etcd3';
 import pino from 'pino';
-import { PairPermit } from '../../src/cluster/pair-permit.js';
+import { PairPermit, permitClientOptions } from '../../src/cluster/pair-permit.js';
 import type { EtcdCluster } from '../../src/lab/etcd-cluster.js';
 import { startLoopbackEtcd } from '../helpers/etcd.js';
 
@@ -38,7 +38,7 @@ interface Seen {
 }
 
 function permit(node: string, key: string, hosts = etcd.endpoints()): { p: PairPermit; seen: Seen } {
-  const client = new Etcd3({ hosts, dialTimeout: 500 });
+  const client = new Etcd3(permitClientOptions({ hosts, dialTimeout: 500 }));
   clients.push(client);
   const seen: Seen = { reachable: [], won: [], lost: [] };
   const p = new PairPermit(

@@ -81,6 +81,8 @@ function cluster(
         etcd: 'reachable',
         permit: held ? 'held' : 'none',
         fence: held ? 7 : 0,
+        downTicks: 0,
+        settleTicks: 3,
         ...q,
       },
     },
@@ -609,9 +611,17 @@ const CASES: Case[] = [
     check: (_a, s) => assert.equal(s.quorum.permit, 'none'),
   },
   {
-    name: 'cluster: a primary whose lease runs out while the peer reaches etcd releases and hands over',
+    name: 'cluster: a primary whose lease just ran out gives its peer time to notice the same etcd outage',
     state: cluster('primary', {}, { etcd: 'reachable' }),
     event: { type: 'etcd', reachable: false },
+    role: 'primary',
+    actions: [],
+    check: (_a, s) => assert.equal(s.quorum.permit, 'lapsed'),
+  },
+  {
+    name: 'cluster: a primary whose lease ran out while the peer still reaches etcd releases and hands over',
+    state: cluster('primary', { etcd: 'unreachable', permit: 'lapsed', downTicks: 2 }, { etcd: 'reachable' }),
+    event: TICK,
     role: 'backup',
     actions: [
       'timeline',
