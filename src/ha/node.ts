@@ -138,6 +138,7 @@ export class HaNode implements NodeHandle {
             failsafe: o.config.cluster?.failsafe ?? true,
             settleTicks: quorumSettleTicks(
               o.config.cluster?.lease_ttl_s ?? 2,
+              o.config.cluster?.request_timeout_ms ?? 1000,
               ha.heartbeat_ms,
               timers.tickMs,
             ),

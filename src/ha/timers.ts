@@ -86,10 +86,16 @@ export function lateTickMs(ha: HaTimersConfig): number {
 }
 
 /**
- * Cluster mode: how long a primary whose etcd lease ran out waits for its peer to notice the same outage before a
- * peer still reporting "reachable" ends the failsafe — one renewal period of the peer (a quarter TTL) and a few
- * heartbeats for its report to arrive.
+ * Cluster mode: how long a primary whose etcd lease ran out waits while its peer reports etcd reachable before the
+ * failsafe ends — the two nodes' renewals are out of step by up to two renewal periods (a quarter TTL each) and a
+ * request timeout (a renewal in flight when etcd comes back fails first), and the peer's report takes a few
+ * heartbeats to arrive.
  */
-export function quorumSettleTicks(leaseTtlS: number, heartbeatMs: number, tickMs: number): number {
-  return Math.ceil((leaseTtlS * 250 + 3 * heartbeatMs) / tickMs);
+export function quorumSettleTicks(
+  leaseTtlS: number,
+  requestTimeoutMs: number,
+  heartbeatMs: number,
+  tickMs: number,
+): number {
+  return Math.ceil((leaseTtlS * 500 + requestTimeoutMs + 3 * heartbeatMs) / tickMs);
 }
