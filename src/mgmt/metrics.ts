@@ -103,6 +103,22 @@ export class Metrics {
     gauge('sipha_witnesses_reachable', '1 while the witnesses answer (or none are configured)', (s) =>
       s.witnesses.state === 'unreachable' ? 0 : 1,
     );
+    // Cluster mode (README "Growing past one pair"): this node's lease and permit in etcd. Absent without it.
+    gauge('sipha_cluster_etcd_reachable', '1 while this node renews its etcd lease in time', (s) =>
+      s.cluster === null ? null : s.cluster.quorum.etcd === 'reachable' ? 1 : 0,
+    );
+    gauge('sipha_cluster_permit_held', "1 while this node holds its pair's permit (may hold the VIP)", (s) =>
+      s.cluster === null ? null : s.cluster.quorum.permit === 'held' ? 1 : 0,
+    );
+    gauge('sipha_cluster_fence', 'The etcd revision of the permit this node won last (its fencing token)', (s) =>
+      s.cluster === null ? null : s.cluster.quorum.fence,
+    );
+    gauge('sipha_cluster_etcd_renew_seconds', 'Round trip of the last etcd lease renewal', (s) =>
+      s.cluster?.etcd.renewRttMs == null ? null : s.cluster.etcd.renewRttMs / 1000,
+    );
+    gauge('sipha_cluster_lease_valid_seconds', 'Time left before this node counts its etcd lease as run out', (s) =>
+      s.cluster === null ? null : s.cluster.etcd.validForMs / 1000,
+    );
     gauge('sipha_worker_up', '1 while the SIP worker is ready', (s) => (s.worker.ready ? 1 : 0));
     gauge('sipha_worker_restarts', 'SIP worker restarts since the node started', (s) => s.worker.restarts);
     gauge('sipha_worker_loop_lag_seconds', 'Worst event-loop delay of the SIP worker between pings', (s) =>
