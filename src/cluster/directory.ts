@@ -173,7 +173,18 @@ export class Directory implements RemoteDirectory {
     this.publisher.clear();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    await this.watcher?.cancel().catch(() => {});
+    // Bounded: a stop never waits on an etcd that is away.
+    const watcher = this.watcher;
+    if (watcher !== undefined) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        watcher.cancel().catch(() => {}),
+        new Promise<void>((r) => {
+          timer = setTimeout(r, this.o.cluster.request_timeout_ms);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
     if (this.o.revokeOnClose)
       await this.o.etcd.leaseClient
         .leaseRevoke({ ID: this.leaseId }, this.callOptions())

@@ -2,7 +2,7 @@
 // and the node's election use it alike. Files named in the config (TLS material, the auth password) are read here;
 // one that cannot be read is a config error naming its key.
 import { readFile } from 'node:fs/promises';
-import { Etcd3, type IOptions } from 'etcd3';
+import type { Etcd3, IOptions } from 'etcd3';
 import { ConfigError } from '../config/load.js';
 import type { ClusterConfig } from '../config/schema.js';
 import { errorMessage } from '../net/errors.js';
@@ -55,7 +55,12 @@ export async function etcdOptions(o: EtcdClientOptions): Promise<IOptions> {
   return options;
 }
 
-/** Opens the client (connections are made lazily: an etcd down now is not an error here). */
+/**
+ * Opens the client (connections are made lazily: an etcd down now is not an error here). etcd3 and its gRPC stack
+ * are loaded only here: a server without `cluster` never loads them.
+ */
 export async function openEtcd(o: EtcdClientOptions): Promise<Etcd3> {
-  return new Etcd3(await etcdOptions(o));
+  const options = await etcdOptions(o);
+  const { Etcd3 } = await import('etcd3');
+  return new Etcd3(options);
 }
