@@ -36,6 +36,11 @@ export class DirectoryPublisher {
     this.arm();
   }
 
+  /** Drops what is pending for an AoR (it moved to another pair: our entry must not overwrite theirs). */
+  forget(aor: string): void {
+    this.pending.delete(aor);
+  }
+
   /** Up to `max` pending operations, removed from the pending set (the oldest wishes first). */
   take(max = MAX_TXN_OPS): PendingOp[] {
     const out: PendingOp[] = [];

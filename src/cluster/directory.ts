@@ -433,6 +433,7 @@ export class Directory implements RemoteDirectory {
           { aor, pair: entry?.pair, target: entry?.target },
           'directory: user registered through another pair since; dropping our bindings',
         );
+        this.publisher.forget(aor);
         // Through the location service: the removal replicates to our backup and shows in the event feed.
         for (const b of bindings) this.o.location.remove(aor, b.contact, 'unregistered');
         break;

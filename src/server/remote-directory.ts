@@ -8,6 +8,8 @@ export interface RemoteDirectory {
   route(aor: string, request: SipRequest): Endpoint | undefined;
   /** A request for a user of the domain found here (counted). */
   servedLocally(): void;
+  /** Whether "HOST:PORT" is another pair of the domain: it authenticated its caller, we trust it as a peer. */
+  isPeer(hostPort: string): boolean;
   /** Whether the AoR was seen in the directory: registered nowhere now, it is unavailable (480), not unknown. */
   knows(aor: string): boolean;
 }

@@ -77,3 +77,17 @@ describe('directory publisher', () => {
     assert.equal(p.size, 0);
   });
 });
+
+describe('directory publisher forget', () => {
+  it('forgets what is pending for an AoR that moved away', () => {
+    const p = new DirectoryPublisher(
+      10,
+      () => () => {},
+      () => {},
+    );
+    p.put('a', 1);
+    p.put('b', 1);
+    p.forget('a');
+    assert.deepEqual(p.take(), [{ op: 'put', aor: 'b', at: 1 }]);
+  });
+});

@@ -133,13 +133,13 @@ export class TargetSelector {
     // canonicalized as described in Section 10.3 before being used as an index."
     const aor = aorKey(uri, this.o.myself);
     const groups = aor === undefined ? [] : this.bindingGroups(aor);
+    const registering = request.method === 'REGISTER';
     if (groups.length > 0) {
-      this.o.directory?.servedLocally();
+      if (!registering) this.o.directory?.servedLocally();
       return out('domain', { groups }, false, aor);
     }
     // Registered through another pair of the domain: there, the Request-URI unchanged (it is that pair's user too).
-    const pair =
-      aor === undefined || request.method === 'REGISTER' ? undefined : this.o.directory?.route(aor, request);
+    const pair = aor === undefined || registering ? undefined : this.o.directory?.route(aor, request);
     if (pair !== undefined)
       return out('domain', { groups: [[{ uri: fwd.uri, to: pair, routes: [] }]] }, false, aor);
     // No binding: a number of our domain may still have a gateway.
