@@ -392,6 +392,7 @@ export class Directory implements RemoteDirectory {
         this.after(RETRY_MS, () => void this.watch());
       });
       this.ok();
+      if (!pairs.some(([p]) => p === this.o.cluster.pair_id)) this.republishPair();
       // What we hold against what the directory says now (the reconcile of each AoR).
       for (const aor of this.heldAors()) this.reconcileAor(aor);
     } catch (err) {
@@ -406,6 +407,8 @@ export class Directory implements RemoteDirectory {
       const target = type === 'put' ? parsePairTarget(kv.value.toString()) : undefined;
       if (target === undefined) this.cache.deletePair(key.pair);
       else this.cache.putPair(key.pair, target);
+      // Our own pair key gone while we run (the lease expired, and the other node granted it again): again.
+      if (target === undefined && key.pair === this.o.cluster.pair_id) this.republishPair();
       return;
     }
     if (key.kind !== 'aor') return;
@@ -443,6 +446,12 @@ export class Directory implements RemoteDirectory {
       case 'none':
         break;
     }
+  }
+
+  private republishPair(): void {
+    if (!this.o.acting() || this.closed) return;
+    this.pairDirty = true;
+    void this.flush();
   }
 
   private heldAors(): Set<string> {

@@ -136,6 +136,23 @@ describe('directory lease and roles (real etcd)', () => {
     assert.notEqual(await get(pairKey(PREFIX, DOMAIN, 'pc')), null, 'the pair key too');
   });
 
+  it('a pair lease revoked again and again: whichever node grants it anew, the primary fills it again (pair key and AoRs)', async () => {
+    const a = node('pe', true);
+    const b = node('pe', false);
+    a.location.put(binding(`w@${DOMAIN}`, 'sip:w@127.0.0.1:4'));
+    await eventually('w published', async () => (await get(aorKey(PREFIX, DOMAIN, `w@${DOMAIN}`))) !== null);
+    for (let i = 0; i < 3; i++) {
+      await client.leaseClient.leaseRevoke({ ID: pairLeaseId(PREFIX, DOMAIN, 'pe') });
+      await eventually(
+        'w and the pair key published again',
+        async () =>
+          (await get(aorKey(PREFIX, DOMAIN, `w@${DOMAIN}`))) !== null &&
+          (await get(pairKey(PREFIX, DOMAIN, 'pe'))) !== null,
+      );
+    }
+    assert.equal(b.directory.status().etcdReachable, true);
+  });
+
   it('a directory configured against no etcd keeps retrying, reporting the error, and never throws', async () => {
     const cluster = clusterSchema.parse({
       etcd: ['http://127.0.0.1:1'],
