@@ -108,6 +108,8 @@ export class Directory implements RemoteDirectory {
 
   /** The worker's role changed: a new primary publishes every AoR it holds (it has them all by replication). */
   roleChanged(): void {
+    // Not started yet: start() reads the role itself.
+    if (this.target === undefined) return;
     const acting = this.o.acting();
     if (acting && !this.wasActing) {
       this.o.log.info(
@@ -217,7 +219,7 @@ export class Directory implements RemoteDirectory {
   }
 
   private async flush(): Promise<void> {
-    if (this.flushing || this.closed) return;
+    if (this.flushing || this.closed || this.target === undefined) return;
     this.flushing = true;
     try {
       for (;;) {
@@ -248,7 +250,7 @@ export class Directory implements RemoteDirectory {
     const { domain } = this.o;
     const lease = this.leaseId;
     const pair = this.o.cluster.pair_id;
-    const target = this.target ?? '';
+    const target = this.target;
     const success: IRequestOp[] = ops.map((op) =>
       op.op === 'put'
         ? {
