@@ -9,11 +9,12 @@ export class DirectoryMetrics {
   readonly etcdSeconds: Histogram;
   readonly moves: Counter;
 
-  constructor(
-    readonly registry = new Registry(),
-    size: () => number = () => 0,
-  ) {
+  /** The local copy's size, read at scrape time (the directory sets it). */
+  size: () => number = () => 0;
+
+  constructor(readonly registry = new Registry()) {
     const registers = [registry];
+    const self = this;
     this.writes = new Counter({
       name: 'sipha_cluster_directory_writes_total',
       help: 'Directory AoR keys written to etcd (puts and deletes)',
@@ -35,7 +36,7 @@ export class DirectoryMetrics {
       help: 'AoRs in the local copy of the directory',
       registers,
       collect(this: Gauge) {
-        this.set(size());
+        this.set(self.size());
       },
     });
     this.etcdSeconds = new Histogram({

@@ -82,7 +82,8 @@ export class Directory implements RemoteDirectory {
 
   constructor(private readonly o: DirectoryOptions) {
     this.cache = new DirectoryCache(o.cluster.pair_id);
-    this.metrics = o.metrics ?? new DirectoryMetrics(undefined, () => this.cache.size);
+    this.metrics = o.metrics ?? new DirectoryMetrics();
+    this.metrics.size = () => this.cache.size;
     this.publisher = new DirectoryPublisher(
       o.cluster.batch_ms,
       (fn, ms) => this.after(ms, fn),

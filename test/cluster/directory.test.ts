@@ -208,6 +208,18 @@ describe('cluster directory across pairs (real etcd)', () => {
     assert.equal(inv.headers.getFields('via').length, 3);
     assert.equal(await DirectoryMetrics.value(p1.cluster.directory.metrics.lookups, { result: 'remote' }), 1);
     assert.ok((await DirectoryMetrics.value(p2.cluster.directory.metrics.lookups, { result: 'local' })) >= 1);
+    // The metrics, as Prometheus reads them.
+    const text = await p2.cluster.directory.metrics.registry.metrics();
+    assert.match(text, /^sipha_cluster_directory_entries 1$/m);
+    assert.match(text, /^sipha_cluster_directory_writes_total 1$/m);
+    assert.match(text, /^sipha_cluster_directory_txns_total [1-9]/m);
+    assert.match(text, /^sipha_cluster_etcd_request_seconds_count [1-9]/m);
+    assert.match(text, /^sipha_cluster_directory_moves_total 0$/m);
+    const status = p1.cluster.directory.status();
+    assert.deepEqual(
+      { entries: status.entries, pairs: status.pairs, reachable: status.etcdReachable, pair: status.pair },
+      { entries: 1, pairs: 2, reachable: true, pair: 'p1' },
+    );
   });
 
   it('only a first and a last binding write to etcd; refreshes do not', async () => {
