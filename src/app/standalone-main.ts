@@ -4,6 +4,7 @@ import { ConfigError, type LoadedConfig } from '../config/load.js';
 import { createLogger } from '../log/logger.js';
 import { errorMessage } from '../net/errors.js';
 import { SipServer } from '../server/sip-server.js';
+import { type ClusterDirectory, createClusterDirectory } from './cluster-directory.js';
 import { assertPreflight } from './preflight.js';
 import { reloadFromFile } from './reload.js';
 import { stopOnSignal } from './stop-on-signal.js';
@@ -28,8 +29,12 @@ export async function runStandalone(loaded: LoadedConfig): Promise<number> {
     log,
     configFile: loaded.file,
   });
+  let cluster: ClusterDirectory | undefined;
   try {
+    // A standalone server is its whole pair: its lease goes with it.
+    cluster = await createClusterDirectory(server, loaded, log, { acting: () => true, revokeOnClose: true });
     await server.start();
+    cluster?.start();
   } catch (err) {
     const code = err instanceof ConfigError ? 2 : 1;
     process.stderr.write(
@@ -40,13 +45,15 @@ export async function runStandalone(loaded: LoadedConfig): Promise<number> {
     // A fatal start error exits, never half-runs: what did bind (a UDP socket before a TCP bind failed) is closed,
     // and whatever else still holds the event loop cannot keep the process up.
     await server.stop(0).catch(() => {});
+    await cluster?.close().catch(() => {});
     setTimeout(() => process.exit(code), 500).unref();
     return code;
   }
   notifyReady((err) => log.warn({ err: err.message }, 'systemd-notify failed'));
   // SIGHUP: the config again — users, routes, registrar intervals, log level, TLS files — dropping nothing.
   process.on('SIGHUP', () => void reloadFromFile(loaded.file, server, log));
-  return stopOnSignal(log, 'the SIP server: finishing transactions in flight', () =>
-    server.stop(STOP_GRACE_MS),
-  );
+  return stopOnSignal(log, 'the SIP server: finishing transactions in flight', async () => {
+    await server.stop(STOP_GRACE_MS);
+    await cluster?.close();
+  });
 }

@@ -14,6 +14,7 @@ import { errorMessage } from '../net/errors.js';
 import type { ChangeOrigin } from '../server/change-feed.js';
 import { SipServer } from '../server/sip-server.js';
 import { createVipDriver } from '../vip/driver.js';
+import { createClusterDirectory } from './cluster-directory.js';
 import { reloadFromFile } from './reload.js';
 import { WorkerRoleHolder } from './worker-role.js';
 
@@ -57,6 +58,12 @@ async function main(): Promise<void> {
     // Both nodes derive the same TLS ticket keys from it: sessions resume across a takeover.
     ...(ha === undefined ? {} : { haKey: await loadHaKey(loaded) }),
   });
+  // Several pairs for one domain: the directory, written by the primary, kept alive by both (src/cluster/).
+  const cluster = await createClusterDirectory(server, loaded, log, {
+    acting: () => role.isPrimary,
+    revokeOnClose: false,
+  });
+  role.subscribe(() => cluster?.directory.roleChanged());
   let awaitingFirstServed = false;
   // Now that the config is known: a primary worker orphaned by its node (kill -9) removes the VIP before it exits,
   // so the host does not keep answering ARP for an address nobody serves (defence in depth: systemd's
@@ -146,10 +153,13 @@ async function main(): Promise<void> {
         break;
       case 'stop':
         void replication?.stop();
-        server.stop(m.graceMs).then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
+        server
+          .stop(m.graceMs)
+          .then(() => cluster?.close())
+          .then(
+            () => process.exit(0),
+            () => process.exit(1),
+          );
         break;
     }
   });
@@ -181,6 +191,7 @@ async function main(): Promise<void> {
   });
 
   await server.start();
+  cluster?.start();
   started = true;
   // Replication binds its port before `ready`, so a port already taken fails the worker at once.
   replication = await startWorkerReplication(server, role, loaded, log, send);

@@ -19,6 +19,7 @@ import { LoopLagMonitor } from './overload/loop-lag.js';
 import type { Advertise, AdvertisedPoint } from './proxy/identity.js';
 import { ProxyCore } from './proxy/proxy-core.js';
 import type { RegistrarPolicy } from './registrar.js';
+import type { RemoteDirectory } from './remote-directory.js';
 import { SipResolver } from './resolver/resolver.js';
 import { compileRoutes, type StaticRoute } from './static-routes.js';
 import { loadTlsMaterial } from './tls-material.js';
@@ -59,6 +60,11 @@ export class SipServer {
   readonly location = new LocationService();
   readonly dialogs = new DialogStore();
   proxy!: ProxyCore;
+  /**
+   * Several pairs for one domain (`cluster`, src/cluster/directory.ts): set before start(), the proxy asks it for
+   * users registered through another pair.
+   */
+  directory: RemoteDirectory | undefined;
   /** Overload control (`sip.overload`); absent when disabled. */
   readonly overload: OverloadGovernor | undefined;
   private readonly lagMonitor: LoopLagMonitor | undefined;
@@ -191,6 +197,7 @@ export class SipServer {
       advertise,
       now: () => performance.now(),
       hasFlow: (to) => this.transport.hasFlow(to),
+      ...(this.directory === undefined ? {} : { directory: this.directory }),
       ...(this.overload === undefined
         ? {}
         : { overload: { governor: this.overload, retryAfterS: sip.overload.retry_after_s } }),

@@ -13,6 +13,7 @@ import type { Myself } from '../myself.js';
 import type { NatMode } from '../nat.js';
 import type { ShedOptions, ShedStats } from '../overload/shed.js';
 import type { RegistrarPolicy } from '../registrar.js';
+import type { RemoteDirectory } from '../remote-directory.js';
 import type { StaticRoute } from '../static-routes.js';
 import { type Advertise, ProxyIdentity } from './identity.js';
 import type { InboundPolicy } from './relay-policy.js';
@@ -36,6 +37,8 @@ export interface ProxyOptions {
   overload?: ShedOptions;
   /** Whether a connection to an endpoint is open now (phones registered over TCP, TLS, WebSocket are reached by it). */
   hasFlow?: (to: Endpoint) => boolean;
+  /** Several pairs for one domain (src/cluster/): which other pair serves a user with no binding here. */
+  directory?: RemoteDirectory;
 }
 
 export interface ProxyStats extends ShedStats {

@@ -88,6 +88,7 @@ export class LocalServices {
       aor !== undefined &&
       (this.knownAors.has(aor) ||
         this.env.o.location.hasAor(aor) ||
+        this.env.o.directory?.knows(aor) === true ||
         (user !== undefined && this.env.o.auth?.hasUser(user) === true));
     const response = known
       ? createResponse(server.request, 480, 'Temporarily Unavailable')

@@ -6,7 +6,7 @@
 // only new requests, CANCELs, unmatched ACKs and stray responses; forwarding the last three statelessly, with
 // Route-based routing of in-dialog requests, carries calls across an HA takeover. A next hop given by name is
 // resolved (RFC 3263, src/server/resolver/) between steps 3 and 4, without blocking anything else.
-import { AddressSet } from '../../net/address.js';
+import { AddressSet, formatHostPort } from '../../net/address.js';
 import { errorMessage } from '../../net/errors.js';
 import { createResponse } from '../../sip/build.js';
 import type { SipRequest, SipResponse } from '../../sip/message.js';
@@ -224,6 +224,10 @@ export class ProxyCore implements TransactionCore {
 
   /** §16.3 step 6 (the relay policy); answers the request itself when it may not pass. */
   private authorized(server: ServerTransaction, selection: Selection): boolean {
+    // Another pair of our domain (src/cluster/) authenticated its caller already: a trusted peer, as sip.auth.trusted.
+    const { source } = server;
+    if (this.o.directory?.isPeer(formatHostPort({ host: source.address, port: source.port })) === true)
+      return true;
     const refusal = checkProxyAuthorization(server.request, selection, server.source.address, this.guard);
     if (refusal === undefined) return true;
     if (refusal.failure) this.env.stats.authFailures++;

@@ -12,6 +12,7 @@ import type { Binding, LocationService } from '../location-service.js';
 import type { Myself } from '../myself.js';
 import { type NatMode, useFlow } from '../nat.js';
 import { nextHop } from '../next-hop.js';
+import type { RemoteDirectory } from '../remote-directory.js';
 import type { SipResolver } from '../resolver/resolver.js';
 import { type StaticRoute, staticRouteMatch } from '../static-routes.js';
 
@@ -74,6 +75,8 @@ export interface TargetSelectorOptions {
   resolver?: SipResolver;
   /** Whether a connection to this endpoint is open now (the transport layer's); none: never. */
   hasFlow?: (to: Endpoint) => boolean;
+  /** Several pairs for one domain (src/cluster/): which other pair serves a user with no binding here. */
+  directory?: RemoteDirectory;
 }
 
 /** The target set for one next hop: its groups, and the name to resolve when it is given by name. */
@@ -130,7 +133,15 @@ export class TargetSelector {
     // canonicalized as described in Section 10.3 before being used as an index."
     const aor = aorKey(uri, this.o.myself);
     const groups = aor === undefined ? [] : this.bindingGroups(aor);
-    if (groups.length > 0) return out('domain', { groups }, false, aor);
+    const registering = request.method === 'REGISTER';
+    if (groups.length > 0) {
+      if (!registering) this.o.directory?.servedLocally();
+      return out('domain', { groups }, false, aor);
+    }
+    // Registered through another pair of the domain: there, the Request-URI unchanged (it is that pair's user too).
+    const pair = aor === undefined || registering ? undefined : this.o.directory?.route(aor, request);
+    if (pair !== undefined)
+      return out('domain', { groups: [[{ uri: fwd.uri, to: pair, routes: [] }]] }, false, aor);
     // No binding: a number of our domain may still have a gateway.
     const gateway = this.single(fwd.uri, staticRouteMatch(this.o.routes, uri)?.uri);
     return out('domain', gateway, gateway.named !== undefined || gateway.groups.length > 0, aor);
