@@ -1,6 +1,7 @@
 // `sipha start --config FILE` with an `ha` section: the node supervisor, its SIP worker and the management API.
 // Resolves when the node has stopped (SIGTERM/SIGINT: hand over if primary, release the VIP, stop the worker).
 import { fileURLToPath } from 'node:url';
+import { permitFromConfig } from '../cluster/permit-from-config.js';
 import { ConfigError, type LoadedConfig, loadConfig } from '../config/load.js';
 import { restartOnlyDifferences } from '../config/reloadable.js';
 import { loadHaKey } from '../ha/key-file.js';
@@ -31,6 +32,8 @@ export async function startHaNode(loaded: LoadedConfig): Promise<void> {
       ? undefined
       : await readTokenFile(resolvePath(config.management.token_file), file);
   const log = createLogger(config.log.level).child({ node: config.node.id });
+  // Cluster mode: the pair's permit in etcd (its files read now: an unreadable one stops the start here).
+  const permit = await permitFromConfig(loaded, log);
   // Above the worker and the host's other work (ha.node_nice), before the worker is forked: it inherits this
   // value and lowers its own threads to ha.worker_nice.
   const nice = setOwnNice(config.ha.node_nice);
@@ -93,6 +96,7 @@ export async function startHaNode(loaded: LoadedConfig): Promise<void> {
       modulePath: fileURLToPath(new URL('./worker-main.js', import.meta.url)),
       args: ['--config', file],
     },
+    ...(permit === undefined ? {} : { permit }),
   });
   onVerifyFailed = (op, detail) => node.vipVerifyFailed(op, detail);
   // The ip coprocess and the announcement sender up before any switchover needs them (best effort: operations

@@ -31,6 +31,8 @@ export interface PairPermitOptions {
   ttlS: number;
   requestTimeoutMs: number;
   log: Logger;
+  /** After close: the client is the permit's own, closed with it. */
+  onClose?: () => void;
 }
 
 export interface PermitStatus {
@@ -178,6 +180,7 @@ export class PairPermit {
       await this.o.client.leaseClient
         .leaseRevoke({ ID: lease }, this.callOptions())
         .catch((err: unknown) => this.noteError(err));
+    this.o.onClose?.();
   }
 
   // ---- the lease ----

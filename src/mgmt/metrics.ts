@@ -110,14 +110,18 @@ export class Metrics {
     gauge('sipha_cluster_permit_held', "1 while this node holds its pair's permit (may hold the VIP)", (s) =>
       s.cluster === null ? null : s.cluster.quorum.permit === 'held' ? 1 : 0,
     );
-    gauge('sipha_cluster_fence', 'The etcd revision of the permit this node won last (its fencing token)', (s) =>
-      s.cluster === null ? null : s.cluster.quorum.fence,
+    gauge(
+      'sipha_cluster_fence',
+      'The etcd revision of the permit this node won last (its fencing token)',
+      (s) => (s.cluster === null ? null : s.cluster.quorum.fence),
     );
     gauge('sipha_cluster_etcd_renew_seconds', 'Round trip of the last etcd lease renewal', (s) =>
       s.cluster?.etcd.renewRttMs == null ? null : s.cluster.etcd.renewRttMs / 1000,
     );
-    gauge('sipha_cluster_lease_valid_seconds', 'Time left before this node counts its etcd lease as run out', (s) =>
-      s.cluster === null ? null : s.cluster.etcd.validForMs / 1000,
+    gauge(
+      'sipha_cluster_lease_valid_seconds',
+      'Time left before this node counts its etcd lease as run out',
+      (s) => (s.cluster === null ? null : s.cluster.etcd.validForMs / 1000),
     );
     gauge('sipha_worker_up', '1 while the SIP worker is ready', (s) => (s.worker.ready ? 1 : 0));
     gauge('sipha_worker_restarts', 'SIP worker restarts since the node started', (s) => s.worker.restarts);

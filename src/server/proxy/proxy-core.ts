@@ -224,9 +224,13 @@ export class ProxyCore implements TransactionCore {
 
   /** §16.3 step 6 (the relay policy); answers the request itself when it may not pass. */
   private authorized(server: ServerTransaction, selection: Selection): boolean {
-    // Another pair of our domain (src/cluster/) authenticated its caller already: a trusted peer, as sip.auth.trusted.
+    // Another pair of our domain (src/cluster/) authenticated its caller already: a trusted peer for requests to
+    // users of our domain only — never a relay elsewhere (a forged UDP source must not open a path to toll fraud).
     const { source } = server;
-    if (this.o.directory?.isPeer(formatHostPort({ host: source.address, port: source.port })) === true)
+    if (
+      selection.kind === 'domain' &&
+      this.o.directory?.isPeer(formatHostPort({ host: source.address, port: source.port })) === true
+    )
       return true;
     const refusal = checkProxyAuthorization(server.request, selection, server.source.address, this.guard);
     if (refusal === undefined) return true;
