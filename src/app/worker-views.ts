@@ -87,5 +87,6 @@ export function sipCounters(server: SipServer): SipCounters {
     wsRefused: conn.wsRefused,
     flows: server.location.flowBindings,
     flowRebinds: server.location.rebinds,
+    ...(server.directory === undefined ? {} : { cluster: server.directory.counters() }),
   };
 }

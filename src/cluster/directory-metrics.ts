@@ -11,6 +11,37 @@ export class DirectoryMetrics {
 
   /** The local copy's size, read at scrape time (the directory sets it). */
   size: () => number = () => 0;
+  /**
+   * The same counts as plain numbers, for the SIP worker's counters (the HA node's /metrics and `sipha status`
+   * get them over IPC; prom-client's own values are read asynchronously).
+   */
+  readonly totals = {
+    writes: 0,
+    txns: 0,
+    moves: 0,
+    etcdSeconds: 0,
+    lookups: { local: 0, remote: 0, miss: 0 } as Record<'local' | 'remote' | 'miss', number>,
+  };
+
+  lookup(result: 'local' | 'remote' | 'miss'): void {
+    this.lookups.inc({ result });
+    this.totals.lookups[result]++;
+  }
+
+  txn(ops: number, seconds: number): void {
+    this.txns.inc();
+    this.totals.txns++;
+    this.totals.etcdSeconds += seconds;
+    if (ops > 0) {
+      this.writes.inc(ops);
+      this.totals.writes += ops;
+    }
+  }
+
+  move(): void {
+    this.moves.inc();
+    this.totals.moves++;
+  }
 
   constructor(readonly registry = new Registry()) {
     const registers = [registry];

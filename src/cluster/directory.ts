@@ -8,7 +8,7 @@ import type { ClusterConfig } from '../config/schema.js';
 import { parseHostPort } from '../net/address.js';
 import { errorMessage } from '../net/errors.js';
 import type { BindingChange, LocationService } from '../server/location-service.js';
-import type { RemoteDirectory } from '../server/remote-directory.js';
+import type { DirectoryCounters, RemoteDirectory } from '../server/remote-directory.js';
 import type { SipRequest } from '../sip/message.js';
 import type { Endpoint } from '../sip/transport/types.js';
 import {
@@ -130,16 +130,33 @@ export class Directory implements RemoteDirectory {
     const fromPair = via !== undefined && this.cache.isPeerTarget(via.sentBy);
     const r = this.cache.lookup(aor, fromPair);
     if (r.result === 'miss') {
-      this.metrics.lookups.inc({ result: 'miss' });
+      this.metrics.lookup('miss');
       return undefined;
     }
     const to = endpointOf(r.entry.target);
-    this.metrics.lookups.inc({ result: to === undefined ? 'miss' : 'remote' });
+    this.metrics.lookup(to === undefined ? 'miss' : 'remote');
     return to;
   }
 
+  counters(): DirectoryCounters {
+    const st = this.status();
+    const t = this.metrics.totals;
+    return {
+      pair: st.pair,
+      entries: st.entries,
+      pairs: st.pairs,
+      etcdReachable: st.etcdReachable,
+      lastError: st.lastError,
+      writes: t.writes,
+      txns: t.txns,
+      etcdSeconds: t.etcdSeconds,
+      moves: t.moves,
+      lookups: { ...t.lookups },
+    };
+  }
+
   servedLocally(): void {
-    this.metrics.lookups.inc({ result: 'local' });
+    this.metrics.lookup('local');
   }
 
   knows(aor: string): boolean {
@@ -274,16 +291,16 @@ export class Directory implements RemoteDirectory {
       });
     this.pairDirty = false;
     const end = this.metrics.etcdSeconds.startTimer();
+    let seconds = 0;
     try {
       await this.o.etcd.kv.txn({ success }, this.callOptions());
     } catch (err) {
       if (withPair) this.pairDirty = true;
       throw err;
     } finally {
-      end();
+      seconds = end();
     }
-    this.metrics.txns.inc();
-    if (ops.length > 0) this.metrics.writes.inc(ops.length);
+    this.metrics.txn(ops.length, seconds);
     this.ok();
   }
 
@@ -434,7 +451,7 @@ export class Directory implements RemoteDirectory {
     switch (reconcile(this.o.cluster.pair_id, entry, ourAt)) {
       case 'drop':
         this.moves++;
-        this.metrics.moves.inc();
+        this.metrics.move();
         this.o.log.info(
           { aor, pair: entry?.pair, target: entry?.target },
           'directory: user registered through another pair since; dropping our bindings',

@@ -33,6 +33,18 @@ export interface PairPermitOptions {
   log: Logger;
   /** After close: the client is the permit's own, closed with it. */
   onClose?: () => void;
+  /**
+   * The domain's pairs folder (keys.ts pairPrefix): read about once a second, for the status's view of the cluster
+   * (each pair, where it is reached, which node holds its permit).
+   */
+  pairsPrefix?: string;
+}
+
+/** A pair of the domain as etcd has it: its target (from the directory) and its permit's holder. */
+export interface PairView {
+  pair: string;
+  target: string | undefined;
+  holder: string | undefined;
 }
 
 export interface PermitStatus {
@@ -46,6 +58,8 @@ export interface PermitStatus {
   /** Round trip of the last renewal, ms. */
   renewRttMs: number | undefined;
   lastError: string | undefined;
+  /** The domain's pairs, read about once a second (empty until read). */
+  pairs: PairView[];
 }
 
 /**
@@ -80,6 +94,8 @@ export class PairPermit {
   private deadlineTimer: NodeJS.Timeout | undefined;
   private renewing = false;
   private closed = false;
+  private pairs: PairView[] = [];
+  private renewals = 0;
   private readonly keyBuf: Buffer;
   private readonly periodMs: number;
   private readonly marginMs: number;
@@ -120,6 +136,7 @@ export class PairPermit {
       holder: this.holder,
       renewRttMs: this.renewRttMs,
       lastError: this.lastError,
+      pairs: this.pairs,
     };
   }
 
@@ -220,6 +237,7 @@ export class PairPermit {
       this.armDeadline();
       this.setReachable(true, 'lease renewed');
       if (this.held !== undefined) await this.checkHeld();
+      if (this.renewals++ % 4 === 0) await this.readPairs();
     } catch (err) {
       this.noteError(err);
     } finally {
@@ -314,6 +332,37 @@ export class PairPermit {
         ? 'the permit key was deleted'
         : `the permit is now held by ${h?.node ?? 'someone else'}`,
     );
+  }
+
+  /** The status's view of the cluster: `<pair>` keys say where a pair is reached, `<pair>/permit` who holds it. */
+  private async readPairs(): Promise<void> {
+    const prefix = this.o.pairsPrefix;
+    if (prefix === undefined) return;
+    const start = Buffer.from(prefix);
+    const end = Buffer.from(prefix);
+    end[end.length - 1] = (end[end.length - 1] ?? 0) + 1;
+    const res = await this.o.client.kv.range({ key: start, range_end: end }, this.callOptions());
+    const byPair = new Map<string, PairView>();
+    const view = (pair: string) => {
+      const known = byPair.get(pair);
+      if (known !== undefined) return known;
+      const v: PairView = { pair, target: undefined, holder: undefined };
+      byPair.set(pair, v);
+      return v;
+    };
+    for (const kv of res.kvs) {
+      const rest = kv.key.toString('utf8').slice(prefix.length);
+      const [pair, sub] = rest.split('/');
+      if (pair === undefined || pair === '') continue;
+      try {
+        const value = JSON.parse(kv.value.toString('utf8')) as { target?: unknown; node?: unknown };
+        if (sub === undefined && typeof value.target === 'string') view(pair).target = value.target;
+        if (sub === 'permit' && typeof value.node === 'string') view(pair).holder = value.node;
+      } catch {
+        // not ours to read
+      }
+    }
+    this.pairs = [...byPair.values()].sort((a, b) => a.pair.localeCompare(b.pair));
   }
 
   private async deleteIfMine(): Promise<void> {

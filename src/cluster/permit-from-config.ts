@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/load.js';
 import { etcdOptions } from './etcd-client.js';
-import { permitKey } from './keys.js';
+import { pairPrefix, permitKey } from './keys.js';
 import { PairPermit, type PermitEvents, permitClientOptions } from './pair-permit.js';
 
 export async function permitFromConfig(
@@ -28,6 +28,7 @@ export async function permitFromConfig(
         requestTimeoutMs: cluster.request_timeout_ms,
         log: log.child({ component: 'etcd-permit' }),
         onClose: () => client.close(),
+        pairsPrefix: pairPrefix(cluster.prefix, domain),
       },
       events,
     );

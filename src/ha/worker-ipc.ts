@@ -1,5 +1,6 @@
 // The IPC protocol between the node supervisor and its SIP worker child (see DESIGN.md "Processes on each host").
 // Node → worker: heartbeats, role changes, stop. Worker → node: heartbeat answers, readiness, first request served.
+import type { DirectoryCounters } from '../server/remote-directory.js';
 import type { TransportProtocol } from '../sip/transport/types.js';
 import type { AckWaitStats } from './replication/ack-barrier.js';
 
@@ -124,6 +125,8 @@ export interface SipCounters {
   /** Bindings reached only over their flow, and registrations that moved a binding to a new flow. */
   flows?: number;
   flowRebinds?: number;
+  /** Cluster mode: the directory's local copy and its traffic with etcd (src/cluster/directory.ts). */
+  cluster?: DirectoryCounters;
 }
 
 export function isWorkerToNode(m: unknown): m is WorkerToNode {

@@ -9,6 +9,7 @@ import type { AckWaitStats } from '../ha/replication/ack-barrier.js';
 import type { HaStatus } from '../ha/status.js';
 import type { Timeline } from '../ha/timeline.js';
 import type { SipCounters } from '../ha/worker-ipc.js';
+import type { DirectoryCounters } from '../server/remote-directory.js';
 
 const ROLES = ['starting', 'backup', 'primary', 'fault'] as const;
 
@@ -261,6 +262,64 @@ export class Metrics {
       'Fraction of new out-of-dialog SIP requests overload control rejects now',
       (c) => c.overloadFraction,
     );
+    // Cluster mode (README "Growing past one pair"): the SIP worker's directory and its traffic with etcd.
+    const dirCounter = (name: string, help: string, get: (d: DirectoryCounters) => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect: function (this: Counter) {
+          this.reset();
+          const d = self.sip?.cluster;
+          if (d !== undefined) this.inc(get(d));
+        },
+      });
+    dirCounter(
+      'sipha_cluster_directory_writes_total',
+      'Directory AoR keys written to etcd (puts and deletes: first binding, last binding gone)',
+      (d) => d.writes,
+    );
+    dirCounter(
+      'sipha_cluster_directory_txns_total',
+      'etcd transactions sent by the directory',
+      (d) => d.txns,
+    );
+    dirCounter(
+      'sipha_cluster_etcd_request_seconds_total',
+      'Time spent in the directory’s etcd transactions (÷ txns_total: the mean latency)',
+      (d) => d.etcdSeconds,
+    );
+    dirCounter(
+      'sipha_cluster_directory_moves_total',
+      'AoRs dropped here because the user registered through another pair since',
+      (d) => d.moves,
+    );
+    sipCounter(
+      'sipha_cluster_directory_lookups_total',
+      'Requests for users of our domain, by where the user was found: local, remote (another pair), miss',
+      'result',
+      (c) => c.cluster?.lookups ?? {},
+    );
+    new Gauge({
+      name: 'sipha_cluster_directory_entries',
+      help: 'AoRs in the local copy of the directory (all pairs)',
+      registers,
+      collect: function (this: Gauge) {
+        const d = self.sip?.cluster;
+        if (d === undefined) this.reset();
+        else this.set(d.entries);
+      },
+    });
+    new Gauge({
+      name: 'sipha_cluster_pairs',
+      help: 'Pairs of the domain known to the directory (this one included)',
+      registers,
+      collect: function (this: Gauge) {
+        const d = self.sip?.cluster;
+        if (d === undefined) this.reset();
+        else this.set(d.pairs);
+      },
+    });
     // TLS and WebSocket (README "TLS and WebSocket"): connections, handshakes, flows, re-binds after a takeover.
     const sipGaugeBy = (
       name: string,

@@ -47,6 +47,10 @@ export function statusRows(answers: readonly NodeAnswer[]): Row[] {
       calls: '?',
       requests: '?',
       connections: '?',
+      etcd: '?',
+      permit: p.fence > 0 ? `fence ${p.fence}` : '?',
+      pairs: '?',
+      directory: '?',
       alarms: '?',
       last: '?',
     });
@@ -67,6 +71,15 @@ export function statusRows(answers: readonly NodeAnswer[]): Row[] {
     ['calls', 'calls'],
     ['requests', 'SIP requests'],
     ['connections', 'connections'],
+    // Cluster mode only (README "Growing past one pair").
+    ...(answers.some((a) => a.status?.cluster != null)
+      ? ([
+          ['etcd', 'etcd'],
+          ['permit', 'pair permit'],
+          ['pairs', 'cluster pairs'],
+          ['directory', 'directory'],
+        ] as Array<[keyof Column, string]>)
+      : []),
     ['alarms', 'alarms'],
     ['last', 'last switchover'],
   ];
@@ -92,6 +105,10 @@ interface Column {
   calls: string;
   requests: string;
   connections: string;
+  etcd: string;
+  permit: string;
+  pairs: string;
+  directory: string;
   alarms: string;
   last: string;
 }
@@ -116,6 +133,10 @@ function column(a: NodeAnswer): Column {
       calls: dash,
       requests: dash,
       connections: dash,
+      etcd: dash,
+      permit: dash,
+      pairs: dash,
+      directory: dash,
       alarms: dash,
       last: dash,
     };
@@ -143,6 +164,7 @@ function column(a: NodeAnswer): Column {
     calls: s.sip === null ? '?' : String(s.sip.dialogs),
     requests: s.sip === null ? '?' : top(s.sip.requestsByMethod),
     connections: s.sip === null ? '?' : connections(s.sip),
+    ...clusterCells(s),
     alarms: active.length === 0 ? 'none' : active.map((x) => `${x.alarm} (${x.severity})`).join(', '),
     last:
       last === undefined
@@ -175,4 +197,31 @@ function connections(c: SipCounters): string {
     .filter(([, n]) => n > 0)
     .map(([t, n]) => `${t} ${n}`);
   return `${open.length === 0 ? 'none' : open.join(', ')}; ${c.flows ?? 0} flows, ${c.flowRebinds ?? 0} re-bound`;
+}
+
+/** Cluster mode's cells: this node's etcd lease and permit, the domain's pairs and the directory's copy. */
+function clusterCells(s: ManagementStatus): Pick<Column, 'etcd' | 'permit' | 'pairs' | 'directory'> {
+  const c = s.cluster;
+  if (c == null) return { etcd: '—', permit: '—', pairs: '—', directory: '—' };
+  const e = c.etcd;
+  const etcd =
+    c.quorum.etcd === 'reachable'
+      ? `reachable (renewal ${ms(e.renewRttMs)}, lease ${ms(e.validForMs)} left)`
+      : `${c.quorum.etcd}${e.lastError === undefined ? '' : `: ${e.lastError}`}`;
+  const permit =
+    c.quorum.permit === 'lapsed'
+      ? `lapsed: serving under failsafe (fence ${c.quorum.fence})`
+      : `${c.quorum.permit}${c.quorum.fence > 0 ? ` (fence ${c.quorum.fence})` : ''}`;
+  const pairs =
+    e.pairs.length === 0
+      ? '?'
+      : e.pairs
+          .map((p) => `${p.pair} ${p.holder ?? 'no primary'}${p.target ? ` @ ${p.target}` : ''}`)
+          .join(', ');
+  const d = s.sip?.cluster;
+  const directory =
+    d === undefined
+      ? '?'
+      : `${d.entries} AoRs, ${d.pairs} pairs; ${d.writes} writes in ${d.txns} txns${d.etcdReachable ? '' : `; etcd unreachable: ${d.lastError ?? '?'}`}`;
+  return { etcd, permit, pairs, directory };
 }

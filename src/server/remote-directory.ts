@@ -12,4 +12,23 @@ export interface RemoteDirectory {
   isPeer(hostPort: string): boolean;
   /** Whether the AoR was seen in the directory: registered nowhere now, it is unavailable (480), not unknown. */
   knows(aor: string): boolean;
+  /** Its state and counts, for the worker's counters (status, /metrics). */
+  counters(): DirectoryCounters;
+}
+
+export interface DirectoryCounters {
+  pair: string;
+  /** AoRs in the local copy, and pairs known (this one included). */
+  entries: number;
+  pairs: number;
+  etcdReachable: boolean;
+  lastError: string | undefined;
+  /** AoR keys written (puts and deletes), etcd transactions, and their time in all, since start. */
+  writes: number;
+  txns: number;
+  etcdSeconds: number;
+  /** AoRs dropped here because the user registered through another pair since. */
+  moves: number;
+  /** Requests for users of our domain by where they were found: local, remote (another pair), miss. */
+  lookups: Record<string, number>;
 }

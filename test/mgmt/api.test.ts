@@ -308,6 +308,77 @@ describe('management API', () => {
       ]),
     );
     assert.match(down, /^role\s+\S+\s+unreachable: connect ECONNREFUSED$/m);
+    assert.doesNotMatch(table, /^etcd/m, 'no cluster rows without cluster mode');
+  });
+
+  it('sipha status table in cluster mode: etcd, the permit, the pairs and their holders, the directory', async () => {
+    const a = (await (await get('/api/v1/status', auth)).json()) as ManagementStatus;
+    const etcd = {
+      etcd: 'reachable' as const,
+      lease: '7',
+      validForMs: 740,
+      permit: 'held' as const,
+      fence: 42,
+      holder: 'a',
+      renewRttMs: 3,
+      lastError: undefined,
+      pairs: [
+        { pair: 'p1', target: '198.51.100.10:5060', holder: 'a' },
+        { pair: 'p2', target: '198.51.100.20:5060', holder: undefined },
+      ],
+    };
+    const status: ManagementStatus = {
+      ...a,
+      cluster: {
+        pairId: 'p1',
+        failsafe: true,
+        quorum: { etcd: 'reachable', permit: 'held', fence: 42 },
+        etcd,
+      },
+      sip:
+        a.sip === null
+          ? null
+          : {
+              ...a.sip,
+              cluster: {
+                pair: 'p1',
+                entries: 1200,
+                pairs: 2,
+                etcdReachable: true,
+                lastError: undefined,
+                writes: 1250,
+                txns: 40,
+                etcdSeconds: 0.2,
+                moves: 3,
+                lookups: { local: 10, remote: 4, miss: 1 },
+              },
+            },
+    };
+    const lapsed: ManagementStatus = {
+      ...status,
+      cluster: {
+        pairId: 'p1',
+        failsafe: true,
+        quorum: { etcd: 'unreachable', permit: 'lapsed', fence: 42 },
+        etcd: { ...etcd, etcd: 'unreachable', lastError: '14 UNAVAILABLE' },
+      },
+    };
+    const table = formatTable(
+      statusRows([
+        { url: 'http://203.0.113.11:8080', status, error: null },
+        { url: 'http://203.0.113.12:8080', status: lapsed, error: null },
+      ]),
+    );
+    assert.match(
+      table,
+      /^etcd\s+reachable \(renewal 3 ms, lease 740 ms left\)\s+unreachable: 14 UNAVAILABLE$/m,
+    );
+    assert.match(table, /^pair permit\s+held \(fence 42\)\s+lapsed: serving under failsafe \(fence 42\)$/m);
+    assert.match(
+      table,
+      /^cluster pairs\s+p1 a @ 198\.51\.100\.10:5060, p2 no primary @ 198\.51\.100\.20:5060/m,
+    );
+    assert.match(table, /^directory\s+1200 AoRs, 2 pairs; 1250 writes in 40 txns/m);
   });
 });
 
