@@ -2,6 +2,8 @@
 // along (bench/chaos/run.ts says what is observed; src/lab/chaos/invariants.ts what is checked).
 //   sudo npm run chaos -- --faults N [--seed S] [--duration-s T]   a new schedule (T: no inject after T s)
 //   sudo npm run chaos -- --replay FILE                             a schedule written by an earlier run
+//   … --etcd                         the pair in cluster mode (a three-member etcd in the lab as witness and
+//                                    fence); the VIP check is strict: never two holders, not even at a takeover
 //   sudo npm run chaos -- --self-test                               the checker against nodes broken on purpose
 //   sudo npm run chaos -- --regressions                             every named seed that once found a bug
 //   npm run chaos -- --check bench/results/chaos/seed-S/samples.jsonl   the checker again on a saved history
@@ -84,7 +86,8 @@ async function main(): Promise<number> {
   }
   if (process.argv.includes('--self-test')) return selfTest();
   if (process.argv.includes('--regressions')) return regressions();
-  const r = await runChaos({ schedule: schedule(), out: OUT, say: log });
+  const etcd = process.argv.includes('--etcd');
+  const r = await runChaos({ schedule: schedule(), out: OUT, say: log, ...(etcd ? { etcd } : {}) });
   console.log(r.text);
   console.log(`artefacts: ${r.dir}`);
   return r.report.violations.length > 0 ? 1 : 0;

@@ -40,6 +40,23 @@ export interface ClusterLabOptions {
   say?: (line: string) => void;
 }
 
+/** Starts the lab's etcd members (E1..En), each in its own namespace, and waits for a healthy cluster. */
+export function startLabEtcd(lab: Lab, readyTimeoutMs?: number): Promise<EtcdCluster> {
+  const members = etcdHosts(lab.topology).map((name) => ({
+    name,
+    host: etcdAddressIn(lab, name),
+    clientPort: ETCD_CLIENT_PORT,
+    peerPort: ETCD_PEER_PORT,
+    wrap: lab.wrap(name),
+  }));
+  return EtcdCluster.start({ members }, readyTimeoutMs);
+}
+
+/** Where a member listens: its management address with two NICs (etcd is control traffic), else its SIP one. */
+function etcdAddressIn(lab: Lab, name: EtcdHostName): string {
+  return lab.topology.twoNic ? lab.nic(name, 'mgmt').ipv4 : lab.nic(name).ipv4;
+}
+
 export class ClusterLab {
   /** Set by fail(): the node and etcd logs are kept at close(). */
   failed = false;
@@ -63,14 +80,7 @@ export class ClusterLab {
     });
     const cl = new ClusterLab(lab, say);
     try {
-      const members = etcdHosts(lab.topology).map((name) => ({
-        name,
-        host: cl.etcdAddress(name),
-        clientPort: ETCD_CLIENT_PORT,
-        peerPort: ETCD_PEER_PORT,
-        wrap: lab.wrap(name),
-      }));
-      cl.etcdCluster = await EtcdCluster.start({ members }, o.etcdReadyTimeoutMs);
+      cl.etcdCluster = await startLabEtcd(lab, o.etcdReadyTimeoutMs);
       const endpoints = cl.etcdCluster.endpoints();
       for (const index of labPairs(lab.topology))
         cl.pairs.push(await Pair.create(lab, { ...o.pair?.(index, endpoints), index }));
@@ -99,7 +109,7 @@ export class ClusterLab {
 
   /** Where a member listens: its management address with two NICs (etcd is control traffic), else its SIP one. */
   etcdAddress(name: EtcdHostName): string {
-    return this.lab.topology.twoNic ? this.lab.nic(name, 'mgmt').ipv4 : this.lab.nic(name).ipv4;
+    return etcdAddressIn(this.lab, name);
   }
 
   /** Pair i (1-based, as its index). */

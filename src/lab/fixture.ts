@@ -2,6 +2,8 @@
 // user needs: stop the nodes, destroy the lab, and keep the node logs when something failed (or when
 // SIPHA_KEEP_LOGS is set), saying where they are.
 import { errorMessage } from '../net/errors.js';
+import { startLabEtcd } from './cluster-lab.js';
+import type { EtcdCluster } from './etcd-cluster.js';
 import { Lab } from './lab.js';
 import { type Host, Pair, type PairOptions } from './pair.js';
 import { type Settled, settle } from './settle.js';
@@ -15,6 +17,11 @@ export interface FixtureOptions extends PairOptions {
   settleTimeoutMs?: number;
   /** Where the fixture says where the logs are kept (default: stderr). */
   say?: (line: string) => void;
+  /**
+   * Cluster mode: a three-member etcd in the lab (E1..E3, src/lab/cluster-lab.ts) and the pair's `cluster` section
+   * pointing at it (lease 1 s), so that every promotion needs the pair's permit.
+   */
+  etcd?: boolean;
 }
 
 export class PairFixture {
@@ -28,22 +35,36 @@ export class PairFixture {
     readonly lab: Lab,
     readonly pair: Pair,
     private readonly say: (line: string) => void,
+    readonly etcd: EtcdCluster | undefined,
   ) {}
 
   /** Builds the lab, creates and starts the pair and waits until it is settled; cleans up (logs kept) on failure. */
   static async open(o: FixtureOptions = {}): Promise<PairFixture> {
     const say = o.say ?? ((line: string) => process.stderr.write(`${line}\n`));
-    const lab = await Lab.create({ twoNic: true, ipv6: false, ...o.lab });
+    const lab = await Lab.create({
+      twoNic: true,
+      ipv6: false,
+      ...o.lab,
+      ...(o.etcd === true ? { cluster: { pairs: 1, etcd: 3 } } : {}),
+    });
     let fx: PairFixture | undefined;
+    let etcd: EtcdCluster | undefined;
     try {
-      fx = new PairFixture(lab, await Pair.create(lab, o), say);
+      if (o.etcd === true) etcd = await startLabEtcd(lab);
+      const cluster =
+        etcd === undefined
+          ? {}
+          : { cluster: { etcd: etcd.endpoints(), lease_ttl_s: 1, request_timeout_ms: 500, ...o.cluster } };
+      fx = new PairFixture(lab, await Pair.create(lab, { ...o, ...cluster }), say, etcd);
       fx.pair.start('a');
       fx.pair.start('b');
       fx.settled = await settle(fx.pair, { primary: o.primary ?? 'a', timeoutMs: o.settleTimeoutMs });
       return fx;
     } catch (err) {
-      if (fx === undefined) await lab.destroy();
-      else {
+      if (fx === undefined) {
+        await etcd?.destroy();
+        await lab.destroy();
+      } else {
         fx.fail();
         await fx.close();
       }
@@ -84,6 +105,7 @@ export class PairFixture {
       this.failed = true;
       this.say(`stopping the pair: ${errorMessage(err)}`);
     }
+    await this.etcd?.destroy().catch((err: unknown) => this.say(`stopping etcd: ${errorMessage(err)}`));
     await this.lab.destroy();
     const keep = this.keepLogs;
     if (keep) this.say(`node logs kept in ${this.pair.dir}/{a,b}/node.log`);

@@ -9,11 +9,14 @@ import { after, describe, it } from 'node:test';
 import { runChaos } from '../../bench/chaos/run.js';
 import { SELF_TESTS } from '../../bench/chaos/self-test.js';
 import { describeSchedule, planSchedule } from '../../src/lab/chaos/schedule.js';
+import { skipWithout } from '../helpers/installed.js';
 import { NEEDS_ROOT } from './helpers.js';
 
 /** The short run's seed: a schedule that overlaps faults and covers most kinds in 20 (see its summary line). */
 export const SHORT_SEED = 7;
 const SHORT_FAULTS = 20;
+/** The cluster-mode run: fewer faults (each takeover waits for the dead node's etcd lease). */
+const ETCD_FAULTS = 10;
 
 const say = (line: string) => process.stdout.write(`# ${line}\n`);
 
@@ -58,5 +61,26 @@ describe('chaos', { skip: NEEDS_ROOT }, () => {
     assert.ok(r.skipped.length <= 2, r.skipped.join('\n'));
     assert.ok(r.client.confirmed > 0 && r.client.endedOk === r.client.confirmed, JSON.stringify(r.client));
     assert.ok(r.sipp.successful > 0);
+  });
+
+  it(`cluster mode (etcd in the lab as witness and fence): ${ETCD_FAULTS} random faults (seed ${SHORT_SEED}), never two VIP holders`, {
+    skip: skipWithout('etcd'),
+  }, async () => {
+    const schedule = planSchedule({
+      seed: SHORT_SEED,
+      faults: ETCD_FAULTS,
+      gapMs: [1000, 3000],
+      overlapChance: 0.2,
+    });
+    const r = await runChaos({ schedule, out, say, etcd: true });
+    for (const line of r.text.split('\n')) say(`etcd: ${line}`);
+    if (r.report.violations.length > 0) keep = true;
+    assert.deepEqual(
+      r.report.violations.map((v) => `${v.invariant}: ${v.detail}`),
+      [],
+      `artefacts in ${r.dir}`,
+    );
+    assert.equal(r.report.totals.faults + r.skipped.length, ETCD_FAULTS);
+    assert.ok(r.client.confirmed > 0 && r.client.endedOk === r.client.confirmed, JSON.stringify(r.client));
   });
 });

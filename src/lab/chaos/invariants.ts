@@ -27,6 +27,7 @@ export interface CheckerOptions {
    * Longest run of two ARP owners allowed per takeover (ms); default 500. sipha releases the VIP before the
    * other host adds it (break-before-make), but a crashed host's orphaned worker may release late and the
    * client's ARP cache still holds the old answer, so a short overlap is observable; longer is a split brain.
+   * Negative: no overlap at all, not even one sample (cluster mode: the etcd permit orders every takeover).
    */
   overlapMs?: number;
   /** Longest a fault that leaves a healthy node may go without an ok probe (ms). */
