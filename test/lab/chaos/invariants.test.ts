@@ -49,6 +49,18 @@ const probe = (t: number, ok: boolean): Sample => ({ t, kind: 'probe', ok });
 const names = (r: ReturnType<typeof check>) => r.violations.map((v) => v.invariant);
 
 describe('single-vip-owner', () => {
+  it('cluster mode (overlapMs < 0): a single sample with two owners is a split brain, even at a takeover', () => {
+    const one = [
+      ...arp(0, 1000, 'a'),
+      { t: 1000, kind: 'arp' as const, owners: ['a', 'b'] },
+      ...arp(1010, 2000, 'b'),
+    ];
+    assert.deepEqual(names(check(one)), [], 'one sample passes the default window');
+    const r = check(one, { overlapMs: -1 });
+    assert.deepEqual(names(r), ['single-vip-owner']);
+    assert.equal(r.violations[0]?.t, 1000);
+  });
+
   it('flags two owners for 600 ms with overlapMs 500, at the start of the overlap', () => {
     const r = check([...arp(0, 1000, 'a'), ...arp(1000, 1600, 'a', 'b'), ...arp(1600, 3000, 'b')], {
       overlapMs: 500,
