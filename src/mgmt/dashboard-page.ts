@@ -76,6 +76,11 @@ export const DASHBOARD_HTML = `<!doctype html>
     <div class="counters" id="bigcounters"></div>
     <table id="sipcounters"></table>
   </section>
+  <section class="card wide" id="cluster" hidden>
+    <h2>Cluster: pairs of the domain, etcd</h2>
+    <dl class="kv" id="clusterkv"></dl>
+    <table id="pairs"></table>
+  </section>
   <section class="card wide">
     <h2>Switchovers (phases to scale)</h2>
     <div class="legend">
@@ -198,7 +203,30 @@ function render(s) {
     rows += "<tr><td>" + esc(m[i] || "") + '</td><td class="n">' + (m[i] ? c.requestsByMethod[m[i]] : "") + "</td><td>" + esc(r[i] || "") + '</td><td class="n">' + (r[i] ? c.responsesByStatus[r[i]] : "") + "</td></tr>";
   }
   $("sipcounters").innerHTML = rows;
+  renderCluster(s);
   renderTimelines(s.timelines);
+}
+
+// Cluster mode (README "Growing past one pair"): this node's etcd lease and permit, the directory, and every
+// pair of the domain with the node holding its permit (the one that may hold its VIP).
+function renderCluster(s) {
+  var k = s.cluster;
+  $("cluster").hidden = !k;
+  if (!k) return;
+  var e = k.etcd, q = k.quorum, d = s.sip && s.sip.cluster;
+  $("clusterkv").innerHTML =
+    "<dt>pair</dt><dd>" + esc(k.pairId) + "</dd>" +
+    "<dt>etcd</dt><dd class=" + cls(q.etcd === "reachable") + ">" + esc(q.etcd) +
+      (q.etcd === "reachable" ? ", renewal " + ago(e.renewRttMs) + ", lease " + ago(e.validForMs) + " left" : e.lastError ? ": " + esc(e.lastError) : "") + "</dd>" +
+    "<dt>permit</dt><dd class=" + (q.permit === "held" ? "ok" : q.permit === "lapsed" ? "warn" : "") + ">" +
+      (q.permit === "lapsed" ? "lapsed: serving under failsafe" : esc(q.permit)) + (q.fence ? " (fence " + q.fence + ")" : "") + "</dd>" +
+    "<dt>directory</dt><dd>" + (d ? d.entries + " AoRs, " + d.pairs + " pairs; " + d.writes + " writes in " + d.txns + " transactions; lookups " +
+      Object.keys(d.lookups).map(function (x) { return esc(x) + " " + d.lookups[x]; }).join(", ") : "—") + "</dd>";
+  $("pairs").innerHTML = "<tr><th>pair</th><th>primary (permit holder)</th><th>reached at</th></tr>" +
+    e.pairs.map(function (p) {
+      return "<tr><td>" + esc(p.pair) + (p.pair === k.pairId ? " (this pair)" : "") + '</td><td class="' + (p.holder ? "ok" : "bad") + '">' +
+        esc(p.holder || "none") + "</td><td>" + esc(p.target || "—") + "</td></tr>";
+    }).join("");
 }
 
 var PHASES = [["vipRemovedAt", "#d29922", "VIP removed"], ["vipAddedAt", "#58a6ff", "VIP added"], ["announcedAt", "#a371f7", "announced"], ["firstServedAt", "#3fb950", "first served"]];

@@ -19,8 +19,9 @@ import {
   stopEtcdMember,
 } from '../../src/lab/cluster-faults.js';
 import { ClusterLab } from '../../src/lab/cluster-lab.js';
-import type { AnyPair } from '../../src/lab/pair.js';
+import { type AnyPair, CLI } from '../../src/lab/pair.js';
 import type { PairHost } from '../../src/lab/topology.js';
+import { formatHostPort } from '../../src/net/address.js';
 import { Baresip } from '../helpers/baresip.js';
 import { skipWithout } from '../helpers/installed.js';
 import { eventually, NEEDS_ROOT } from '../lab/helpers.js';
@@ -156,6 +157,34 @@ describe('cluster mode: two pairs behind one domain, etcd as directory, witness 
     await call(bob, alice, 'bob → alice');
     await hangup(alice, bob, 'bob → alice');
   });
+
+  step(
+    'sipha status on G shows the cluster: etcd, the permit, both pairs with their holders, the directory',
+    async () => {
+      const p1 = cl.pair(1);
+      const urls = p1.hosts.flatMap((h) => ['--url', `http://${formatHostPort(p1.apiAddress(h))}`]);
+      const out = await cl.lab.exec(
+        'g',
+        [process.execPath, CLI, 'status', '--config', p1.config('a'), ...urls],
+        {
+          allowFailure: true,
+        },
+      );
+      assert.equal(out.exitCode, 0, out.stderr);
+      process.stdout.write(out.stdout.replace(/^/gm, '# '));
+      assert.match(out.stdout, /^etcd\s+reachable \(renewal \d+ ms, lease \d+ ms left\)\s+reachable/m);
+      assert.match(out.stdout, /^pair permit\s+.*held \(fence \d+\)/m);
+      const primary2 = await primaryOf(cl.pair(2));
+      assert.match(
+        out.stdout,
+        new RegExp(
+          `^cluster pairs\\s+p1 \\w+ @ 198\\.51\\.100\\.10:5060, p2 ${primary2} @ 198\\.51\\.100\\.20:5060`,
+          'm',
+        ),
+      );
+      assert.match(out.stdout, /^directory\s+2 AoRs, 2 pairs; \d+ writes in \d+ txns/m);
+    },
+  );
 
   step(
     'a failover inside pair 2 during a cross-pair call: the call ends by BYE through the new primary',
