@@ -106,6 +106,7 @@ async function main(): Promise<void> {
         lag.reset();
         break;
       case 'role':
+        if (m.fence !== undefined) role.fence = m.fence;
         // The server and the replication read the role or hear it change.
         if (role.set(m.role)) {
           awaitingFirstServed = role.isPrimary;

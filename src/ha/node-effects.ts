@@ -12,6 +12,7 @@ import type { RoleAction, RoleEvent } from './role-events.js';
 import type { TermStorePort } from './term-store.js';
 import { FIRST_SERVED_WAIT_MS, type TimelineLog } from './timeline.js';
 import { FINAL_DRAIN_MS, TIMELINE_CLOSE_MS } from './timers.js';
+import type { FenceView } from './worker-ipc.js';
 import type { WorkerPort } from './worker-supervisor.js';
 
 /** What carrying out the actions takes. */
@@ -36,6 +37,8 @@ export interface EffectsPort {
   reply(ok: boolean, detail: string): void;
   /** Cluster mode: the pair's permit (the fence check before adding the VIP, the withdraw after releasing it). */
   permit?: PermitPort | undefined;
+  /** Cluster mode: the fencing tokens the worker is told with its role (its replication carries and checks them). */
+  fence?: () => FenceView | undefined;
 }
 
 export class NodeEffects {
@@ -143,9 +146,13 @@ export class NodeEffects {
           .finally(() => this.awaitFirstServed(at));
         return;
       }
-      case 'set-worker-role':
-        this.p.worker.send({ type: 'role', role: a.role });
+      case 'set-worker-role': {
+        const fence = this.p.fence?.();
+        this.p.worker.send(
+          fence === undefined ? { type: 'role', role: a.role } : { type: 'role', role: a.role, fence },
+        );
         return;
+      }
       case 'send-heartbeat':
         this.p.heartbeat();
         return;

@@ -35,7 +35,7 @@ import type { TermStorePort } from './term-store.js';
 import { TimelineLog } from './timeline.js';
 import { lateTickMs, quorumSettleTicks, roleTimers } from './timers.js';
 import type { PeerMessage } from './wire.js';
-import type { NodeToWorker, ReplicationStatus, WorkerToNode } from './worker-ipc.js';
+import type { FenceView, NodeToWorker, ReplicationStatus, WorkerToNode } from './worker-ipc.js';
 import type { WorkerEvents, WorkerPort, WorkerSpec } from './worker-supervisor.js';
 
 export type { Alarm, AlarmSeverity, HaStatus, NodeEvent, SwitchoverReply } from './status.js';
@@ -87,6 +87,9 @@ export class HaNode implements NodeHandle {
   private readonly effects: NodeEffects;
   private readonly sip: SipMonitor | undefined;
   private readonly permit: PermitPort | undefined;
+  /** The highest fencing token seen, and the highest told to the worker. */
+  private highestFence = 0;
+  private toldFence = 0;
   private health = INITIAL_HEALTH;
   private stopTicks: () => void = () => {};
   private readonly tickMs: number;
@@ -175,6 +178,7 @@ export class HaNode implements NodeHandle {
     this.effects = new NodeEffects({
       ...o,
       permit: this.permit,
+      fence: () => this.fenceView(),
       timelines: this.timelines,
       worker: this.worker,
       link: this.link,
@@ -397,6 +401,19 @@ export class HaNode implements NodeHandle {
       this.log.info({ ...after.peerGone, peer: after.peer.status }, 'peer process gone? (unauthenticated)');
     if (after.stalls > before.stalls)
       this.log.warn({ stalls: after.stalls }, 'this process stalled; peer window restarted');
+    // Cluster mode: a newer fencing token heard (the peer won the permit) reaches the worker's replication now.
+    const fence = this.fenceView();
+    if (fence !== undefined && fence.highest > this.toldFence) {
+      this.toldFence = fence.highest;
+      this.toWorker({ type: 'role', role: after.role === 'primary' ? 'primary' : 'backup', fence });
+    }
+  }
+
+  /** Cluster mode: this node's fencing token and the highest it has seen, its own or its peer's; else undefined. */
+  private fenceView(): FenceView | undefined {
+    if (this.permit === undefined) return undefined;
+    this.highestFence = Math.max(this.highestFence, this.state.quorum.fence, this.state.peer.fence);
+    return { own: this.state.quorum.fence, highest: this.highestFence };
   }
 
   /** The permit's reports as machine events; an unreachable etcd is a warning alarm while it lasts. */
@@ -427,7 +444,9 @@ export class HaNode implements NodeHandle {
     return {
       onReady: () => {
         // The worker starts as a backup; tell it what it is now.
-        this.toWorker({ type: 'role', role: this.state.role === 'primary' ? 'primary' : 'backup' });
+        const role = this.state.role === 'primary' ? 'primary' : 'backup';
+        const fence = this.fenceView();
+        this.toWorker(fence === undefined ? { type: 'role', role } : { type: 'role', role, fence });
         this.setHealth('worker', true, 'worker ready');
       },
       onFailed: (reason) => this.setHealth('worker', false, reason),

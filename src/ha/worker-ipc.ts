@@ -6,11 +6,21 @@ import type { AckWaitStats } from './replication/ack-barrier.js';
 
 export type WorkerRole = 'primary' | 'backup';
 
+/** Cluster mode's fencing tokens as the node knows them (etcd revisions of permits won; 0: none). */
+export interface FenceView {
+  own: number;
+  highest: number;
+}
+
 export type NodeToWorker =
   /** IPC heartbeat; the worker answers with `pong` carrying the same seq. */
   | { type: 'ping'; seq: number }
-  /** Only a primary worker acts on timers with outside effects (expiry, dialog timeouts, anything sent unasked). */
-  | { type: 'role'; role: WorkerRole }
+  /**
+   * Only a primary worker acts on timers with outside effects (expiry, dialog timeouts, anything sent unasked).
+   * Cluster mode: `fence` — this node's fencing token and the highest the node has seen (its own or the peer's):
+   * the replication stream carries the first, and a replica refuses a primary below the second.
+   */
+  | { type: 'role'; role: WorkerRole; fence?: FenceView }
   /** Graceful stop: stop accepting, finish in-flight work for at most `graceMs`, exit 0. */
   | { type: 'stop'; graceMs: number }
   /** Lossless handover: answer `drained` once the backup has acknowledged every change so far (or on timeout). */

@@ -44,7 +44,8 @@ export type WireChange =
 
 export type ReplMessage =
   /** First frame each way: the sender's nonce for this connection (the server's also says whether it serves). */
-  | { t: 'hello'; v: number; from: string; nonce: string; ok?: boolean; reason?: string }
+  /** `fence`: cluster mode, the primary's fencing token (the etcd revision of its permit). */
+  | { t: 'hello'; v: number; from: string; nonce: string; ok?: boolean; reason?: string; fence?: number }
   /** Backup → primary, first frame under the session key: it proves the backup knows the key; then the snapshot. */
   | { t: 'start' }
   /** The snapshot reflects every change up to and including `seq`. */
@@ -124,13 +125,15 @@ export function asReplMessage(v: unknown): ReplMessage | undefined {
   if (!isRec(v)) return undefined;
   switch (v.t) {
     case 'hello': {
-      const { v: ver, from, nonce, ok, reason } = v;
+      const { v: ver, from, nonce, ok, reason, fence } = v;
       if (!isUint(ver) || !isStr(from) || !isStr(nonce) || !/^[0-9a-f]{64}$/.test(nonce)) return undefined;
       if (ok !== undefined && typeof ok !== 'boolean') return undefined;
       if (reason !== undefined && !isStr(reason)) return undefined;
+      if (fence !== undefined && !isUint(fence)) return undefined;
       const m: ReplMessage = { t: 'hello', v: ver, from, nonce };
       if (ok !== undefined) m.ok = ok;
       if (reason !== undefined) m.reason = reason;
+      if (fence !== undefined) m.fence = fence;
       return m;
     }
     case 'start':

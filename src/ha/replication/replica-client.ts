@@ -17,6 +17,11 @@ export interface ReplicaClientOptions {
   /** Local address per path ('' for any). */
   locals?: readonly string[];
   applier: ReplicaApplier;
+  /**
+   * Cluster mode: the highest fencing token this node knows of. A primary whose hello tells a lower one holds a
+   * permit etcd has since granted again: a stale primary, whose stream is refused.
+   */
+  minFence?: () => number;
   log: Logger;
   /** Called when the connection or the synced state changes. */
   onChange?: () => void;
@@ -183,6 +188,15 @@ export class ReplicaClient {
             const r = opener.open(f);
             if (!r.ok) return fail(`primary hello rejected: ${r.reason}`);
             if (r.msg.t !== 'hello' || r.msg.v !== PROTOCOL_VERSION) return fail('bad hello');
+            const min = this.o.minFence?.() ?? 0;
+            if (r.msg.fence !== undefined && r.msg.fence < min) {
+              refused = true;
+              this.o.log.warn(
+                { fence: r.msg.fence, min },
+                'replication: the primary is fenced (an older permit)',
+              );
+              return fail(`fenced: the primary's permit (${r.msg.fence}) is older than ${min}`);
+            }
             if (r.msg.ok !== true) {
               refused = true;
               this.o.log.debug({ reason: r.msg.reason }, 'replication: peer does not serve');

@@ -19,6 +19,8 @@ export interface ReplicationListenerOptions {
   source: ReplicationSource;
   /** Only a primary serves; a backup answers the hello with a refusal. */
   isPrimary: () => boolean;
+  /** Cluster mode: this node's fencing token, told in the hello (0: none, not told). */
+  fence?: () => number;
   log: Logger;
   /** Called when a session starts, finishes its snapshot, acks or ends. */
   onSessionChange?: () => void;
@@ -219,6 +221,8 @@ class BackupSession {
       const serving = o.isPrimary();
       const hello: ReplMessage = { t: 'hello', v: PROTOCOL_VERSION, from: o.nodeId, nonce, ok: serving };
       if (!serving) hello.reason = 'not primary';
+      const fence = o.fence?.() ?? 0;
+      if (fence > 0) hello.fence = fence;
       this.send(hello);
       if (!serving) {
         this.phase = 'closed';

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { HostPort } from '../../net/address.js';
 import type { Unsubscribe } from '../../server/change-feed.js';
 import { type Clock, systemClock } from '../../time/clock.js';
-import type { ReplicationStatus, WorkerRole } from '../worker-ipc.js';
+import type { FenceView, ReplicationStatus, WorkerRole } from '../worker-ipc.js';
 import { AckBarrier } from './ack-barrier.js';
 import { ReplicaApplier } from './applier.js';
 import type { WireChange } from './messages.js';
@@ -18,6 +18,8 @@ import { ReplicationSource, sourceChange } from './source.js';
 export interface WorkerRoleView {
   readonly current: WorkerRole;
   subscribe(listener: (role: WorkerRole) => void): Unsubscribe;
+  /** Cluster mode's fencing tokens (the node tells them with the role); absent: none. */
+  readonly fence?: FenceView;
 }
 
 export interface WorkerReplicationOptions {
@@ -94,6 +96,7 @@ export class WorkerReplication {
       stores: o.stores,
       source: this.source,
       isPrimary: () => this.primary,
+      fence: () => o.role.fence?.own ?? 0,
       log: o.log,
       onSessionChange: () => this.changed(),
       onAck: () => this.onAck(),
@@ -106,6 +109,7 @@ export class WorkerReplication {
       peers: o.peers,
       ...(o.locals === undefined ? {} : { locals: o.locals }),
       applier: this.applier,
+      minFence: () => o.role.fence?.highest ?? 0,
       log: o.log,
       onChange: () => this.changed(),
       onConnLost: (how) => o.onPeerConnLost?.(how),
