@@ -2,6 +2,8 @@
 // loading), the semantic rules of config-check.ts against this host, and the files the config names — HA key,
 // management token, TLS material, users file — read as the service will read them. Every problem is a ConfigError
 // naming its key; `start` stops at them (exit 2), `config check` lists them all.
+
+import { etcdOptions } from '../cluster/etcd-client.js';
 import { ConfigError, type LoadedConfig } from '../config/load.js';
 import { loadHaKey } from '../ha/key-file.js';
 import { readTokenFile } from '../mgmt/token.js';
@@ -38,6 +40,10 @@ export async function preflight(loaded: LoadedConfig, host: HostFacts = hostFact
       ...(haKey === undefined ? {} : { haKey }),
     }),
   );
+  // Cluster mode: etcd's TLS material and password, read as the node and the worker will (src/cluster/).
+  const cluster = config.cluster;
+  if (cluster !== undefined)
+    await attempt('cluster', () => etcdOptions({ cluster, resolvePath, configFile: file }));
   const users = config.sip.users_file;
   if (users !== undefined)
     await attempt('sip.users_file', async () => {

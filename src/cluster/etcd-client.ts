@@ -1,7 +1,7 @@
 // The etcd client of a multi-pair cluster, opened from the `cluster` config section: the SIP worker's directory
 // and the node's election use it alike. Files named in the config (TLS material, the auth password) are read here;
 // one that cannot be read is a config error naming its key.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { Etcd3, IOptions } from 'etcd3';
 import { ConfigError } from '../config/load.js';
 import type { ClusterConfig } from '../config/schema.js';
@@ -18,12 +18,23 @@ export interface EtcdClientOptions {
 /** The client's options (hosts, dial timeout, TLS, auth), with every file read. */
 export async function etcdOptions(o: EtcdClientOptions): Promise<IOptions> {
   const { cluster } = o;
-  const read = async (key: string, path: string): Promise<Buffer> => {
+  const read = async (key: string, path: string, secret = false): Promise<Buffer> => {
+    let data: Buffer;
+    let mode: number;
     try {
-      return await readFile(o.resolvePath(path));
+      mode = (await stat(o.resolvePath(path))).mode;
+      data = await readFile(o.resolvePath(path));
     } catch (err) {
       throw new ConfigError(o.configFile ?? 'config', key, `cannot read ${path}: ${errorMessage(err)}`);
     }
+    // A private key or a password readable by anyone on the host is no secret (as the HA key and the token).
+    if (secret && (mode & 0o007) !== 0)
+      throw new ConfigError(
+        o.configFile ?? 'config',
+        key,
+        `${path}: must not be accessible by others (chmod 600)`,
+      );
+    return data;
   };
   const options: IOptions = {
     hosts: cluster.etcd.map((e) => e.replace(/\/$/, '')),
@@ -38,12 +49,14 @@ export async function etcdOptions(o: EtcdClientOptions): Promise<IOptions> {
         : {
             rootCertificate,
             certChain: await read('cluster.tls.cert_file', tls.cert_file),
-            privateKey: await read('cluster.tls.key_file', tls.key_file),
+            privateKey: await read('cluster.tls.key_file', tls.key_file, true),
           };
   }
   const auth = cluster.auth;
   if (auth !== undefined) {
-    const password = (await read('cluster.auth.password_file', auth.password_file)).toString('utf8').trim();
+    const password = (await read('cluster.auth.password_file', auth.password_file, true))
+      .toString('utf8')
+      .trim();
     if (password.length === 0)
       throw new ConfigError(
         o.configFile ?? 'config',

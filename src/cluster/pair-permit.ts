@@ -222,6 +222,12 @@ export class PairPermit {
           // permit too. A new lease now; the machine, which already heard "unreachable", asks again.
           this.log('etcd lease expired; granting a new one');
           this.lease = undefined;
+          // Gone while this node thought its lease renewed in time (revoked by hand, or etcd's clock jumped): the
+          // machine must hear that the permit is lost. After "unreachable" it knows already and asks again.
+          if (this.held !== undefined && this.reachable === true) {
+            this.held = undefined;
+            this.events.lost('the etcd lease expired or was revoked while renewed');
+          }
           this.held = undefined;
           const res = await this.o.client.leaseClient.leaseGrant(
             { TTL: this.o.ttlS, ID: 0 },
