@@ -1,6 +1,7 @@
 // Part 2: cross-pair vs same-pair call setup. Two standalone servers p1 and p2 of one domain; the callee registered
 // through p2 answers at once; a caller sends sequential INVITEs through p1 (p1 → p2 → callee) and through p2
 // (p2 → callee); INVITE → 200 OK time of each, alternating paths so that both see the same machine load.
+import { DirectoryMetrics } from '../../src/cluster/directory-metrics.js';
 import { CALLS, log, round, type Summary, summary, until } from './common.js';
 import { startLoopbackEtcd } from './etcd.js';
 import { type InProcessPair, startInProcess } from './servers.js';
@@ -12,6 +13,8 @@ export interface CallsResult {
   diffP50: number;
   diffP99: number;
   failed: number;
+  /** p1's lookups answered "remote" during the measured calls: each cross-pair INVITE went through the directory. */
+  p1RemoteLookups: number;
 }
 
 export async function measureCalls(): Promise<CallsResult> {
@@ -40,6 +43,7 @@ export async function measureCalls(): Promise<CallsResult> {
       await caller.call('bob', p1.port);
       await caller.call('bob', p2.port);
     }
+    const remote0 = await DirectoryMetrics.value(p1.cluster.directory.metrics.lookups, { result: 'remote' });
     const cross: number[] = [];
     const same: number[] = [];
     let failed = 0;
@@ -59,6 +63,8 @@ export async function measureCalls(): Promise<CallsResult> {
       diffP50: 0,
       diffP99: 0,
       failed,
+      p1RemoteLookups:
+        (await DirectoryMetrics.value(p1.cluster.directory.metrics.lookups, { result: 'remote' })) - remote0,
     };
     r.diffP50 = round(r.cross.p50 - r.same.p50);
     r.diffP99 = round(r.cross.p99 - r.same.p99);

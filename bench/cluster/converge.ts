@@ -4,7 +4,18 @@
 // the lease revoked) → how long until p1's cache holds none of p2's users.
 import { Etcd3 } from 'etcd3';
 import { aorKey } from '../../src/cluster/keys.js';
-import { DEAD_PAIR_AORS, DOMAIN, log, MOVES, mono, type Summary, summary, TRIALS, until } from './common.js';
+import {
+  DEAD_PAIR_AORS,
+  DOMAIN,
+  log,
+  MOVES,
+  mono,
+  round,
+  type Summary,
+  summary,
+  TRIALS,
+  until,
+} from './common.js';
 import { startLoopbackEtcd } from './etcd.js';
 import { type InProcessPair, type PairProcess, startInProcess, startProcess } from './servers.js';
 import { Ua } from './ua.js';
@@ -12,9 +23,9 @@ import { Ua } from './ua.js';
 export const PAIR_LEASE_TTL_S = 2;
 
 export interface ConvergeResult {
-  move: { etcd: Summary; cache: Summary; failed: number };
-  kill: { gone: Summary; failed: number };
-  stop: { gone: Summary; failed: number };
+  move: { etcd: Summary; cache: Summary; failed: number; samples?: { etcd: number[]; cache: number[] } };
+  kill: { gone: Summary; failed: number; samples?: number[] };
+  stop: { gone: Summary; failed: number; samples?: number[] };
 }
 
 async function etcdPair(client: Etcd3, aor: string): Promise<string | undefined> {
@@ -65,7 +76,12 @@ async function moves(client: Etcd3, p1: InProcessPair, p2: InProcessPair): Promi
     ua1.close();
     ua2.close();
   }
-  return { etcd: summary(etcdMs), cache: summary(cacheMs), failed };
+  return {
+    etcd: summary(etcdMs),
+    cache: summary(cacheMs),
+    failed,
+    samples: { etcd: etcdMs.map(round), cache: cacheMs.map(round) },
+  };
 }
 
 /** (b): one trial — p2 started, its users seen by p1, then p2 signalled; ms until p1 has none of them. */
@@ -136,7 +152,7 @@ export async function measureConvergence(): Promise<ConvergeResult> {
           await until(() => false, PAIR_LEASE_TTL_S * 1000 + 1000, 100);
         }
       }
-      result[key] = { gone: summary(ms), failed };
+      result[key] = { gone: summary(ms), failed, samples: ms.map(round) };
     }
     return result;
   } finally {

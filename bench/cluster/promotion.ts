@@ -12,8 +12,9 @@ export interface PromotionRow {
   key: string;
   name: string;
   leaseTtlS: number | null;
-  kill: { vipAdded: Summary; detected: Summary; failures: string[] };
-  switchover: { vipAdded: Summary; gap: Summary; failures: string[] };
+  /** detected: the new primary's timeline detectedAt (with etcd: when it won the permit and decided). */
+  kill: { vipAdded: Summary; detected: Summary; failures: string[]; samples?: number[] };
+  switchover: { vipAdded: Summary; gap: Summary; failures: string[]; samples?: number[]; gaps?: number[] };
   pending?: string;
 }
 
@@ -117,6 +118,9 @@ async function row(c: (typeof CONFIGS)[number]): Promise<PromotionRow> {
     r.kill.detected = summary(detected);
     r.switchover.vipAdded = summary(vip);
     r.switchover.gap = summary(gap);
+    r.kill.samples = kill;
+    r.switchover.samples = vip;
+    r.switchover.gaps = gap;
     return r;
   } catch (err) {
     cl.fail();

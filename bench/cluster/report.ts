@@ -95,7 +95,7 @@ export function print(r: Results, started: Date, seconds: number): string {
             return [n as string, String(x.n), fmt(x.p50), fmt(x.p99), fmt(x.max), fmt(x.mean)];
           }),
         ),
-        `cross − same: p50 ${fmt(c.diffP50)} ms, p99 ${fmt(c.diffP99)} ms; failed calls ${c.failed}`,
+        `cross − same: p50 ${fmt(c.diffP50)} ms, p99 ${fmt(c.diffP99)} ms; failed calls ${c.failed}; p1's remote lookups ${c.p1RemoteLookups}`,
       );
     }
   }
@@ -149,7 +149,7 @@ export function print(r: Results, started: Date, seconds: number): string {
         table(
           [
             'configuration',
-            'kill → detected',
+            'kill → decided',
             'kill → VIP added',
             'switchover → VIP added',
             'switchover VIP gap',
@@ -168,10 +168,12 @@ export function print(r: Results, started: Date, seconds: number): string {
                 ],
           ),
         ),
-        'Notes: with etcd, the backup sees the primary dead as quickly as today (detected), but it may add the VIP',
-        "only once it holds the pair's permit, which the dead node's lease holds until it expires in etcd: about",
-        "lease_ttl_s after the dead node's last keep-alive, plus up to etcd's 500 ms expiry sweep, plus the next",
-        'permit attempt. A switchover withdraws the permit (lease revoked) at once, so it costs no TTL.',
+        "Notes: decided = the new primary's promotion timeline detectedAt. Today the backup promotes once the peer",
+        "is silent for dead_after_ms. With etcd it may promote only once it holds the pair's permit, which the dead",
+        "node's lease keeps until it expires in etcd: about lease_ttl_s after the dead node's last keep-alive, plus",
+        "up to etcd's 500 ms expiry sweep, plus the backup's next permit attempt — so the etcd rows grow with the TTL.",
+        'A switchover withdraws the permit at once (no TTL), but the new primary still wins the permit by etcd',
+        'transactions before it adds the VIP.',
       );
     }
   }

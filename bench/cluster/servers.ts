@@ -28,9 +28,9 @@ export async function startInProcess(
   const config = configSchema.parse({
     sip: { listen: [`udp://127.0.0.1:${port}`], domain: DOMAIN, warm_up: false },
     cluster: { etcd, pair_id: id, ...cluster },
-    log: { level: 'warn' },
+    log: { level: 'error' },
   });
-  const log = pino({ level: 'warn' });
+  const log = pino({ level: 'error' });
   const server = new SipServer({ config, resolvePath: (p) => p, log });
   const loaded = { file: 'bench.yaml', config, resolvePath: (p: string) => p };
   const dir = await createClusterDirectory(server, loaded, log, { acting: () => true, revokeOnClose: true });
