@@ -5,11 +5,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const here = import.meta.dirname;
-const BENCHES = ['parser', 'throughput', 'transports', 'replication', 'failover'];
+const BENCHES = ['parser', 'throughput', 'transports', 'replication', 'cluster', 'failover'];
 /** Where a benchmark's entry point is, when it is not <name>.js. */
 const ENTRY: Record<string, string> = {
   failover: join('failover', 'main.js'),
   transports: join('transports', 'main.js'),
+  cluster: join('cluster', 'main.js'),
 };
 const only = process.env.BENCH_RUN?.split(',');
 let failed: string[] = [];
