@@ -1,7 +1,5 @@
 // The cluster benchmark's settings (environment variables) and what its parts share: the log, the clocks,
 // percentiles, bounded waits and free loopback ports.
-import { createSocket } from 'node:dgram';
-import { createServer } from 'node:net';
 
 export const TRIALS = Number(process.env.BENCH_TRIALS ?? 5);
 export const ONLY = process.env.BENCH_ONLY?.split(',').filter((s) => s !== '');
@@ -65,23 +63,4 @@ export async function until(
   }
 }
 
-/** A loopback port free for both UDP and TCP. */
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => {
-        const a = s.address();
-        s.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const u = createSocket('udp4');
-      u.once('error', () => resolve(false));
-      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-  throw new Error('no free port');
-}
+export { freePort } from '../../src/lab/free-port.js';

@@ -178,14 +178,16 @@ export class Metrics {
       'Time responses spent held for the backup’s acknowledgement',
       (w) => w.waitedMs / 1000,
     );
-    const sipGauge = (name: string, help: string, get: (c: SipCounters) => number) =>
+    /** A gauge of the worker's counters; none while the worker does not answer, or `get` has no value. */
+    const sipGauge = (name: string, help: string, get: (c: SipCounters) => number | undefined) =>
       new Gauge({
         name,
         help,
         registers,
         collect: function (this: Gauge) {
-          if (self.sip === undefined) this.reset();
-          else this.set(get(self.sip));
+          const v = self.sip === undefined ? undefined : get(self.sip);
+          if (v === undefined) this.reset();
+          else this.set(v);
         },
       });
     sipGauge('sipha_registrations', 'Bindings held by the SIP worker', (c) => c.bindings);
@@ -300,26 +302,16 @@ export class Metrics {
       'result',
       (c) => c.cluster?.lookups ?? {},
     );
-    new Gauge({
-      name: 'sipha_cluster_directory_entries',
-      help: 'AoRs in the local copy of the directory (all pairs)',
-      registers,
-      collect: function (this: Gauge) {
-        const d = self.sip?.cluster;
-        if (d === undefined) this.reset();
-        else this.set(d.entries);
-      },
-    });
-    new Gauge({
-      name: 'sipha_cluster_pairs',
-      help: 'Pairs of the domain known to the directory (this one included)',
-      registers,
-      collect: function (this: Gauge) {
-        const d = self.sip?.cluster;
-        if (d === undefined) this.reset();
-        else this.set(d.pairs);
-      },
-    });
+    sipGauge(
+      'sipha_cluster_directory_entries',
+      'AoRs in the local copy of the directory (all pairs)',
+      (c) => c.cluster?.entries,
+    );
+    sipGauge(
+      'sipha_cluster_pairs',
+      'Pairs of the domain known to the directory (this one included)',
+      (c) => c.cluster?.pairs,
+    );
     // TLS and WebSocket (README "TLS and WebSocket"): connections, handshakes, flows, re-binds after a takeover.
     const sipGaugeBy = (
       name: string,

@@ -6,12 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkerRoleHolder } from '../../src/app/worker-role.js';
-import { adaptStores } from '../../src/ha/replication/store-adapter.js';
-import { WorkerReplication } from '../../src/ha/replication/worker-replication.js';
+import type { WorkerReplication } from '../../src/ha/replication/worker-replication.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { SipServer } from '../../src/server/sip-server.js';
-import { freePort } from '../helpers/ports.js';
-import { loopback, replicaSipServer } from '../helpers/replication-pair.js';
+import { replicatedPair } from '../helpers/replication-pair.js';
 import { eventually } from '../lab/helpers.js';
 
 const log = createLogger('silent');
@@ -28,29 +26,13 @@ describe('replication: the primary side closing the connection is reported to th
 
   before(async () => {
     roleA.set('primary');
-    a = await replicaSipServer(await freePort(), roleA, log);
-    b = await replicaSipServer(await freePort(), roleB, log);
-    const [replA, replB] = [await freePort(), await freePort()];
-    const common = { key, log, tickMs: 50, idleTimeoutMs: 1000, retryMs: 50 };
-    ra = new WorkerReplication({
-      ...common,
-      nodeId: 'a',
-      role: roleA,
-      stores: adaptStores(a),
-      listen: [loopback(replA)],
-      peers: [loopback(replB)],
-    });
-    rb = new WorkerReplication({
-      ...common,
-      nodeId: 'b',
-      role: roleB,
-      stores: adaptStores(b),
-      listen: [loopback(replB)],
-      peers: [loopback(replA)],
-      onPeerConnLost: (how) => lost.push(how),
-    });
-    await ra.start();
-    await rb.start();
+    ({ a, b, ra, rb } = await replicatedPair({
+      key,
+      log,
+      roleA,
+      roleB,
+      b: { onPeerConnLost: (how) => lost.push(how) },
+    }));
   });
 
   after(async () => {

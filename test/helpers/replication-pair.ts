@@ -5,8 +5,14 @@
 import type { Logger } from 'pino';
 import type { WorkerRoleHolder } from '../../src/app/worker-role.js';
 import { configSchema } from '../../src/config/schema.js';
+import { adaptStores } from '../../src/ha/replication/store-adapter.js';
+import {
+  WorkerReplication,
+  type WorkerReplicationOptions,
+} from '../../src/ha/replication/worker-replication.js';
 import type { HostPort } from '../../src/net/address.js';
 import { SipServer } from '../../src/server/sip-server.js';
+import { freePort } from './ports.js';
 
 /** A SIP server on 127.0.0.1:port that acts (expires) while its worker role is primary, like the SIP worker's. */
 export async function replicaSipServer(
@@ -33,4 +39,41 @@ export async function until(cond: () => boolean, timeoutMs = 3000, what = 'condi
     await new Promise((r) => setTimeout(r, 1));
   }
   return performance.now() - start;
+}
+
+/**
+ * Two SIP servers on loopback with replication between them (a replicates to b when a is primary, and back), both
+ * started; `b` may add options of its own (e.g. onPeerConnLost).
+ */
+export async function replicatedPair(o: {
+  key: Buffer;
+  log: Logger;
+  roleA: WorkerRoleHolder;
+  roleB: WorkerRoleHolder;
+  b?: Partial<WorkerReplicationOptions>;
+}): Promise<{ a: SipServer; b: SipServer; ra: WorkerReplication; rb: WorkerReplication }> {
+  const a = await replicaSipServer(await freePort(), o.roleA, o.log);
+  const b = await replicaSipServer(await freePort(), o.roleB, o.log);
+  const [replA, replB] = [await freePort(), await freePort()];
+  const common = { key: o.key, log: o.log, tickMs: 50, idleTimeoutMs: 1000, retryMs: 50 };
+  const ra = new WorkerReplication({
+    ...common,
+    nodeId: 'a',
+    role: o.roleA,
+    stores: adaptStores(a),
+    listen: [loopback(replA)],
+    peers: [loopback(replB)],
+  });
+  const rb = new WorkerReplication({
+    ...common,
+    nodeId: 'b',
+    role: o.roleB,
+    stores: adaptStores(b),
+    listen: [loopback(replB)],
+    peers: [loopback(replA)],
+    ...o.b,
+  });
+  await ra.start();
+  await rb.start();
+  return { a, b, ra, rb };
 }

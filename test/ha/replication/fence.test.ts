@@ -5,12 +5,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { WorkerRoleHolder } from '../../../src/app/worker-role.js';
-import { adaptStores } from '../../../src/ha/replication/store-adapter.js';
-import { WorkerReplication } from '../../../src/ha/replication/worker-replication.js';
+import type { WorkerReplication } from '../../../src/ha/replication/worker-replication.js';
 import { createLogger } from '../../../src/log/logger.js';
 import type { SipServer } from '../../../src/server/sip-server.js';
-import { freePort } from '../../helpers/ports.js';
-import { loopback, replicaSipServer, until } from '../../helpers/replication-pair.js';
+import { replicatedPair, until } from '../../helpers/replication-pair.js';
 
 const log = createLogger('silent');
 const key = randomBytes(32);
@@ -24,33 +22,11 @@ describe('replication and the fencing token', { timeout: 30_000 }, () => {
   const roleB = new WorkerRoleHolder();
 
   before(async () => {
-    const replA = await freePort();
-    const replB = await freePort();
     roleA.set('primary');
     roleA.fence = { own: 5, highest: 5 };
     // B has heard of a newer permit (revision 9): A's is stale.
     roleB.fence = { own: 0, highest: 9 };
-    a = await replicaSipServer(await freePort(), roleA, log);
-    b = await replicaSipServer(await freePort(), roleB, log);
-    const common = { key, log, tickMs: 50, idleTimeoutMs: 1000, retryMs: 50 };
-    ra = new WorkerReplication({
-      ...common,
-      nodeId: 'a',
-      role: roleA,
-      stores: adaptStores(a),
-      listen: [loopback(replA)],
-      peers: [loopback(replB)],
-    });
-    rb = new WorkerReplication({
-      ...common,
-      nodeId: 'b',
-      role: roleB,
-      stores: adaptStores(b),
-      listen: [loopback(replB)],
-      peers: [loopback(replA)],
-    });
-    await ra.start();
-    await rb.start();
+    ({ a, b, ra, rb } = await replicatedPair({ key, log, roleA, roleB }));
   });
 
   after(async () => {
