@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatHostPort } from '../net/address.js';
+import { freePort } from './free-port.js';
 
 export interface EtcdMemberSpec {
   name: string;
@@ -168,4 +169,17 @@ function curlHealth(wrap: readonly string[], target: string): Promise<boolean> {
     child.once('exit', (code) => resolve(code === 0));
     child.once('error', () => resolve(false));
   });
+}
+
+/** `members` etcd processes on 127.0.0.1 (free ports), started and healthy: the tests' and benchmarks' etcd. */
+export async function startLoopbackEtcd(members = 1): Promise<EtcdCluster> {
+  const specs: EtcdMemberSpec[] = [];
+  for (let i = 1; i <= members; i++)
+    specs.push({
+      name: `m${i}`,
+      host: '127.0.0.1',
+      clientPort: await freePort(),
+      peerPort: await freePort(),
+    });
+  return EtcdCluster.start({ members: specs });
 }
