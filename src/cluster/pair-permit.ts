@@ -216,7 +216,7 @@ export class PairPermit {
         this.lease = String(res.ID);
         ttl = Number(res.TTL);
       } else {
-        ttl = await this.keepAlive(this.lease);
+        ttl = await this.keepAliveRetried(this.lease);
         if (ttl <= 0) {
           // The lease ran out in etcd (this node was cut off longer than the TTL): its keys are gone with it, the
           // permit too. A new lease now; the machine, which already heard "unreachable", asks again.
@@ -251,15 +251,31 @@ export class PairPermit {
     }
   }
 
-  private async keepAlive(lease: string): Promise<number> {
+  /**
+   * A renewal goes to one member, chosen at random per stream: with a member down, one in three would fail. So try
+   * again at once (another random member) while half the request timeout is left, each try bounded by the rest.
+   */
+  private async keepAliveRetried(lease: string): Promise<number> {
+    const end = performance.now() + this.o.requestTimeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      const left = end - performance.now();
+      try {
+        return await this.keepAlive(lease, Math.max(1, attempt === 1 ? left / 2 : left));
+      } catch (err) {
+        if (attempt >= 3 || end - performance.now() < this.o.requestTimeoutMs / 4) throw err;
+      }
+    }
+  }
+
+  private async keepAlive(lease: string, timeoutMs: number): Promise<number> {
     const started = performance.now();
     const stream = await withTimeout(
       this.o.client.leaseClient.leaseKeepAlive(this.callOptions()),
-      this.o.requestTimeoutMs,
+      timeoutMs,
       'keep-alive stream',
     );
     try {
-      const left = Math.max(1, this.o.requestTimeoutMs - (performance.now() - started));
+      const left = Math.max(1, timeoutMs - (performance.now() - started));
       const res = await new Promise<{ TTL: string }>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('keep-alive timed out')), left);
         stream.on('data', (r: { TTL: string }) => {

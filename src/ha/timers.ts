@@ -87,9 +87,10 @@ export function lateTickMs(ha: HaTimersConfig): number {
 
 /**
  * Cluster mode: how long a primary whose etcd lease ran out waits while its peer reports etcd reachable before the
- * failsafe ends — the two nodes' renewals are out of step by up to two renewal periods (a quarter TTL each) and a
- * request timeout (a renewal in flight when etcd comes back fails first), and the peer's report takes a few
- * heartbeats to arrive.
+ * failsafe ends. The two nodes' renewals are out of step (a renewal in flight when etcd comes back fails first, a
+ * client reconnects on its own schedule, a loaded host is late), and the peer's report takes heartbeats to arrive:
+ * two TTLs, a request timeout and three heartbeats. Waiting is safe — while it hears this node as primary the peer
+ * does not ask for the permit — and costs nothing but a later handover when this node really is cut off.
  */
 export function quorumSettleTicks(
   leaseTtlS: number,
@@ -97,5 +98,5 @@ export function quorumSettleTicks(
   heartbeatMs: number,
   tickMs: number,
 ): number {
-  return Math.ceil((leaseTtlS * 500 + requestTimeoutMs + 3 * heartbeatMs) / tickMs);
+  return Math.ceil((leaseTtlS * 2000 + requestTimeoutMs + 3 * heartbeatMs) / tickMs);
 }

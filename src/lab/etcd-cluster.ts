@@ -2,7 +2,7 @@
 // `etcd` process per member, on loopback ports or each in its own lab namespace (`wrap`), with its own data
 // folder, started and stopped here. Fast Raft timers (heartbeat 50 ms, election 500 ms) so that etcd's smallest
 // lease TTL is 1 s (etcd: minTTL = 1.5 × election timeout, rounded up to a second) and losing a member settles
-// quickly.
+// quickly; pre-vote on, so that such short timers on a busy machine do not make a rejoining member disruptive.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -91,6 +91,9 @@ export class EtcdCluster {
       '--initial-cluster-token=sipha-test',
       `--heartbeat-interval=${this.opts.heartbeatMs ?? 50}`,
       `--election-timeout=${this.opts.electionMs ?? 500}`,
+      // A member restarted with a stale log, or one that missed heartbeats on a loaded machine, would otherwise
+      // start elections at higher terms and depose a working leader again and again (etcd 3.5's default).
+      '--pre-vote=true',
       '--logger=zap',
       '--log-outputs=stderr',
       '--enable-v2=false',
@@ -161,7 +164,7 @@ export class EtcdCluster {
 
 /** Node's fetch in the member's namespace: a one-line script run with this same Node binary. */
 function curlHealth(wrap: readonly string[], target: string): Promise<boolean> {
-  const script = `fetch(${JSON.stringify(target)},{signal:AbortSignal.timeout(1000)}).then(r=>r.json()).then(b=>process.exit(b.health==='true'?0:1),()=>process.exit(1))`;
+  const script = `fetch(${JSON.stringify(target)},{signal:AbortSignal.timeout(2000)}).then(r=>r.json()).then(b=>process.exit(b.health==='true'?0:1),()=>process.exit(1))`;
   return new Promise((resolve) => {
     const child = spawn(wrap[0] as string, [...wrap.slice(1), process.execPath, '-e', script], {
       stdio: 'ignore',

