@@ -120,10 +120,6 @@ export class NodeEffects {
       case 'withdraw':
         await this.p.permit?.withdraw();
         return;
-      case 'campaign':
-        // (The node runs campaigns beside the queue; one that reaches the queue still runs, unawaited.)
-        void this.p.permit?.campaign(a.wait);
-        return;
       case 'disable-vip':
         // A primary worker ends its TCP, TLS and WebSocket connections first, while their FIN can still leave from
         // the VIP: their clients reconnect to the new primary at once (README "TLS and WebSocket"). Bounded: a

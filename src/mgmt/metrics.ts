@@ -152,16 +152,22 @@ export class Metrics {
     });
     // Acknowledged means replicated (ha.replication.ack_wait_ms): the worker's totals since it started; a restarted
     // worker starts from 0 again, which Prometheus treats as a counter reset.
-    const ackWaitCounter = (name: string, help: string, get: (w: AckWaitStats) => number) =>
+    /** A counter showing a total read at scrape time; none while its source (status, worker) has no value. */
+    const totalCounter = (name: string, help: string, get: () => number | undefined) =>
       new Counter({
         name,
         help,
         registers,
         collect: function (this: Counter) {
           this.reset();
-          const w = self.status?.replication?.ackWait;
-          if (w !== undefined) this.inc(get(w));
+          const v = get();
+          if (v !== undefined) this.inc(v);
         },
+      });
+    const ackWaitCounter = (name: string, help: string, get: (w: AckWaitStats) => number) =>
+      totalCounter(name, help, () => {
+        const w = self.status?.replication?.ackWait;
+        return w === undefined ? undefined : get(w);
       });
     ackWaitCounter(
       'sipha_replication_ack_waits_total',
@@ -266,15 +272,9 @@ export class Metrics {
     );
     // Cluster mode (README "Growing past one pair"): the SIP worker's directory and its traffic with etcd.
     const dirCounter = (name: string, help: string, get: (d: DirectoryCounters) => number) =>
-      new Counter({
-        name,
-        help,
-        registers,
-        collect: function (this: Counter) {
-          this.reset();
-          const d = self.sip?.cluster;
-          if (d !== undefined) this.inc(get(d));
-        },
+      totalCounter(name, help, () => {
+        const d = self.sip?.cluster;
+        return d === undefined ? undefined : get(d);
       });
     dirCounter(
       'sipha_cluster_directory_writes_total',
