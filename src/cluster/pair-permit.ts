@@ -68,7 +68,17 @@ export interface PermitStatus {
  * reason). The permit's requests have deadlines of their own; the retry across members stays.
  */
 export function permitClientOptions(options: IOptions): IOptions {
-  return { ...options, faultHandling: { ...options.faultHandling, host: () => noop } };
+  return {
+    ...options,
+    faultHandling: { ...options.faultHandling, host: () => noop },
+    // gRPC's reconnect backoff grows to 120 s: after a long etcd outage one node could stay disconnected seconds
+    // longer than its peer (seen in CI: the failsafe ended and the VIP moved). Reconnect within a second instead.
+    grpcOptions: {
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 1000,
+      ...options.grpcOptions,
+    },
+  };
 }
 
 interface Holder {
