@@ -4,6 +4,9 @@ import { z } from 'zod';
 import { parseCidr } from '../net/address.js';
 import { vipSchema } from '../vip/config.js';
 
+/** The most SIP workers one node runs (`sip.workers`): the sibling mesh and the state keeper's fan-out stay small. */
+export const MAX_SIP_WORKERS = 32;
+
 const listenUri = z
   .string()
   .regex(
@@ -95,6 +98,20 @@ export const sipSchema = z
       .strict()
       .default({ min_expires: 60, max_expires: 3600, default_expires: 3600 }),
     tcp_idle_timeout_ms: z.number().int().min(1000).max(86_400_000).default(600_000),
+    /**
+     * SIP worker processes (README "Every core"): `auto` is the host's cores less one for the node, at least one
+     * and at most MAX_SIP_WORKERS; a number is taken as given.
+     */
+    workers: z
+      .union([
+        z.literal('auto'),
+        z
+          .number({ message: `must be auto or a whole number from 1 to ${MAX_SIP_WORKERS}` })
+          .int(`must be auto or a whole number from 1 to ${MAX_SIP_WORKERS}`)
+          .min(1, `must be auto or a whole number from 1 to ${MAX_SIP_WORKERS}`)
+          .max(MAX_SIP_WORKERS, `must be auto or a whole number from 1 to ${MAX_SIP_WORKERS}`),
+      ])
+      .default('auto'),
     /** TLS for tls:// and wss:// listeners and for requests sent over TLS (README "TLS and WebSocket"). */
     tls: z
       .object({
