@@ -8,12 +8,14 @@ import { loadHaKey } from '../ha/key-file.js';
 import { startWorkerReplication } from '../ha/replication/start-worker-replication.js';
 import type { WorkerReplication } from '../ha/replication/worker-replication.js';
 import { setOwnNice } from '../ha/scheduling.js';
+import { workerIdentity } from '../ha/worker-env.js';
 import { isNodeToWorker, type NodeToWorker, type WorkerToNode } from '../ha/worker-ipc.js';
 import { createLogger } from '../log/logger.js';
 import { errorMessage } from '../net/errors.js';
 import type { ChangeOrigin } from '../server/change-feed.js';
 import { SipServer } from '../server/sip-server.js';
 import { createVipDriver } from '../vip/driver.js';
+import { WorkerSiblings } from '../workers/siblings.js';
 import { createClusterDirectory } from './cluster-directory.js';
 import { reloadFromFile } from './reload.js';
 import { WorkerRoleHolder } from './worker-role.js';
@@ -49,7 +51,12 @@ async function main(): Promise<void> {
       log.warn({ want: ha.worker_nice, nice: nice.nice, detail: nice.detail }, 'worker priority not set');
   }
   const role = new WorkerRoleHolder();
+  // Several SIP workers (`sip.workers`): this one's index among them; worker 0 keeps the shared state.
+  const identity = workerIdentity(process.env);
+  const several = identity !== undefined && identity.count > 1 ? identity : undefined;
+  const keeper = several === undefined || several.index === 0;
   const server = new SipServer({
+    ...(several === undefined ? {} : { worker: { index: several.index, count: several.count } }),
     config: loaded.config,
     resolvePath: loaded.resolvePath,
     log,
@@ -60,7 +67,8 @@ async function main(): Promise<void> {
   });
   // Several pairs for one domain: the directory, written by the primary, kept alive by both (src/cluster/).
   const cluster = await createClusterDirectory(server, loaded, log, {
-    acting: () => role.isPrimary,
+    // The keeper holds every worker's registrations: it alone publishes them.
+    acting: () => role.isPrimary && keeper,
     revokeOnClose: false,
   });
   role.subscribe(() => cluster?.directory.roleChanged());
@@ -87,6 +95,7 @@ async function main(): Promise<void> {
     setTimeout(() => process.exit(1), 1500).unref();
   });
   let replication: WorkerReplication | undefined;
+  const siblings = several === undefined ? undefined : new WorkerSiblings(server, several, log);
   let started = false;
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
@@ -133,7 +142,19 @@ async function main(): Promise<void> {
               'handing the VIP over: connections closed, their clients reconnect to the VIP',
             );
         }
-        if (replication === undefined)
+        if (!keeper && siblings !== undefined)
+          // A member's changes reach the backup through the keeper: the node asks the keeper to drain next.
+          siblings.flush(m.timeoutMs).then((ok) =>
+            send({
+              type: 'drained',
+              id: m.id,
+              ok,
+              lastSeq: 0,
+              ackedSeq: 0,
+              detail: ok ? 'every change reached the keeper' : 'the keeper did not confirm in time',
+            }),
+          );
+        else if (replication === undefined)
           send({
             type: 'drained',
             id: m.id,
@@ -157,6 +178,7 @@ async function main(): Promise<void> {
         server
           .stop(m.graceMs)
           .then(() => cluster?.close())
+          .then(() => siblings?.close())
           .then(
             () => process.exit(0),
             () => process.exit(1),
@@ -168,7 +190,11 @@ async function main(): Promise<void> {
   // The management API's listings and event feed. Only a primary reports changes, the ones it makes itself: a
   // backup's come from replication, and reporting them would send every CTI event twice (once from each node).
   const answerQuery = (id: number, what: 'registrations' | 'calls' | 'counters', limit: number) => {
-    if (what === 'counters') return send({ type: 'answer', id, counters: sipCounters(server) });
+    if (what === 'counters') {
+      const counters = sipCounters(server);
+      if (siblings !== undefined) counters.workers = [siblings.status()];
+      return send({ type: 'answer', id, counters });
+    }
     if (what === 'calls') {
       const all = server.dialogs.active();
       return send({ type: 'answer', id, calls: all.slice(0, limit).map(callView), total: all.length });
@@ -191,11 +217,14 @@ async function main(): Promise<void> {
     if (reported(c)) send(callEvent(c, Date.now()));
   });
 
+  // Before binding: from its first datagram on, what belongs to a sibling goes there.
+  await siblings?.start();
   await server.start();
   cluster?.start();
   started = true;
-  // Replication binds its port before `ready`, so a port already taken fails the worker at once.
-  replication = await startWorkerReplication(server, role, loaded, log, send);
+  // Replication binds its port before `ready`, so a port already taken fails the worker at once. With several
+  // workers the keeper alone replicates: it holds the union of their state.
+  if (keeper) replication = await startWorkerReplication(server, role, loaded, log, send);
   server.proxy.onServed = (method) => {
     if (!awaitingFirstServed) return;
     awaitingFirstServed = false;

@@ -137,6 +137,25 @@ export interface SipCounters {
   flowRebinds?: number;
   /** Cluster mode: the directory's local copy and its traffic with etcd (src/cluster/directory.ts). */
   cluster?: DirectoryCounters;
+  /** Several SIP workers (src/workers/): each one's steering and shared-state figures, by index. */
+  workers?: SiblingStatus[];
+}
+
+/** One SIP worker among several: its links to its siblings, what it steered, and its view of the shared state. */
+export interface SiblingStatus {
+  index: number;
+  count: number;
+  /** Siblings this worker's links reach now. */
+  siblingsUp: number;
+  /** Messages received here for another worker, and received by another worker for this one. */
+  steeredOut: number;
+  steeredIn: number;
+  /** Steered messages dropped: the home worker's queue was full. */
+  steerDropped: number;
+  /** Messages this worker handled itself (its own and those steered to it). */
+  messagesIn: number;
+  /** `keeper` (worker 0) holds the union and streams it; a `member` follows it (`synced` once its snapshot is in). */
+  state: { role: 'keeper' | 'member'; synced: boolean; seq: number; members?: number };
 }
 
 export function isWorkerToNode(m: unknown): m is WorkerToNode {

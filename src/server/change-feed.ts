@@ -2,10 +2,11 @@
 // and where a store change came from.
 
 /**
- * `local`: made by this node's SIP handling or its own expiry. `replica`: applied from the replication stream on
- * a backup (the primary made it first).
+ * `local`: made by this worker's SIP handling or its own expiry. `replica`: applied from the replication stream on
+ * a backup (the primary made it first). `sibling`: made by another SIP worker of this node (src/workers/), heard
+ * through the state keeper.
  */
-export type ChangeOrigin = 'local' | 'replica';
+export type ChangeOrigin = 'local' | 'replica' | 'sibling';
 
 export type Unsubscribe = () => void;
 

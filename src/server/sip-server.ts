@@ -40,6 +40,11 @@ export interface SipServerOptions {
   configFile?: string;
   /** The HA link's key (HA mode): TLS session-ticket keys derive from it unless sip.tls.ticket_key_file is set. */
   haKey?: Buffer;
+  /**
+   * One of several SIP workers on this node (src/workers/): they share the UDP listeners; worker 0 owns the TCP,
+   * TLS and WebSocket listeners and connections, and is the keeper of the shared state (it alone expires it).
+   */
+  worker?: { index: number; count: number };
 }
 
 /** How often bindings and dialogs are checked for expiry. */
@@ -99,6 +104,9 @@ export class SipServer {
         allowedOrigins: sip.websocket.allowed_origins,
         maxConnections: sip.websocket.max_connections,
       },
+      ...(o.worker === undefined || o.worker.count <= 1
+        ? {}
+        : { workers: { shared: true, relayStreams: o.worker.index !== 0 } }),
     });
     this.transactions = new TransactionLayer({
       sender: this.transport,
@@ -311,7 +319,8 @@ export class SipServer {
   }
 
   private expire(): void {
-    if (!this.acting) return;
+    // Several workers: the keeper expires, and the others hear it (they never serve an expired binding anyway).
+    if (!this.acting || (this.o.worker?.index ?? 0) !== 0) return;
     this.location.expire(performance.now());
     this.dialogs.expire(DIALOG_MAX_AGE_MS);
   }

@@ -62,7 +62,8 @@ export class ReplicationListener {
       const server = createServer((socket) => this.accept(socket));
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen({ host: l.host, port: l.port }, () => {
+        // Exclusive: with several SIP workers (node:cluster) the keeper alone listens, not the node for it.
+        server.listen({ host: l.host, port: l.port, exclusive: true }, () => {
           server.off('error', reject);
           resolve();
         });

@@ -1,10 +1,13 @@
 // The SIP server's location service and dialog store seen through replication's port: changes from the stream are
-// applied with origin `replica`, so that the stores' other subscribers (the event feed) can tell them apart.
+// applied with origin `replica` (or `sibling`: from another SIP worker of this node, src/workers/), so that the stores' other subscribers (the event feed) can tell them apart.
 import type { DialogStore } from '../../server/dialogs.js';
 import type { LocationService } from '../../server/location-service.js';
 import type { ReplicatedStores } from './replicated-stores.js';
 
-export function adaptStores(stores: { location: LocationService; dialogs: DialogStore }): ReplicatedStores {
+export function adaptStores(
+  stores: { location: LocationService; dialogs: DialogStore },
+  origin: 'replica' | 'sibling' = 'replica',
+): ReplicatedStores {
   const { location, dialogs } = stores;
   return {
     counts: () => ({ bindings: location.size, dialogs: dialogs.size }),
@@ -17,11 +20,11 @@ export function adaptStores(stores: { location: LocationService; dialogs: Dialog
         offDialogs();
       };
     },
-    putBinding: (binding) => location.put(binding, 'replica'),
+    putBinding: (binding) => location.put(binding, origin),
     removeBinding: (aor, contact) => {
-      location.remove(aor, contact, 'unregistered', 'replica');
+      location.remove(aor, contact, 'unregistered', origin);
     },
-    putDialog: (dialog) => dialogs.restore(dialog, 'replica'),
-    removeDialog: (id) => dialogs.remove(id, 'replica'),
+    putDialog: (dialog) => dialogs.restore(dialog, origin),
+    removeDialog: (id) => dialogs.remove(id, origin),
   };
 }

@@ -124,10 +124,11 @@ export class WorkerReplication {
    */
   async start(): Promise<void> {
     await this.listener.start();
-    // Only this node's own changes, made while primary, are numbered and streamed: a backup's come from the stream.
+    // Only this node's own changes (this worker's or, with several SIP workers, its siblings'), made while primary,
+    // are numbered and streamed: a backup's come from the stream.
     this.unsubscribe = [
       this.o.stores.subscribe((c) => {
-        if (c.origin === 'local' && this.primary) this.source.record(sourceChange(c));
+        if (c.origin !== 'replica' && this.primary) this.source.record(sourceChange(c));
       }),
       this.o.role.subscribe((role) => this.roleChanged(role)),
     ];

@@ -41,7 +41,24 @@ export interface TransportOptions {
   /** TLS (tls:// and wss:// listeners, requests sent over TLS); without it, TLS out checks with the system CAs. */
   tls?: StreamTls;
   websocket?: { allowedOrigins: readonly string[]; maxConnections: number };
+  /**
+   * Several SIP workers on one node (src/workers/): `shared`, the UDP listeners are one socket shared by every
+   * worker (node:cluster holds it); `relayStreams`, another worker owns the TCP, TLS and WebSocket listeners and
+   * connections, so none is bound here and what must leave over one goes through `streamRelay`.
+   */
+  workers?: { shared: boolean; relayStreams: boolean };
 }
+
+/** What a worker that owns no connections does with a message for a TCP, TLS or WebSocket peer. */
+export type StreamRelay = (
+  bytes: Buffer,
+  to: Endpoint,
+  connectionId: number | undefined,
+  onError: SendErrorHandler | undefined,
+) => void;
+
+/** Hands a received message to the worker whose state it belongs to; false: handle it here. */
+export type Steering = (bytes: Buffer, source: Source, framing: Framing) => boolean;
 
 /** Connection-oriented transports as the metrics show them. */
 export interface ConnectionCounts {
@@ -70,6 +87,10 @@ export interface TransportCounters {
   /** ICMP errors and failed TCP connections: a next hop found unreachable (§18.4). */
   unreachable: number;
   keepalivesAnswered: number;
+  /** Messages received here and handed to their home worker (several SIP workers). */
+  steeredOut: number;
+  /** Messages another worker received and handed here. */
+  steeredIn: number;
 }
 
 export type RequestHandler = (request: SipRequest, source: Source) => void;
@@ -98,7 +119,13 @@ export class TransportLayer implements MessageSender {
     sendErrors: 0,
     unreachable: 0,
     keepalivesAnswered: 0,
+    steeredOut: 0,
+    steeredIn: 0,
   };
+  /** Several SIP workers: where a received message belongs (src/workers/steering.ts). */
+  steer: Steering | undefined;
+  /** Several SIP workers, in one that owns no connections: sends over TCP, TLS, WebSocket go through it. */
+  streamRelay: StreamRelay | undefined;
 
   private readonly limits: ParseLimits;
   private readonly udp: UdpListener[] = [];
@@ -186,6 +213,8 @@ export class TransportLayer implements MessageSender {
 
   /** Whether a message to `to` can leave now over an open connection (a flow, RFC 5626) — UDP always can. */
   hasFlow(to: Endpoint): boolean {
+    // The worker that owns the connections knows; a send to a flow gone fails there and is reported back.
+    if (this.streamRelay !== undefined) return true;
     return to.transport === 'udp' || this.connected(to.transport).hasConnectionTo(to.address, to.port);
   }
 
@@ -226,10 +255,14 @@ export class TransportLayer implements MessageSender {
             onUnreachable: (address, port, err) => this.unreachable('udp', address, port, err),
           },
           this.options.udpConnected,
+          this.options.workers?.shared === true,
         );
         await l.start();
         this.udp.push(l);
         this.bound.push({ ...spec, port: l.port });
+      } else if (this.options.workers?.relayStreams === true) {
+        // Another worker listens; this one names the same point in its Via and Record-Route.
+        this.bound.push(spec);
       } else {
         const port = await this.connected(spec.transport).listen(spec.address, spec.port);
         this.bound.push({ ...spec, port });
@@ -320,6 +353,37 @@ export class TransportLayer implements MessageSender {
       else socket.send(bytes, to.port, to.address, fail);
       return;
     }
+    if (this.streamRelay !== undefined) {
+      this.streamRelay(bytes, to, connectionId, onError === undefined ? undefined : fail);
+      return;
+    }
+    this.sendStream(bytes, to, fail, connectionId);
+  }
+
+  /** A sibling worker's message for a TCP, TLS or WebSocket peer, sent by this worker that owns the connections. */
+  sendForSibling(
+    bytes: Buffer,
+    to: Endpoint,
+    connectionId: number | undefined,
+    onError: SendErrorHandler,
+  ): void {
+    this.counters.messagesOut++;
+    this.sendStream(bytes, to, (err) => this.fail(err, onError), connectionId);
+  }
+
+  /** A message another worker received, whose home is this one: handled as if it had arrived here. */
+  receiveFromSibling(bytes: Buffer, source: Source, framing: Framing): void {
+    this.counters.steeredIn++;
+    this.receive(bytes, source, framing, false);
+  }
+
+  private sendStream(
+    bytes: Buffer,
+    to: Endpoint,
+    fail: (err: Error) => void,
+    connectionId: number | undefined,
+  ): void {
+    if (to.transport === 'udp') return;
     const t = this.connected(to.transport);
     if (connectionId !== undefined && t.sendOn(connectionId, bytes)) return;
     // RFC 5626 §5.3: a flow is not re-created from this side; its client reconnects and registers again.
@@ -381,7 +445,11 @@ export class TransportLayer implements MessageSender {
     this.receive(bytes, source, 'datagram');
   }
 
-  private receive(bytes: Buffer, source: Source, framing: Framing): void {
+  private receive(bytes: Buffer, source: Source, framing: Framing, steer = true): void {
+    if (steer && this.steer !== undefined && this.steer(bytes, source, framing)) {
+      this.counters.steeredOut++;
+      return;
+    }
     this.counters.messagesIn++;
     this.guarded(() => {
       const result = parseMessage(bytes, this.limits, framing);

@@ -119,7 +119,8 @@ export class ConnectedUdpSockets {
         this.host.onUnreachable(address, port, err);
       } else this.host.onUnreachable(address, port, err);
     });
-    socket.bind({ port: this.host.port, address: this.host.address }, () => {
+    // Exclusive: under node:cluster (several SIP workers) a plain bind would be handed the shared listener itself.
+    socket.bind({ port: this.host.port, address: this.host.address, exclusive: true }, () => {
       if (entry.closed) return;
       phase = 'connect';
       // Without a callback: Node hands a failed connect to a callback instead of 'error', and to nothing else.

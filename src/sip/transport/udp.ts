@@ -33,6 +33,11 @@ export class UdpListener {
     private readonly events: UdpEvents,
     /** `false`: requests leave from the listener itself, and no ICMP error is ever seen. */
     private readonly connectedOptions: ConnectedUdpOptions | false = DEFAULT_CONNECTED_UDP,
+    /**
+     * One socket shared by the node's SIP workers (node:cluster binds it once, in the node): no exclusive probe —
+     * the first worker's bind made the port ours, and a sibling's probe would only find it taken.
+     */
+    private readonly shared = false,
   ) {}
 
   get family(): 4 | 6 {
@@ -56,7 +61,7 @@ export class UdpListener {
     // The port is shared with our connected sockets (SO_REUSEADDR on all of them), which would let another process
     // that sets SO_REUSEADDR bind it too. A bind without it first fails with EADDRINUSE while anyone holds the port.
     for (let attempt = 1; ; attempt++) {
-      const port = await probeExclusive(this.address, this.requestedPort);
+      const port = this.shared ? this.requestedPort : await probeExclusive(this.address, this.requestedPort);
       try {
         this.boundPort = await this.bind(port, true);
         break;

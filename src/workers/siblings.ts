@@ -1,0 +1,138 @@
+// A SIP worker among several on one node (`sip.workers`): its sibling mesh, the steering of what it receives to
+// each message's home worker, the relay of connection-bound sends to worker 0, and the shared registrations and
+// calls (README "Every core"). Why this shape: Node 20's dgram has no SO_REUSEPORT, node:cluster shares one UDP
+// socket among the workers with no affinity, and a connection cannot be shared — so whichever worker reads a
+// message hands it to its home (steering.ts), which owns its transactions and dialog.
+import type { Logger } from 'pino';
+import { adaptStores } from '../ha/replication/store-adapter.js';
+import type { WorkerIdentity } from '../ha/worker-env.js';
+import type { SiblingStatus } from '../ha/worker-ipc.js';
+import type { SipServer } from '../server/sip-server.js';
+import type { Framing } from '../sip/parser.js';
+import type { Endpoint, Source } from '../sip/transport/types.js';
+import type { Frame } from './sibling-frames.js';
+import { FrameKind } from './sibling-frames.js';
+import { SiblingMesh } from './sibling-mesh.js';
+import { StateKeeper, StateMember, type StateMessage, type StatePort } from './state-sync.js';
+import { homeWorker, liveHome } from './steering.js';
+import { type SendFailed, StreamRelayClient, type StreamSend } from './stream-relay.js';
+
+interface MessageHead {
+  s: Source;
+  f: Framing;
+}
+
+const KEEPER = 0;
+
+export class WorkerSiblings {
+  private readonly mesh: SiblingMesh;
+  private readonly keeper: StateKeeper | undefined;
+  private readonly member: StateMember | undefined;
+  private readonly relay: StreamRelayClient | undefined;
+
+  constructor(
+    private readonly server: SipServer,
+    private readonly id: WorkerIdentity,
+    log: Logger,
+  ) {
+    const port: StatePort = {
+      send: (to: number, m: StateMessage) => this.mesh.send(to, FrameKind.state, m),
+    };
+    const stores = adaptStores(server, 'sibling');
+    if (id.index === KEEPER) this.keeper = new StateKeeper(stores, port);
+    else {
+      this.member = new StateMember(stores, port);
+      this.relay = new StreamRelayClient((head, bytes) =>
+        this.mesh.send(KEEPER, FrameKind.streamSend, head, bytes),
+      );
+    }
+    this.mesh = new SiblingMesh({
+      index: id.index,
+      count: id.count,
+      dir: id.meshDir,
+      log,
+      onFrame: (from, frame) => this.onFrame(from, frame),
+      onPeer: (to, up) => {
+        if (this.keeper !== undefined) this.keeper.onLink(to, up);
+        else if (to === KEEPER) this.member?.onKeeperLink(up);
+      },
+    });
+  }
+
+  /** Before the server binds: every message it receives from then on is steered. */
+  async start(): Promise<void> {
+    this.keeper?.start();
+    this.member?.start();
+    await this.mesh.start();
+    const t = this.server.transport;
+    const { index, count } = this.id;
+    t.steer = (bytes, source, framing) => {
+      const home = homeWorker(bytes, count);
+      if (home === undefined || home === index) return false;
+      const to = liveHome(home, index, count, (j) => this.mesh.isUp(j));
+      if (to === index) return false;
+      const head: MessageHead = { s: source, f: framing };
+      return this.mesh.send(to, FrameKind.message, head, bytes, true);
+    };
+    const relay = this.relay;
+    if (relay !== undefined)
+      t.streamRelay = (bytes, to, connectionId, onError) => relay.send(bytes, to, connectionId, onError);
+  }
+
+  /** Resolves once this worker's changes have reached the keeper (the keeper: at once). */
+  flush(timeoutMs: number): Promise<boolean> {
+    return this.member?.flushToKeeper(timeoutMs) ?? Promise.resolve(true);
+  }
+
+  status(): SiblingStatus {
+    const c = this.server.transport.counters;
+    let up = 0;
+    for (let j = 0; j < this.id.count; j++) if (j !== this.id.index && this.mesh.isUp(j)) up++;
+    return {
+      index: this.id.index,
+      count: this.id.count,
+      siblingsUp: up,
+      steeredOut: c.steeredOut,
+      steeredIn: c.steeredIn,
+      steerDropped: this.mesh.dropped,
+      messagesIn: c.messagesIn,
+      state:
+        this.keeper !== undefined
+          ? { role: 'keeper', synced: true, seq: this.keeper.lastSeq, members: this.keeper.members }
+          : { role: 'member', synced: this.member?.synced ?? false, seq: this.member?.appliedSeq ?? 0 },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.keeper?.stop();
+    this.member?.stop();
+    this.relay?.close();
+    await this.mesh.close();
+  }
+
+  private onFrame(from: number, frame: Frame): void {
+    switch (frame.kind) {
+      case FrameKind.message: {
+        const h = frame.head as MessageHead;
+        this.server.transport.receiveFromSibling(frame.body, h.s, h.f);
+        return;
+      }
+      case FrameKind.streamSend: {
+        const h = frame.head as StreamSend;
+        this.server.transport.sendForSibling(frame.body, h.to, h.connectionId, (err: Error) => {
+          if (h.id === 0) return;
+          const failed: SendFailed = { id: h.id, name: err.name, message: err.message, to: h.to as Endpoint };
+          this.mesh.send(from, FrameKind.sendFailed, failed);
+        });
+        return;
+      }
+      case FrameKind.sendFailed:
+        this.relay?.failed(frame.head as SendFailed);
+        return;
+      case FrameKind.state:
+        if (this.keeper !== undefined) this.keeper.onMessage(from, frame.head);
+        else if (from === KEEPER) this.member?.onMessage(frame.head);
+        return;
+    }
+  }
+}
