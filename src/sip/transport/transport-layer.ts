@@ -446,7 +446,7 @@ export class TransportLayer implements MessageSender {
   }
 
   private receive(bytes: Buffer, source: Source, framing: Framing, steer = true): void {
-    if (steer && this.steer !== undefined && this.steer(bytes, source, framing)) {
+    if (steer && this.steer?.(bytes, source, framing) === true) {
       this.counters.steeredOut++;
       return;
     }
