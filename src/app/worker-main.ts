@@ -15,6 +15,7 @@ import { errorMessage } from '../net/errors.js';
 import type { ChangeOrigin } from '../server/change-feed.js';
 import { SipServer } from '../server/sip-server.js';
 import { createVipDriver } from '../vip/driver.js';
+import { nonceKeyFromHaKey, sharedNonceKey } from '../workers/nonce-key.js';
 import { WorkerSiblings } from '../workers/siblings.js';
 import { createClusterDirectory } from './cluster-directory.js';
 import { reloadFromFile } from './reload.js';
@@ -55,7 +56,15 @@ async function main(): Promise<void> {
   const identity = workerIdentity(process.env);
   const several = identity !== undefined && identity.count > 1 ? identity : undefined;
   const keeper = several === undefined || several.index === 0;
+  const haKey = ha === undefined ? undefined : await loadHaKey(loaded);
+  const nonceKey =
+    haKey !== undefined
+      ? nonceKeyFromHaKey(haKey)
+      : several === undefined
+        ? undefined
+        : await sharedNonceKey(several.meshDir);
   const server = new SipServer({
+    ...(nonceKey === undefined ? {} : { nonceKey }),
     ...(several === undefined ? {} : { worker: { index: several.index, count: several.count } }),
     config: loaded.config,
     resolvePath: loaded.resolvePath,
@@ -63,7 +72,7 @@ async function main(): Promise<void> {
     acting: () => role.isPrimary,
     configFile: loaded.file,
     // Both nodes derive the same TLS ticket keys from it: sessions resume across a takeover.
-    ...(ha === undefined ? {} : { haKey: await loadHaKey(loaded) }),
+    ...(haKey === undefined ? {} : { haKey }),
   });
   // Several pairs for one domain: the directory, written by the primary, kept alive by both (src/cluster/).
   const cluster = await createClusterDirectory(server, loaded, log, {
@@ -225,6 +234,11 @@ async function main(): Promise<void> {
   // Replication binds its port before `ready`, so a port already taken fails the worker at once. With several
   // workers the keeper alone replicates: it holds the union of their state.
   if (keeper) replication = await startWorkerReplication(server, role, loaded, log, send);
+  if (replication !== undefined) siblings?.attachReplication(replication);
+  // A member's confirming responses wait for the backup too, through the keeper (acknowledged means replicated).
+  const waitMs = ha?.replication.ack_wait_ms ?? 0;
+  const gate = waitMs > 0 ? siblings?.commitGate(waitMs, () => role.isPrimary) : undefined;
+  if (gate !== undefined) server.proxy.commitGate = gate;
   server.proxy.onServed = (method) => {
     if (!awaitingFirstServed) return;
     awaitingFirstServed = false;

@@ -45,6 +45,12 @@ export interface SipServerOptions {
    * TLS and WebSocket listeners and connections, and is the keeper of the shared state (it alone expires it).
    */
   worker?: { index: number; count: number };
+  /**
+   * The key digest nonces are signed with (digest-auth.ts): the same on every worker of a node, so a nonce one
+   * worker issued verifies on another (a phone's next request has a new Call-ID, and so maybe another worker), and
+   * on both nodes of a pair (derived from the HA key). Absent: a random one.
+   */
+  nonceKey?: Buffer;
 }
 
 /** How often bindings and dialogs are checked for expiry. */
@@ -162,6 +168,7 @@ export class SipServer {
         this.live.users,
         sip.nonce_lifetime_s * 1000,
         sip.auth_algorithms,
+        this.o.nonceKey,
       );
     }
     // Before binding: a certificate problem is a config error, and nothing listens half-configured.

@@ -4,12 +4,15 @@
 // socket among the workers with no affinity, and a connection cannot be shared — so whichever worker reads a
 // message hands it to its home (steering.ts), which owns its transactions and dialog.
 import type { Logger } from 'pino';
+import { AckBarrier } from '../ha/replication/ack-barrier.js';
 import { adaptStores } from '../ha/replication/store-adapter.js';
+import type { WorkerReplication } from '../ha/replication/worker-replication.js';
 import type { WorkerIdentity } from '../ha/worker-env.js';
 import type { SiblingStatus } from '../ha/worker-ipc.js';
 import type { SipServer } from '../server/sip-server.js';
 import type { Framing } from '../sip/parser.js';
 import type { Endpoint, Source } from '../sip/transport/types.js';
+import { systemClock } from '../time/clock.js';
 import type { Frame } from './sibling-frames.js';
 import { FrameKind } from './sibling-frames.js';
 import { SiblingMesh } from './sibling-mesh.js';
@@ -29,6 +32,7 @@ export class WorkerSiblings {
   private readonly keeper: StateKeeper | undefined;
   private readonly member: StateMember | undefined;
   private readonly relay: StreamRelayClient | undefined;
+  private barrier: AckBarrier | undefined;
 
   constructor(
     private readonly server: SipServer,
@@ -54,7 +58,11 @@ export class WorkerSiblings {
       onFrame: (from, frame) => this.onFrame(from, frame),
       onPeer: (to, up) => {
         if (this.keeper !== undefined) this.keeper.onLink(to, up);
-        else if (to === KEEPER) this.member?.onKeeperLink(up);
+        else if (to === KEEPER) {
+          this.member?.onKeeperLink(up);
+          // No keeper, no backup to wait for: what waits goes now.
+          if (!up) this.barrier?.releaseAll();
+        }
       },
     });
   }
@@ -77,6 +85,37 @@ export class WorkerSiblings {
     const relay = this.relay;
     if (relay !== undefined)
       t.streamRelay = (bytes, to, connectionId, onError) => relay.send(bytes, to, connectionId, onError);
+  }
+
+  /** The keeper's replication to the backup node: members' changes are acknowledged as the backup acknowledges. */
+  attachReplication(r: WorkerReplication): void {
+    const keeper = this.keeper;
+    if (keeper === undefined) return;
+    keeper.attachReplication({
+      get lastSeq() {
+        return r.source.lastSeq;
+      },
+      get ackedSeq() {
+        return r.source.ackedSeq;
+      },
+      get waitable() {
+        return r.source.connected && r.source.synced;
+      },
+    });
+    r.onAcked = () => keeper.checkAcks();
+  }
+
+  /**
+   * A member's acknowledgement wait (`ha.replication.ack_wait_ms`): its confirming responses wait until the backup,
+   * through the keeper, has its change. Undefined for the keeper (its replication's own barrier does it).
+   */
+  commitGate(waitMs: number, active: () => boolean): AckBarrier | undefined {
+    const member = this.member;
+    if (member === undefined) return undefined;
+    const barrier = new AckBarrier({ source: member.ackSource, waitMs, clock: systemClock, active });
+    member.onAcked = () => barrier.onAck();
+    this.barrier = barrier;
+    return barrier;
   }
 
   /** Resolves once this worker's changes have reached the keeper (the keeper: at once). */
@@ -104,6 +143,7 @@ export class WorkerSiblings {
   }
 
   async close(): Promise<void> {
+    this.barrier?.releaseAll();
     this.keeper?.stop();
     this.member?.stop();
     this.relay?.close();

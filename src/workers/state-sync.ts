@@ -22,8 +22,13 @@ import type { Unsubscribe } from '../server/change-feed.js';
 export type StateMessage =
   /** Member → keeper, on (re)connecting: everything the member holds. */
   | { t: 'dump'; c: WireChange[] }
-  /** Member → keeper: changes the member made itself, in order. */
-  | { t: 'up'; c: WireChange[] }
+  /** Member → keeper: changes the member made itself, in order; `last` numbers the last of them. */
+  | { t: 'up'; c: WireChange[]; last: number }
+  /**
+   * Keeper → member: the backup has acknowledged the member's changes up to `seq` — or there is no synced backup
+   * to wait for (`synced` false): acknowledged means replicated, for every worker's responses.
+   */
+  | { t: 'acked'; seq: number; synced: boolean }
   /** Member → keeper: answer `barrier-ok` once everything sent before has been applied. */
   | { t: 'barrier'; id: number }
   | { t: 'barrier-ok'; id: number }
@@ -32,6 +37,17 @@ export type StateMessage =
   | { t: 'snap'; b: unknown[]; d: unknown[] }
   | { t: 'snap-end'; seq: number }
   | { t: 'ch'; head: number; c: WireChange[] };
+
+/** What the keeper reads of its replication to the backup node (src/ha/replication/worker-replication.ts). */
+export interface KeeperReplication {
+  readonly lastSeq: number;
+  readonly ackedSeq: number;
+  /** A synced backup is connected and this node is primary: worth waiting for. */
+  readonly waitable: boolean;
+}
+
+/** How often the keeper looks again at acknowledgements owed to members (a backup gone, a bound passed). */
+const ACK_CHECK_MS = 20;
 
 export interface StatePort {
   /** Sends to sibling `to`; false when it is not connected. */
@@ -98,6 +114,10 @@ export class StateKeeper {
   private unsubscribe: Unsubscribe | undefined;
   /** Changes received from members (status). */
   received = 0;
+  private replication: KeeperReplication | undefined;
+  /** Members' changes waiting for the backup's acknowledgement: the member's number, the replication's. */
+  private owedAcks: Array<{ member: number; memberSeq: number; replSeq: number }> = [];
+  private ackTimer: NodeJS.Timeout | undefined;
 
   constructor(
     /** Applied changes carry origin `sibling`. */
@@ -118,6 +138,32 @@ export class StateKeeper {
 
   stop(): void {
     this.unsubscribe?.();
+    if (this.ackTimer !== undefined) clearInterval(this.ackTimer);
+  }
+
+  /** The replication to the backup (HA mode): members' changes are acknowledged as it acknowledges them. */
+  attachReplication(r: KeeperReplication): void {
+    this.replication = r;
+  }
+
+  /** The backup acknowledged more (or went away): pass it on to the members waiting. */
+  checkAcks(): void {
+    const r = this.replication;
+    if (this.owedAcks.length === 0) return;
+    const waitable = r?.waitable === true;
+    const acked = r?.ackedSeq ?? Number.POSITIVE_INFINITY;
+    const last = new Map<number, number>();
+    const keep: typeof this.owedAcks = [];
+    for (const o of this.owedAcks) {
+      if (waitable && o.replSeq > acked) keep.push(o);
+      else last.set(o.member, Math.max(last.get(o.member) ?? 0, o.memberSeq));
+    }
+    this.owedAcks = keep;
+    for (const [member, seq] of last) this.port.send(member, { t: 'acked', seq, synced: waitable });
+    if (keep.length === 0 && this.ackTimer !== undefined) {
+      clearInterval(this.ackTimer);
+      this.ackTimer = undefined;
+    }
   }
 
   get lastSeq(): number {
@@ -146,6 +192,13 @@ export class StateKeeper {
         if (changes === undefined) return;
         this.received += changes.length;
         applyAll(this.stores, changes, this.clocks);
+        const last = (m as { last?: unknown }).last;
+        if (typeof last === 'number') {
+          // Applied: the replication recorded them, up to its lastSeq now.
+          this.owedAcks.push({ member: from, memberSeq: last, replSeq: this.replication?.lastSeq ?? 0 });
+          this.checkAcks();
+          if (this.owedAcks.length > 0) this.ackTimer ??= setInterval(() => this.checkAcks(), ACK_CHECK_MS);
+        }
         return;
       }
       case 'barrier':
@@ -212,6 +265,13 @@ export class StateMember {
   private unsubscribe: Unsubscribe | undefined;
   /** Streams from the keeper that broke (a gap): each asked for a new snapshot (status). */
   resyncs = 0;
+  /** This member's own changes, numbered; the last the keeper said the backup has; whether it had a backup. */
+  private localSeq = 0;
+  private ackedSeq = 0;
+  private keeperSynced = false;
+  private lagging = false;
+  /** The backup (through the keeper) acknowledged more. */
+  onAcked: (() => void) | undefined;
 
   constructor(
     /** Applied changes carry origin `sibling`; the member's own are `local`. */
@@ -220,11 +280,27 @@ export class StateMember {
     private readonly clocks: Clocks = SYSTEM_CLOCKS,
   ) {
     this.applier = new ReplicaApplier(stores, clocks);
+    const member = this;
+    this.ackSource = {
+      get lastSeq() {
+        return member.localSeq;
+      },
+      get ackedSeq() {
+        return member.ackedSeq;
+      },
+      get synced() {
+        return member.keeperUp && member.keeperSynced && !member.lagging;
+      },
+      markLagging() {
+        member.lagging = true;
+      },
+    };
   }
 
   start(): void {
     this.unsubscribe = this.stores.subscribe((c) => {
       if (c.origin !== 'local') return;
+      this.localSeq++;
       this.outbox.push(
         toWireChange({ seq: 0, change: sourceChange(c) }, this.clocks.mono(), this.clocks.epoch()),
       );
@@ -237,6 +313,17 @@ export class StateMember {
     for (const done of this.barriers.values()) done();
     this.barriers.clear();
   }
+
+  /**
+   * The acknowledgement wait's view of this member (src/ha/replication/ack-barrier.ts): its own changes, those the
+   * backup has, and whether there is a backup worth waiting for.
+   */
+  readonly ackSource: {
+    readonly lastSeq: number;
+    readonly ackedSeq: number;
+    readonly synced: boolean;
+    markLagging(): void;
+  };
 
   /** Whether the keeper's snapshot is applied and its stream followed. */
   get synced(): boolean {
@@ -259,6 +346,15 @@ export class StateMember {
   /** A `state` frame from the keeper. */
   onMessage(head: unknown): void {
     const t = (head as { t?: unknown } | null)?.t;
+    if (t === 'acked') {
+      const { seq, synced } = head as { seq?: unknown; synced?: unknown };
+      if (typeof seq !== 'number' || typeof synced !== 'boolean') return;
+      this.ackedSeq = Math.max(this.ackedSeq, seq);
+      this.keeperSynced = synced;
+      if (synced) this.lagging = false;
+      this.onAcked?.();
+      return;
+    }
     if (t === 'barrier-ok') {
       const id = (head as { id?: unknown }).id;
       if (typeof id === 'number') {
@@ -327,7 +423,7 @@ export class StateMember {
     this.flushScheduled = false;
     if (this.outbox.length === 0) return;
     // Keeper away: what it misses comes with the dump when the link is back.
-    if (this.keeperUp) this.port.send(KEEPER, { t: 'up', c: this.outbox });
+    if (this.keeperUp) this.port.send(KEEPER, { t: 'up', c: this.outbox, last: this.localSeq });
     this.outbox = [];
   }
 }

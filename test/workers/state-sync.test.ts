@@ -188,6 +188,37 @@ describe('state shared by the SIP workers of a node', () => {
     assert.equal(new Set(views).size, 1, `views differ: ${views}`);
   });
 
+  it("a member's change counts as acknowledged once the backup, through the keeper, has it", async () => {
+    const node = new Node(2);
+    await settle();
+    const repl = { lastSeq: 0, ackedSeq: 0, waitable: true };
+    node.w(0).keeper?.attachReplication(repl);
+    // The replication numbers each change the keeper makes or applies.
+    node.w(0).location.subscribe(() => {
+      repl.lastSeq++;
+    });
+    const member = node.w(1).member;
+    assert.ok(member !== undefined);
+    let acks = 0;
+    member.onAcked = () => acks++;
+    node.w(1).location.put(binding('hank'));
+    assert.equal(member.ackSource.lastSeq, 1);
+    await settle();
+    assert.equal(member.ackSource.ackedSeq, 0, 'not acknowledged before the backup has it');
+    repl.ackedSeq = repl.lastSeq;
+    node.w(0).keeper?.checkAcks();
+    await settle();
+    assert.equal(member.ackSource.ackedSeq, 1);
+    assert.equal(member.ackSource.synced, true);
+    // No synced backup: released at once, and the member stops waiting.
+    repl.waitable = false;
+    node.w(1).location.put(binding('ivy'));
+    await settle();
+    assert.equal(member.ackSource.ackedSeq, 2);
+    assert.equal(member.ackSource.synced, false);
+    assert.ok(acks >= 2);
+  });
+
   it("a member's flush resolves once the keeper has its changes; without a keeper it says no", async () => {
     const node = new Node(2);
     await settle();

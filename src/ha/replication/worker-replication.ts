@@ -234,8 +234,12 @@ export class WorkerReplication {
     });
   }
 
+  /** Hears each acknowledgement from the backup (the keeper passes them on to the other SIP workers). */
+  onAcked: (() => void) | undefined;
+
   private onAck(): void {
     this.ackBarrier.onAck();
+    this.onAcked?.();
     if (this.drainWaiters.length > 0) this.releaseDrainWaiters();
     this.changed();
   }
