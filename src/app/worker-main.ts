@@ -183,6 +183,8 @@ async function main(): Promise<void> {
         void reloadFromFile(file, server, log);
         break;
       case 'stop':
+        // What this worker steered and was steered, for the journal (several workers).
+        if (siblings !== undefined) log.info({ worker: siblings.status() }, 'SIP worker stopping');
         void replication?.stop();
         server
           .stop(m.graceMs)

@@ -154,6 +154,9 @@ export interface SiblingStatus {
   steerDropped: number;
   /** Messages this worker handled itself (its own and those steered to it). */
   messagesIn: number;
+  /** Registrations (bindings) and calls this worker holds: every worker holds them all once in sync. */
+  bindings: number;
+  dialogs: number;
   /** `keeper` (worker 0) holds the union and streams it; a `member` follows it (`synced` once its snapshot is in). */
   state: { role: 'keeper' | 'member'; synced: boolean; seq: number; members?: number };
 }

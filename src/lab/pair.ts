@@ -41,6 +41,8 @@ const SWITCHOVER_TIMEOUT_MS = 15_000;
 export interface PairOptions {
   /** Overrides merged into each node's `ha` section. */
   ha?: Record<string, unknown>;
+  /** Keys merged into each node's `sip` section (e.g. `workers`). */
+  sip?: Record<string, unknown>;
   /** Extra top-level config sections (e.g. monitoring), merged into both nodes' configs. */
   extra?: Record<string, unknown>;
   logLevel?: string;
@@ -106,6 +108,7 @@ export class Pair<H extends PairHost = Host> {
         sip: {
           listen: [`udp://${formatHostPort({ host: vip.ipv4, port: 5060 })}`],
           domain: 'example.test',
+          ...options.sip,
         },
         vip: {
           address: vip.ipv4Cidr,

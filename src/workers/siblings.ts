@@ -135,6 +135,8 @@ export class WorkerSiblings {
       steeredIn: c.steeredIn,
       steerDropped: this.mesh.dropped,
       messagesIn: c.messagesIn,
+      bindings: this.server.location.size,
+      dialogs: this.server.dialogs.size,
       state:
         this.keeper !== undefined
           ? { role: 'keeper', synced: true, seq: this.keeper.lastSeq, members: this.keeper.members }

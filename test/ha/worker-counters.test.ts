@@ -30,6 +30,8 @@ const counters = (index: number, messagesIn: number, bindings: number, fraction 
       steeredIn: 1,
       steerDropped: 0,
       messagesIn,
+      bindings,
+      dialogs: bindings,
       state: { role: index === 0 ? 'keeper' : 'member', synced: true, seq: 3 },
     },
   ],
