@@ -236,11 +236,16 @@ async function main(): Promise<void> {
   // Replication binds its port before `ready`, so a port already taken fails the worker at once. With several
   // workers the keeper alone replicates: it holds the union of their state.
   if (keeper) replication = await startWorkerReplication(server, role, loaded, log, send);
-  if (replication !== undefined) siblings?.attachReplication(replication);
-  // A member's confirming responses wait for the backup too, through the keeper (acknowledged means replicated).
-  const waitMs = ha?.replication.ack_wait_ms ?? 0;
-  const gate = waitMs > 0 ? siblings?.commitGate(waitMs, () => role.isPrimary) : undefined;
-  if (gate !== undefined) server.proxy.commitGate = gate;
+  const ackWaitMs = ha?.replication.ack_wait_ms ?? 0;
+  if (siblings !== undefined) {
+    if (replication !== undefined) siblings.attachReplication(replication, ackWaitMs);
+    // Registered means callable through every worker, and acknowledged means replicated, for every worker.
+    server.proxy.commitGate = siblings.commitGate(
+      () => role.isPrimary,
+      ackWaitMs,
+      ackWaitMs > 0 ? replication?.ackBarrier : undefined,
+    );
+  }
   server.proxy.onServed = (method) => {
     if (!awaitingFirstServed) return;
     awaitingFirstServed = false;

@@ -9,6 +9,7 @@ import { adaptStores } from '../ha/replication/store-adapter.js';
 import type { WorkerReplication } from '../ha/replication/worker-replication.js';
 import type { WorkerIdentity } from '../ha/worker-env.js';
 import type { SiblingStatus } from '../ha/worker-ipc.js';
+import type { CommitGate } from '../server/commit-gate.js';
 import type { SipServer } from '../server/sip-server.js';
 import type { Framing } from '../sip/parser.js';
 import type { Endpoint, Source } from '../sip/transport/types.js';
@@ -26,6 +27,8 @@ interface MessageHead {
 }
 
 const KEEPER = 0;
+/** The most a member's confirming response waits for the keeper (a keeper that answers: well under a ms). */
+const VISIBLE_WAIT_MS = 100;
 
 export class WorkerSiblings {
   private readonly mesh: SiblingMesh;
@@ -88,7 +91,7 @@ export class WorkerSiblings {
   }
 
   /** The keeper's replication to the backup node: members' changes are acknowledged as the backup acknowledges. */
-  attachReplication(r: WorkerReplication): void {
+  attachReplication(r: WorkerReplication, ackWaitMs: number): void {
     const keeper = this.keeper;
     if (keeper === undefined) return;
     keeper.attachReplication({
@@ -99,20 +102,36 @@ export class WorkerSiblings {
         return r.source.ackedSeq;
       },
       get waitable() {
-        return r.source.connected && r.source.synced;
+        return ackWaitMs > 0 && r.source.connected && r.source.synced;
       },
     });
     r.onAcked = () => keeper.checkAcks();
   }
 
   /**
-   * A member's acknowledgement wait (`ha.replication.ack_wait_ms`): its confirming responses wait until the backup,
-   * through the keeper, has its change. Undefined for the keeper (its replication's own barrier does it).
+   * The SIP server's commit gate with several workers: a confirming response (a REGISTER's 200, the 2xx of a call)
+   * waits until its change has been sent on to every other worker — registered means callable through any of them —
+   * and, in a pair with `ha.replication.ack_wait_ms`, until the backup has it (for a member, through the keeper).
+   * `replicationGate`: the keeper's own replication barrier, when it waits for the backup.
    */
-  commitGate(waitMs: number, active: () => boolean): AckBarrier | undefined {
-    const member = this.member;
-    if (member === undefined) return undefined;
-    const barrier = new AckBarrier({ source: member.ackSource, waitMs, clock: systemClock, active });
+  commitGate(active: () => boolean, ackWaitMs: number, replicationGate?: CommitGate): CommitGate {
+    const keeper = this.keeper;
+    if (keeper !== undefined)
+      return {
+        afterChange: () => {
+          const flushed = active() ? keeper.nextFlush() : undefined;
+          const replicated = replicationGate?.afterChange();
+          if (replicated === undefined) return flushed;
+          return flushed === undefined ? replicated : Promise.all([flushed, replicated]).then(() => {});
+        },
+      };
+    const member = this.member as StateMember;
+    const barrier = new AckBarrier({
+      source: member.ackSource,
+      waitMs: Math.max(ackWaitMs, VISIBLE_WAIT_MS),
+      clock: systemClock,
+      active,
+    });
     member.onAcked = () => barrier.onAck();
     this.barrier = barrier;
     return barrier;

@@ -115,8 +115,13 @@ export class StateKeeper {
   /** Changes received from members (status). */
   received = 0;
   private replication: KeeperReplication | undefined;
-  /** Members' changes waiting for the backup's acknowledgement: the member's number, the replication's. */
-  private owedAcks: Array<{ member: number; memberSeq: number; replSeq: number }> = [];
+  /**
+   * Members' changes not yet acknowledged: the member's number, the replication's, and whether every other member
+   * has been sent them (registered means callable through every worker).
+   */
+  private owedAcks: Array<{ member: number; memberSeq: number; replSeq: number; broadcast: boolean }> = [];
+  /** Waiting for the next flush (the keeper's own confirming responses). */
+  private flushWaiters: Array<() => void> = [];
   private ackTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -155,7 +160,7 @@ export class StateKeeper {
     const last = new Map<number, number>();
     const keep: typeof this.owedAcks = [];
     for (const o of this.owedAcks) {
-      if (waitable && o.replSeq > acked) keep.push(o);
+      if (!o.broadcast || (waitable && o.replSeq > acked)) keep.push(o);
       else last.set(o.member, Math.max(last.get(o.member) ?? 0, o.memberSeq));
     }
     this.owedAcks = keep;
@@ -195,9 +200,15 @@ export class StateKeeper {
         const last = (m as { last?: unknown }).last;
         if (typeof last === 'number') {
           // Applied: the replication recorded them, up to its lastSeq now.
-          this.owedAcks.push({ member: from, memberSeq: last, replSeq: this.replication?.lastSeq ?? 0 });
-          this.checkAcks();
-          if (this.owedAcks.length > 0) this.ackTimer ??= setInterval(() => this.checkAcks(), ACK_CHECK_MS);
+          this.owedAcks.push({
+            member: from,
+            memberSeq: last,
+            replSeq: this.replication?.lastSeq ?? 0,
+            broadcast: false,
+          });
+          // Acknowledged at the flush that sends them on, at the earliest.
+          this.scheduleFlush();
+          this.ackTimer ??= setInterval(() => this.checkAcks(), ACK_CHECK_MS);
         }
         return;
       }
@@ -240,18 +251,34 @@ export class StateKeeper {
     setImmediate(() => this.flush());
   }
 
-  /** The batch to every member streaming, each from after its snapshot. */
+  /**
+   * Resolves once what changed so far has been sent to every member (the keeper's own REGISTER 200 waits for it:
+   * registered means callable through every worker); undefined when no member follows.
+   */
+  nextFlush(): Promise<void> | undefined {
+    if (this.streaming.size === 0) return undefined;
+    this.scheduleFlush();
+    return new Promise((resolve) => this.flushWaiters.push(resolve));
+  }
+
+  /** The batch to every member streaming, each from after its snapshot; then the acknowledgements it allows. */
   flush(): void {
     this.flushScheduled = false;
     const batch = this.batch;
     this.batch = [];
-    if (batch.length === 0) return;
-    const head = this.seq;
-    const first = (batch[0] as WireChange).s;
-    for (const [member, from] of this.streaming) {
-      const c = from < first ? batch : batch.filter((x) => x.s > from);
-      if (c.length > 0 && !this.port.send(member, { t: 'ch', head, c })) this.streaming.delete(member);
+    if (batch.length > 0) {
+      const head = this.seq;
+      const first = (batch[0] as WireChange).s;
+      for (const [member, from] of this.streaming) {
+        const c = from < first ? batch : batch.filter((x) => x.s > from);
+        if (c.length > 0 && !this.port.send(member, { t: 'ch', head, c })) this.streaming.delete(member);
+      }
     }
+    for (const o of this.owedAcks) o.broadcast = true;
+    this.checkAcks();
+    const waiters = this.flushWaiters;
+    this.flushWaiters = [];
+    for (const w of waiters) w();
   }
 }
 
@@ -265,10 +292,9 @@ export class StateMember {
   private unsubscribe: Unsubscribe | undefined;
   /** Streams from the keeper that broke (a gap): each asked for a new snapshot (status). */
   resyncs = 0;
-  /** This member's own changes, numbered; the last the keeper said the backup has; whether it had a backup. */
+  /** This member's own changes, numbered; the last the keeper acknowledged (sent on, and on the backup if any). */
   private localSeq = 0;
   private ackedSeq = 0;
-  private keeperSynced = false;
   private lagging = false;
   /** The backup (through the keeper) acknowledged more. */
   onAcked: (() => void) | undefined;
@@ -288,8 +314,9 @@ export class StateMember {
       get ackedSeq() {
         return member.ackedSeq;
       },
+      // With a keeper there is always something to wait for: the other workers' view, and the backup's if any.
       get synced() {
-        return member.keeperUp && member.keeperSynced && !member.lagging;
+        return member.keeperUp && !member.lagging;
       },
       markLagging() {
         member.lagging = true;
@@ -347,11 +374,10 @@ export class StateMember {
   onMessage(head: unknown): void {
     const t = (head as { t?: unknown } | null)?.t;
     if (t === 'acked') {
-      const { seq, synced } = head as { seq?: unknown; synced?: unknown };
-      if (typeof seq !== 'number' || typeof synced !== 'boolean') return;
+      const { seq } = head as { seq?: unknown };
+      if (typeof seq !== 'number') return;
       this.ackedSeq = Math.max(this.ackedSeq, seq);
-      this.keeperSynced = synced;
-      if (synced) this.lagging = false;
+      this.lagging = false;
       this.onAcked?.();
       return;
     }

@@ -210,13 +210,16 @@ describe('state shared by the SIP workers of a node', () => {
     await settle();
     assert.equal(member.ackSource.ackedSeq, 1);
     assert.equal(member.ackSource.synced, true);
-    // No synced backup: released at once, and the member stops waiting.
+    // No synced backup: acknowledged as soon as the other workers have been sent it.
     repl.waitable = false;
     node.w(1).location.put(binding('ivy'));
     await settle();
     assert.equal(member.ackSource.ackedSeq, 2);
-    assert.equal(member.ackSource.synced, false);
     assert.ok(acks >= 2);
+    // No keeper: nothing to wait for.
+    assert.equal(member.ackSource.synced, true);
+    node.kill(0);
+    assert.equal(member.ackSource.synced, false);
   });
 
   it("a member's flush resolves once the keeper has its changes; without a keeper it says no", async () => {

@@ -190,13 +190,24 @@ describe('several SIP workers in one sipha', { timeout: 120_000 }, () => {
     for (let i = 0; i < 8; i++) phones.push(await UdpPeer.open());
   });
 
+  /** it() that shows the end of sipha's log when it fails. */
+  const step = (name: string, fn: () => Promise<void>) =>
+    it(name, async () => {
+      try {
+        await fn();
+      } catch (err) {
+        process.stderr.write(`--- sipha log (end) ---\n${sipha.log().slice(-6000)}\n`);
+        throw err;
+      }
+    });
+
   after(async () => {
     caller?.close();
     for (const p of phones) p.close();
     await sipha?.stop();
   });
 
-  it('a registration made through one worker is callable through the other', async () => {
+  step('a registration made through one worker is callable through the other', async () => {
     for (const [i, phone] of phones.entries()) {
       const user = `u${i}`;
       const regId = callIdHomedAt(i % WORKERS);
@@ -211,124 +222,136 @@ describe('several SIP workers in one sipha', { timeout: 120_000 }, () => {
     }
   });
 
-  it('retransmissions meet their transaction, a CANCEL its INVITE, and the ACK of a 2xx and a BYE their dialog', async () => {
-    const phone = phones[0] as UdpPeer;
-    for (let n = 0; n < 12; n++) {
-      const callId = callIdHomedAt(n % WORKERS);
-      const text = invite('u0', { port: caller.port, over: 'UDP' }, callId);
-      await caller.send(text, port);
-      const arrived = await phone.next(isRequest('INVITE', callId), 3000);
-      await phone.send(reply(arrived, 180, 'Ringing', `sip:u0@127.0.0.1:${phone.port}`), port);
-      await caller.next(isResponse(180, callId), 3000);
-      // §17.2.1: a retransmitted INVITE gets the latest provisional response again, and goes no further.
-      for (let r = 0; r < 3; r++) {
+  step(
+    'retransmissions meet their transaction, a CANCEL its INVITE, and the ACK of a 2xx and a BYE their dialog',
+    async () => {
+      const phone = phones[0] as UdpPeer;
+      for (let n = 0; n < 12; n++) {
+        const callId = callIdHomedAt(n % WORKERS);
+        const text = invite('u0', { port: caller.port, over: 'UDP' }, callId);
         await caller.send(text, port);
+        const arrived = await phone.next(isRequest('INVITE', callId), 3000);
+        await phone.send(reply(arrived, 180, 'Ringing', `sip:u0@127.0.0.1:${phone.port}`), port);
         await caller.next(isResponse(180, callId), 3000);
+        // §17.2.1: a retransmitted INVITE gets the latest provisional response again, and goes no further.
+        for (let r = 0; r < 3; r++) {
+          await caller.send(text, port);
+          await caller.next(isResponse(180, callId), 3000);
+        }
+        if (n % 2 === 0) {
+          // A CANCEL (§9.2) reaches the INVITE's transaction: 200 for it, the callee's 487 comes back.
+          await caller.send(
+            text.replace(/^INVITE /, 'CANCEL ').replace(/^CSeq: 1 INVITE/m, 'CSeq: 1 CANCEL'),
+            port,
+          );
+          await caller.next(isResponse(200, callId, 'CANCEL'), 3000);
+          const cancel = await phone.next(isRequest('CANCEL', callId), 3000);
+          await phone.send(reply(cancel, 200, 'OK'), port);
+          await phone.send(reply(arrived, 487, 'Request Terminated'), port);
+          await caller.next(isResponse(487, callId), 3000);
+        } else {
+          await phone.send(reply(arrived, 200, 'OK', `sip:u0@127.0.0.1:${phone.port}`), port);
+          const ok = parse(await caller.next(isResponse(200, callId, 'INVITE'), 3000)) as SipResponse;
+          await caller.send(inDialog('ACK', ok, { port: caller.port, over: 'UDP' }, 1), port);
+          await phone.next(isRequest('ACK', callId), 3000);
+          await caller.send(inDialog('BYE', ok, { port: caller.port, over: 'UDP' }, 2), port);
+          const bye = await phone.next(isRequest('BYE', callId), 3000);
+          await phone.send(reply(bye, 200, 'OK'), port);
+          await caller.next(isResponse(200, callId, 'BYE'), 3000);
+        }
+        // Exactly one INVITE reached the callee: no retransmission made a second transaction on another worker.
+        await assert.rejects(phone.next(isRequest('INVITE', callId), 50), /timed out/);
       }
-      if (n % 2 === 0) {
-        // A CANCEL (§9.2) reaches the INVITE's transaction: 200 for it, the callee's 487 comes back.
-        await caller.send(
-          text.replace(/^INVITE /, 'CANCEL ').replace(/^CSeq: 1 INVITE/m, 'CSeq: 1 CANCEL'),
-          port,
-        );
-        await caller.next(isResponse(200, callId, 'CANCEL'), 3000);
-        const cancel = await phone.next(isRequest('CANCEL', callId), 3000);
-        await phone.send(reply(cancel, 200, 'OK'), port);
-        await phone.send(reply(arrived, 487, 'Request Terminated'), port);
-        await caller.next(isResponse(487, callId), 3000);
-      } else {
-        await phone.send(reply(arrived, 200, 'OK', `sip:u0@127.0.0.1:${phone.port}`), port);
-        const ok = parse(await caller.next(isResponse(200, callId, 'INVITE'), 3000)) as SipResponse;
-        await caller.send(inDialog('ACK', ok, { port: caller.port, over: 'UDP' }, 1), port);
+    },
+  );
+
+  step(
+    'a call over TCP (worker 0 owns the connection) homed at worker 1 is answered over the same connection',
+    async () => {
+      const phone = phones[1] as UdpPeer;
+      const tcp = await TcpPeer.connect(port);
+      try {
+        const callId = callIdHomedAt(1);
+        tcp.write(invite('u1', { port: tcp.localPort, over: 'TCP' }, callId));
+        const arrived = await phone.next(isRequest('INVITE', callId), 3000);
+        await phone.send(reply(arrived, 200, 'OK', `sip:u1@127.0.0.1:${phone.port}`), port);
+        let ok: SipResponse | undefined;
+        while (ok === undefined) {
+          const r = await tcp.nextResponse(3000);
+          if (r.status === 200) ok = r;
+        }
+        assert.equal(ok.callId, callId);
+        tcp.write(inDialog('ACK', ok, { port: tcp.localPort, over: 'TCP' }, 1));
         await phone.next(isRequest('ACK', callId), 3000);
-        await caller.send(inDialog('BYE', ok, { port: caller.port, over: 'UDP' }, 2), port);
+        tcp.write(inDialog('BYE', ok, { port: tcp.localPort, over: 'TCP' }, 2));
         const bye = await phone.next(isRequest('BYE', callId), 3000);
         await phone.send(reply(bye, 200, 'OK'), port);
-        await caller.next(isResponse(200, callId, 'BYE'), 3000);
+        assert.equal((await tcp.nextResponse(3000)).status, 200);
+      } finally {
+        tcp.close();
       }
-      // Exactly one INVITE reached the callee: no retransmission made a second transaction on another worker.
-      await assert.rejects(phone.next(isRequest('INVITE', callId), 50), /timed out/);
-    }
-  });
+    },
+  );
 
-  it('a call over TCP (worker 0 owns the connection) homed at worker 1 is answered over the same connection', async () => {
-    const phone = phones[1] as UdpPeer;
-    const tcp = await TcpPeer.connect(port);
-    try {
-      const callId = callIdHomedAt(1);
-      tcp.write(invite('u1', { port: tcp.localPort, over: 'TCP' }, callId));
-      const arrived = await phone.next(isRequest('INVITE', callId), 3000);
-      await phone.send(reply(arrived, 200, 'OK', `sip:u1@127.0.0.1:${phone.port}`), port);
-      let ok: SipResponse | undefined;
-      while (ok === undefined) {
-        const r = await tcp.nextResponse(3000);
-        if (r.status === 200) ok = r;
+  step(
+    'a killed worker is restarted while the other keeps serving, and its registrations survive',
+    async () => {
+      const pid = sipha.child.pid as number;
+      const before = workerPids(pid);
+      assert.equal(before.size, WORKERS, `workers found: ${[...before]}`);
+      process.kill(before.get(1) as number, 'SIGKILL');
+      // Meanwhile every OPTIONS is answered, whichever worker is its home (a client retransmits after T1).
+      const phone = phones[2] as UdpPeer;
+      for (let n = 0; n < 10; n++) {
+        const callId = callIdHomedAt(n % WORKERS);
+        let answered = false;
+        for (let tries = 0; tries < 4 && !answered; tries++) {
+          await phone.send(options(phone.port, callId), port);
+          answered = await phone.next(isResponse(200, callId), 500).then(
+            () => true,
+            () => false,
+          );
+        }
+        assert.ok(answered, `OPTIONS ${n} (home ${n % WORKERS}) answered while worker 1 restarts`);
       }
-      assert.equal(ok.callId, callId);
-      tcp.write(inDialog('ACK', ok, { port: tcp.localPort, over: 'TCP' }, 1));
-      await phone.next(isRequest('ACK', callId), 3000);
-      tcp.write(inDialog('BYE', ok, { port: tcp.localPort, over: 'TCP' }, 2));
-      const bye = await phone.next(isRequest('BYE', callId), 3000);
-      await phone.send(reply(bye, 200, 'OK'), port);
-      assert.equal((await tcp.nextResponse(3000)).status, 200);
-    } finally {
-      tcp.close();
-    }
-  });
+      await until('worker 1 restarted', () => {
+        const now = workerPids(pid);
+        return now.has(1) && now.get(1) !== before.get(1);
+      });
+      await until('the new worker 1 listening', () => listening() >= WORKERS + 1);
+      await new Promise((r) => setTimeout(r, 500));
+      // The restarted worker has every registration: calls homed at it reach users registered before.
+      for (const [i, p] of phones.entries()) {
+        const callId = callIdHomedAt(1);
+        await caller.send(invite(`u${i}`, { port: caller.port, over: 'UDP' }, callId), port);
+        const arrived = await p.next(isRequest('INVITE', callId), 3000);
+        await p.send(reply(arrived, 486, 'Busy Here'), port);
+        await caller.next(isResponse(486, callId), 3000);
+      }
+    },
+  );
 
-  it('a killed worker is restarted while the other keeps serving, and its registrations survive', async () => {
-    const pid = sipha.child.pid as number;
-    const before = workerPids(pid);
-    assert.equal(before.size, WORKERS, `workers found: ${[...before]}`);
-    process.kill(before.get(1) as number, 'SIGKILL');
-    // Meanwhile every OPTIONS is answered, whichever worker is its home (a client retransmits after T1).
-    const phone = phones[2] as UdpPeer;
-    for (let n = 0; n < 10; n++) {
-      const callId = callIdHomedAt(n % WORKERS);
-      let answered = false;
-      for (let tries = 0; tries < 4 && !answered; tries++) {
+  step(
+    'both workers received messages homed at the other and handed them over (their counters, logged at stop)',
+    async () => {
+      const phone = phones[3] as UdpPeer;
+      for (let n = 0; n < 40; n++) {
+        const callId = callIdHomedAt(n % WORKERS);
         await phone.send(options(phone.port, callId), port);
-        answered = await phone.next(isResponse(200, callId), 500).then(
-          () => true,
-          () => false,
-        );
+        await phone.next(isResponse(200, callId), 3000);
       }
-      assert.ok(answered, `OPTIONS ${n} (home ${n % WORKERS}) answered while worker 1 restarts`);
-    }
-    await until('worker 1 restarted', () => {
-      const now = workerPids(pid);
-      return now.has(1) && now.get(1) !== before.get(1);
-    });
-    await until('the new worker 1 listening', () => listening() >= WORKERS + 1);
-    await new Promise((r) => setTimeout(r, 500));
-    // The restarted worker has every registration: calls homed at it reach users registered before.
-    for (const [i, p] of phones.entries()) {
-      const callId = callIdHomedAt(1);
-      await caller.send(invite(`u${i}`, { port: caller.port, over: 'UDP' }, callId), port);
-      const arrived = await p.next(isRequest('INVITE', callId), 3000);
-      await p.send(reply(arrived, 486, 'Busy Here'), port);
-      await caller.next(isResponse(486, callId), 3000);
-    }
-  });
-
-  it('both workers received messages homed at the other and handed them over (their counters, logged at stop)', async () => {
-    const phone = phones[3] as UdpPeer;
-    for (let n = 0; n < 40; n++) {
-      const callId = callIdHomedAt(n % WORKERS);
-      await phone.send(options(phone.port, callId), port);
-      await phone.next(isResponse(200, callId), 3000);
-    }
-    const log = sipha.log();
-    await sipha.stop();
-    const stops = log
-      .concat(sipha.log())
-      .split('\n')
-      .filter((l) => l.includes('SIP worker stopping'))
-      .map((l) => JSON.parse(l).worker as { index: number; steeredOut: number; steeredIn: number });
-    assert.equal(new Set(stops.map((s) => s.index)).size, WORKERS, `stop lines: ${JSON.stringify(stops)}`);
-    for (const s of stops) {
-      assert.ok(s.steeredOut > 0, `worker ${s.index} steered nothing out`);
-      assert.ok(s.steeredIn > 0, `worker ${s.index} received nothing steered`);
-    }
-  });
+      const log = sipha.log();
+      await sipha.stop();
+      const stops = log
+        .concat(sipha.log())
+        .split('\n')
+        .filter((l) => l.includes('SIP worker stopping'))
+        .map((l) => JSON.parse(l).worker as { index: number; steeredOut: number; steeredIn: number });
+      assert.equal(new Set(stops.map((s) => s.index)).size, WORKERS, `stop lines: ${JSON.stringify(stops)}`);
+      for (const s of stops) {
+        assert.ok(s.steeredOut > 0, `worker ${s.index} steered nothing out`);
+        assert.ok(s.steeredIn > 0, `worker ${s.index} received nothing steered`);
+      }
+    },
+  );
 });
