@@ -135,15 +135,19 @@ export class WorkerPool implements WorkerPort {
 
   /**
    * The other workers first (each answers once its changes have reached worker 0), then worker 0, whose
-   * replication has them all by then: its answer is the pool's.
+   * replication has them all by then: its answer is the pool's. A drain that waits for no replication
+   * (timeoutMs 0: the handover ending every worker's connections) asks them all at once, so that releasing the
+   * VIP waits `waitMs` at most, as with one worker.
    */
   async drain(timeoutMs: number, handover = false, waitMs = timeoutMs + 200): Promise<DrainResult> {
     if (!this.ready) return { ok: false, detail: 'no SIP worker' };
     const others = this.members.slice(1).filter((m) => m.sup.ready);
-    const answers = await Promise.all(
+    const asked = Promise.all(
       others.map(async (m) => ({ index: m.index, r: await m.sup.drain(timeoutMs, handover, waitMs) })),
     );
+    const answers = timeoutMs === 0 ? [] : await asked;
     const own = await this.keeper.sup.drain(timeoutMs, handover, waitMs);
+    if (timeoutMs === 0) answers.push(...(await asked));
     const short = answers.filter((a) => !a.r.ok).map((a) => `worker ${a.index}: ${a.r.detail}`);
     return short.length === 0 ? own : { ok: own.ok, detail: `${own.detail} (${short.join('; ')})` };
   }

@@ -1,7 +1,9 @@
 // A stand-in SIP worker of a pool (`sip.workers` > 1), speaking the worker IPC protocol: it reads its identity
 // from the pool's environment, marks itself in the mesh directory (a file "worker-INDEX" holding "INDEX/COUNT"),
 // answers pings, listings (an AoR naming its index), counters (values that depend on its index) and drains (a
-// worker other than 0 answers after FAKE_POOL_DRAIN_MS), and echoes each role it hears as a `served` message.
+// worker other than 0 answers a replication drain after FAKE_POOL_DRAIN_MS), echoes each role it hears as a
+// `served` message, and reports its replica every 100 ms: worker 0 always in sync, the others never (a decoy:
+// only worker 0 replicates, and the pool must not pass another's report on).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeToWorker, SipCounters, WorkerToNode } from '../../src/ha/worker-ipc.js';
@@ -14,6 +16,25 @@ writeFileSync(join(meshDir, `worker-${index}`), `${index}/${count}`);
 const send = (m: WorkerToNode) => process.send?.(m);
 const drainMs = index === 0 ? 0 : Number(process.env.FAKE_POOL_DRAIN_MS ?? 150);
 let sipIn = 0;
+let role: 'primary' | 'backup' = 'backup';
+
+setInterval(() => {
+  const synced = index === 0;
+  send({
+    type: 'replication',
+    role,
+    synced,
+    connected: synced,
+    lastSeq: 0,
+    ackedSeq: 0,
+    lagP50Ms: null,
+    lagP99Ms: null,
+    bindings: 0,
+    dialogs: 0,
+    lastSyncedAgoMs: role === 'backup' && synced ? 0 : null,
+    promotedSynced: role === 'primary' ? synced : null,
+  });
+}, 100).unref();
 
 function counters(): SipCounters {
   return {
@@ -45,6 +66,7 @@ process.on('message', (m: NodeToWorker) => {
       send({ type: 'pong', seq: m.seq, loopLagMs: index, sipIn });
       break;
     case 'role':
+      role = m.role;
       send({ type: 'served', atEpochMs: Date.now(), method: `ROLE-${index}-${m.role}` });
       break;
     case 'query':
@@ -77,7 +99,8 @@ process.on('message', (m: NodeToWorker) => {
             ackedSeq: index,
             detail: `worker ${index}`,
           }),
-        drainMs,
+        // Only a replication drain waits (a handover's asks for the connections to end, at once).
+        m.timeoutMs === 0 ? 0 : drainMs,
       );
       break;
     case 'stop':
