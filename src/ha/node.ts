@@ -468,14 +468,14 @@ export class HaNode implements NodeHandle {
       onWorkerDown: (index, reason) => {
         const count = this.workersReady() ?? '';
         this.alarms.raise('sip-worker-down', 'warning', `SIP worker ${index} down (${reason}); ${count}`);
-        this.workerCount(count);
+        this.noteWorkerCount(count);
       },
       onWorkerUp: (index) => {
         const count = this.workersReady() ?? '';
         const all = this.worker.status().workers?.every((w) => w.ready) === true;
         if (all) this.alarms.clear('sip-worker-down', `SIP worker ${index} back; ${count}`);
         else this.alarms.raise('sip-worker-down', 'warning', `SIP worker ${index} back; ${count}`);
-        this.workerCount(count);
+        this.noteWorkerCount(count);
       },
       // A warning, not a fault: shedding is the worker protecting its calls, and the peer would be as loaded.
       onOverload: (shedding, detail) =>
@@ -535,7 +535,7 @@ export class HaNode implements NodeHandle {
   }
 
   /** The worker health's reason follows the count while it stays healthy (news for the status, not the machine). */
-  private workerCount(reason: string): void {
+  private noteWorkerCount(reason: string): void {
     if (this.health.worker.ok && reason !== '')
       this.health = { ...this.health, worker: { ok: true, reason } };
   }
