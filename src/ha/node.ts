@@ -447,7 +447,11 @@ export class HaNode implements NodeHandle {
         const role = this.state.role === 'primary' ? 'primary' : 'backup';
         const fence = this.fenceView();
         this.toWorker(fence === undefined ? { type: 'role', role } : { type: 'role', role, fence });
-        this.setHealth('worker', true, this.workersReady() ?? 'worker ready');
+        const count = this.workersReady();
+        this.setHealth('worker', true, count ?? 'worker ready');
+        // A pool's worker lost while starting (or in a total failure) and back by now.
+        if (this.worker.status().workers?.every((w) => w.ready) === true)
+          this.alarms.clear('sip-worker-down', `all SIP workers ready (${count})`);
       },
       onFailed: (reason) => this.setHealth('worker', false, reason),
       onStall: (c, worker) => {

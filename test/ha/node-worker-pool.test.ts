@@ -85,8 +85,14 @@ describe('the node over a pool of SIP workers', () => {
     const active = () => node.status().activeAlarms.map((a) => `${a.alarm}: ${a.detail}`);
     const health = () => node.status().monitoring?.health.worker;
 
+    // A worker lost while the pool starts is cleared when all are ready.
+    e.onWorkerDown?.(1, 'worker not ready after 15000 ms');
+    assert.deepEqual(active(), [
+      'sip-worker-down: SIP worker 1 down (worker not ready after 15000 ms); 0/3 SIP workers ready',
+    ]);
     for (const w of workers) w.ready = true;
     e.onReady([]);
+    assert.deepEqual(active(), []);
     assert.deepEqual(health(), { ok: true, reason: '3/3 SIP workers ready' });
 
     (workers[2] as WorkerMemberStatus).ready = false;
