@@ -1,12 +1,15 @@
 // `sipha start` with a config that has no `ha` section: one SIP server (registrar and stateful proxy) in this
 // process, no node supervisor, no VIP. Resolves with the process's exit code.
+import { availableParallelism } from 'node:os';
 import { ConfigError, type LoadedConfig } from '../config/load.js';
 import { createLogger } from '../log/logger.js';
 import { errorMessage } from '../net/errors.js';
 import { SipServer } from '../server/sip-server.js';
+import { resolveWorkerCount } from '../workers/worker-count.js';
 import { type ClusterDirectory, createClusterDirectory } from './cluster-directory.js';
 import { assertPreflight } from './preflight.js';
 import { reloadFromFile } from './reload.js';
+import { runStandalonePool } from './standalone-pool.js';
 import { stopOnSignal } from './stop-on-signal.js';
 import { notifyReady } from './systemd-notify.js';
 
@@ -22,6 +25,9 @@ export async function runStandalone(loaded: LoadedConfig): Promise<number> {
     process.stderr.write(`sipha: config error: ${err.message}\n`);
     return 2;
   }
+  // sip.workers > 1: the SIP servers run in worker processes under this one.
+  const workers = resolveWorkerCount(loaded.config.sip.workers, availableParallelism());
+  if (workers > 1) return runStandalonePool(loaded, workers, STOP_GRACE_MS);
   const log = createLogger(loaded.config.log.level);
   const server = new SipServer({
     config: loaded.config,

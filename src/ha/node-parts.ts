@@ -1,12 +1,21 @@
-// The node's parts built from the config: the UDP peer link, the forked SIP worker's supervisor and the witness
-// monitor. The node takes these by default; tests hand it parts of their own (a link and a worker in memory).
+// The node's parts built from the config: the UDP peer link, the forked SIP worker's supervisor (a pool of them
+// with sip.workers > 1) and the witness monitor. The node takes these by default; tests hand it parts of their
+// own (a link and a worker in memory).
+import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import type { SiphaConfig } from '../config/schema.js';
 import { commandProbe, type Probe, parseWitness, WitnessMonitor } from '../monitor/witness.js';
 import type { Clock } from '../time/clock.js';
+import { resolveWorkerCount } from '../workers/worker-count.js';
 import { PeerLink } from './peer-link.js';
 import type { PeerMessage } from './wire.js';
-import { type WorkerEvents, type WorkerSpec, WorkerSupervisor } from './worker-supervisor.js';
+import { WorkerPool } from './worker-pool.js';
+import {
+  type WorkerEvents,
+  type WorkerPort,
+  type WorkerSpec,
+  WorkerSupervisor,
+} from './worker-supervisor.js';
 
 type Ha = NonNullable<SiphaConfig['ha']>;
 
@@ -36,20 +45,21 @@ export function workerFromConfig(
   events: WorkerEvents,
   log: Logger,
   clock: Clock,
-): WorkerSupervisor {
+  cores = availableParallelism(),
+): WorkerPort {
   const ha = config.ha;
-  return new WorkerSupervisor(
-    {
-      spec,
-      pulseMs: ha.heartbeat_ms,
-      deadAfterMs: ha.worker_dead_after_ms,
-      restartMs: ha.worker_restart_ms,
-      stallMs: config.monitoring?.worker.stall_ms ?? 500,
-      log,
-      clock,
-    },
-    events,
-  );
+  const options = {
+    spec,
+    pulseMs: ha.heartbeat_ms,
+    deadAfterMs: ha.worker_dead_after_ms,
+    restartMs: ha.worker_restart_ms,
+    stallMs: config.monitoring?.worker.stall_ms ?? 500,
+    log,
+    clock,
+  };
+  // sip.workers: one worker is supervised as it always was; several are a pool sharing the SIP sockets.
+  const count = resolveWorkerCount(config.sip.workers, cores);
+  return count > 1 ? new WorkerPool({ ...options, count }, events) : new WorkerSupervisor(options, events);
 }
 
 export function witnessesFromConfig(

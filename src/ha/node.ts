@@ -447,20 +447,40 @@ export class HaNode implements NodeHandle {
         const role = this.state.role === 'primary' ? 'primary' : 'backup';
         const fence = this.fenceView();
         this.toWorker(fence === undefined ? { type: 'role', role } : { type: 'role', role, fence });
-        this.setHealth('worker', true, 'worker ready');
+        const count = this.workersReady();
+        this.setHealth('worker', true, count ?? 'worker ready');
+        // A pool's worker lost while starting (or in a total failure) and back by now.
+        if (this.worker.status().workers?.every((w) => w.ready) === true)
+          this.alarms.clear('sip-worker-down', `all SIP workers ready (${count})`);
       },
       onFailed: (reason) => this.setHealth('worker', false, reason),
-      onStall: (c) =>
-        c.type === 'raise'
-          ? this.alarms.raise(
-              'worker-stall',
-              'warning',
-              `SIP worker event loop stalled for ${Math.round(c.lagMs)} ms`,
-            )
-          : this.alarms.clear(
-              'worker-stall',
-              `SIP worker event loop responsive again (worst stall ${Math.round(c.worstMs)} ms)`,
-            ),
+      onStall: (c, worker) => {
+        const which = worker === undefined ? '' : ` ${worker}`;
+        if (c.type === 'raise')
+          this.alarms.raise(
+            'worker-stall',
+            'warning',
+            `SIP worker${which} event loop stalled for ${Math.round(c.lagMs)} ms`,
+          );
+        else
+          this.alarms.clear(
+            'worker-stall',
+            `SIP worker${which} event loop responsive again (worst stall ${Math.round(c.worstMs)} ms)`,
+          );
+      },
+      // Several workers: one lost is a restart while the others serve (a warning), not a fault of the node.
+      onWorkerDown: (index, reason) => {
+        const count = this.workersReady() ?? '';
+        this.alarms.raise('sip-worker-down', 'warning', `SIP worker ${index} down (${reason}); ${count}`);
+        this.noteWorkerCount(count);
+      },
+      onWorkerUp: (index) => {
+        const count = this.workersReady() ?? '';
+        const all = this.worker.status().workers?.every((w) => w.ready) === true;
+        if (all) this.alarms.clear('sip-worker-down', `SIP worker ${index} back; ${count}`);
+        else this.alarms.raise('sip-worker-down', 'warning', `SIP worker ${index} back; ${count}`);
+        this.noteWorkerCount(count);
+      },
       // A warning, not a fault: shedding is the worker protecting its calls, and the peer would be as loaded.
       onOverload: (shedding, detail) =>
         shedding
@@ -509,6 +529,19 @@ export class HaNode implements NodeHandle {
   private onPeerGone(e: Extract<RoleEvent, { type: 'peer-gone' }>): void {
     this.peerGone[e.via]++;
     this.dispatch(e);
+  }
+
+  /** "3/4 SIP workers ready" with several workers; undefined with one. */
+  private workersReady(): string | undefined {
+    const ws = this.worker.status().workers;
+    if (ws === undefined || ws.length < 2) return undefined;
+    return `${ws.filter((w) => w.ready).length}/${ws.length} SIP workers ready`;
+  }
+
+  /** The worker health's reason follows the count while it stays healthy (news for the status, not the machine). */
+  private noteWorkerCount(reason: string): void {
+    if (this.health.worker.ok && reason !== '')
+      this.health = { ...this.health, worker: { ok: true, reason } };
   }
 
   /** One part of local health changed (src/ha/local-health.ts decides what the machine hears). */

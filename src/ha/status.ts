@@ -27,7 +27,11 @@ export interface WorkerStatus {
   restarts: number;
   lastPongAgoMs: number | null;
   loopLagMs: number | null;
+  /** A pool of SIP workers (`sip.workers` > 1): each one; the fields above are then the pool's aggregate. */
+  workers?: WorkerMemberStatus[];
 }
+
+export type WorkerMemberStatus = Omit<WorkerStatus, 'workers'> & { index: number };
 
 export interface HaStatus {
   node: { id: string; priority: number; pid: number };

@@ -28,7 +28,8 @@ export interface WorkerSpec {
 export interface WorkerEvents {
   onReady(listening: Extract<WorkerToNode, { type: 'ready' }>['listening']): void;
   onFailed(reason: string): void;
-  onStall(change: NonNullable<StallChange>): void;
+  /** `worker`: which worker of a pool stalled (or was the last to recover); absent with a single worker. */
+  onStall(change: NonNullable<StallChange>, worker?: number): void;
   /**
    * The worker's overload control started (true) or stopped (false) shedding new requests; the worker's governor
    * gives it hysteresis already. A worker that fails while shedding stops (its successor starts idle).
@@ -36,6 +37,12 @@ export interface WorkerEvents {
   onOverload(shedding: boolean, detail: string): void;
   /** Every message, ready and pongs included, after the supervisor has read it. */
   onMessage(m: WorkerToNode): void;
+  /**
+   * A pool (`sip.workers` > 1): one worker failed and is being restarted, or is ready again. The node hears
+   * `onFailed` only when no worker is ready any more.
+   */
+  onWorkerDown?(index: number, reason: string): void;
+  onWorkerUp?(index: number): void;
 }
 
 export interface DrainResult {
@@ -68,6 +75,19 @@ export interface WorkerSupervisorOptions {
   stallMs: number;
   log: Logger;
   clock?: Clock;
+  /** How long a stopping worker may finish its work (then it is killed a second later); the node's default. */
+  stopGraceMs?: number;
+  /** How the worker process is made; child_process.fork by default (a pool of workers forks through node:cluster). */
+  fork?: (spec: WorkerSpec) => ChildProcess;
+}
+
+/** The single worker's fork: its own process, its own sockets. */
+export function forkWorker(w: WorkerSpec): ChildProcess {
+  return fork(w.modulePath, [...w.args], {
+    execArgv: w.execArgv === undefined ? undefined : [...w.execArgv],
+    env: w.env,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
 }
 
 export class WorkerSupervisor implements WorkerPort {
@@ -113,12 +133,7 @@ export class WorkerSupervisor implements WorkerPort {
 
   start(): void {
     if (this.stopping) return;
-    const w = this.o.spec;
-    const child = fork(w.modulePath, [...w.args], {
-      execArgv: w.execArgv === undefined ? undefined : [...w.execArgv],
-      env: w.env,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    const child = (this.o.fork ?? forkWorker)(this.o.spec);
     this.child = child;
     this.workerReady = false;
     this.lastPong = this.clock.now();
@@ -171,8 +186,9 @@ export class WorkerSupervisor implements WorkerPort {
     this.child = undefined;
     if (w === undefined || w.exitCode !== null) return;
     const exited = new Promise<void>((res) => w.once('exit', () => res()));
-    if (w.connected) w.send({ type: 'stop', graceMs: WORKER_STOP_GRACE_MS } satisfies NodeToWorker);
-    const timer = setTimeout(() => w.kill('SIGKILL'), WORKER_STOP_KILL_MS);
+    const graceMs = this.o.stopGraceMs ?? WORKER_STOP_GRACE_MS;
+    if (w.connected) w.send({ type: 'stop', graceMs } satisfies NodeToWorker);
+    const timer = setTimeout(() => w.kill('SIGKILL'), WORKER_STOP_KILL_MS - WORKER_STOP_GRACE_MS + graceMs);
     await exited;
     clearTimeout(timer);
   }

@@ -183,9 +183,13 @@ function render(s) {
     "<dt>ready</dt><dd class=" + cls(p.ready) + ">" + (p.ready ? "yes" : "no") + "</dd>" +
     "<dt>paths</dt><dd>" + paths + "</dd>", peerHolds, vip);
   var rep = s.replication;
+  // A pool of SIP workers (sip.workers > 1): how many are ready, which are down.
+  var ws = s.worker.workers || [];
+  var wsUp = ws.filter(function (w) { return w.ready; }).length;
   $("health").innerHTML =
     "<dt>witnesses</dt><dd class=" + (s.witnesses.state === "unreachable" ? "bad" : "ok") + ">" + esc(s.witnesses.state) + "</dd>" +
     "<dt>SIP worker</dt><dd class=" + cls(s.worker.ready) + ">" + (s.worker.ready ? "ready" : "not ready") + ", " + s.worker.restarts + " restart(s), loop lag " + (s.worker.loopLagMs == null ? "—" : s.worker.loopLagMs.toFixed(1) + " ms") + "</dd>" +
+    (ws.length > 1 ? "<dt>SIP workers</dt><dd class=" + (wsUp === ws.length ? "ok" : "warn") + ">" + wsUp + "/" + ws.length + " ready" + (wsUp === ws.length ? "" : "; down: " + ws.filter(function (w) { return !w.ready; }).map(function (w) { return w.index; }).join(", ")) + "</dd>" : "") +
     "<dt>replication</dt><dd class=" + (rep && rep.synced ? "ok" : "warn") + ">" + (rep ? (rep.synced ? "synced" : "not synced") + (rep.connected ? "" : ", disconnected") : "no report") + "</dd>" +
     "<dt>lag p50 / p99</dt><dd>" + (rep ? ago(rep.lagP50Ms) + " / " + ago(rep.lagP99Ms) : "—") + "</dd>" +
     "<dt>acknowledged</dt><dd>" + (rep ? rep.ackedSeq + " of " + rep.lastSeq : "—") + "</dd>" +

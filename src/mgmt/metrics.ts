@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { AckWaitStats } from '../ha/replication/ack-barrier.js';
-import type { HaStatus } from '../ha/status.js';
+import type { HaStatus, WorkerMemberStatus } from '../ha/status.js';
 import type { Timeline } from '../ha/timeline.js';
 import type { SipCounters } from '../ha/worker-ipc.js';
 import type { DirectoryCounters } from '../server/remote-directory.js';
@@ -124,10 +124,39 @@ export class Metrics {
       'Time left before this node counts its etcd lease as run out',
       (s) => (s.cluster === null ? null : s.cluster.etcd.validForMs / 1000),
     );
+    // With a pool these are its aggregate: worker 0 ready, restarts of all, the worst lag.
     gauge('sipha_worker_up', '1 while the SIP worker is ready', (s) => (s.worker.ready ? 1 : 0));
     gauge('sipha_worker_restarts', 'SIP worker restarts since the node started', (s) => s.worker.restarts);
     gauge('sipha_worker_loop_lag_seconds', 'Worst event-loop delay of the SIP worker between pings', (s) =>
       s.worker.loopLagMs === null ? null : s.worker.loopLagMs / 1000,
+    );
+    // A pool of SIP workers (sip.workers > 1): each worker by its index; absent with a single worker.
+    const perWorker = (name: string, help: string, get: (w: WorkerMemberStatus) => number | null) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['worker'],
+        registers,
+        collect: function (this: Gauge<'worker'>) {
+          this.reset();
+          for (const w of self.status?.worker.workers ?? []) {
+            const v = get(w);
+            if (v !== null) this.set({ worker: String(w.index) }, v);
+          }
+        },
+      });
+    perWorker('sipha_sip_worker_up', '1 while this SIP worker of the pool is ready', (w) =>
+      w.ready ? 1 : 0,
+    );
+    perWorker(
+      'sipha_sip_worker_restarts',
+      'Restarts of this SIP worker since the node started',
+      (w) => w.restarts,
+    );
+    perWorker(
+      'sipha_sip_worker_loop_lag_seconds',
+      'Worst event-loop delay of this SIP worker between pings',
+      (w) => (w.loopLagMs === null ? null : w.loopLagMs / 1000),
     );
     gauge('sipha_replication_synced', '1 when the replica is in sync (primary: its backup keeps up)', (s) =>
       s.replication === null ? null : s.replication.synced ? 1 : 0,

@@ -41,6 +41,7 @@ export function statusRows(answers: readonly NodeAnswer[]): Row[] {
       peer: '',
       witnesses: '?',
       worker: '?',
+      workers: '?',
       sync: '?',
       lag: '?',
       registrations: '?',
@@ -65,6 +66,10 @@ export function statusRows(answers: readonly NodeAnswer[]): Row[] {
     ['peer', 'peer link'],
     ['witnesses', 'witnesses'],
     ['worker', 'SIP worker'],
+    // A pool of workers (sip.workers > 1) only.
+    ...(answers.some((a) => (a.status?.worker.workers?.length ?? 0) > 1)
+      ? ([['workers', 'SIP workers']] as Array<[keyof Column, string]>)
+      : []),
     ['sync', 'replication'],
     ['lag', 'lag p50/p99'],
     ['registrations', 'registrations'],
@@ -99,6 +104,7 @@ interface Column {
   peer: string;
   witnesses: string;
   worker: string;
+  workers: string;
   sync: string;
   lag: string;
   registrations: string;
@@ -127,6 +133,7 @@ function column(a: NodeAnswer): Column {
       peer: dash,
       witnesses: dash,
       worker: dash,
+      workers: dash,
       sync: dash,
       lag: dash,
       registrations: dash,
@@ -155,6 +162,7 @@ function column(a: NodeAnswer): Column {
     peer: `${s.peer.id || '?'} ${s.peer.status} (${paths.filter((p) => p.alive).length}/${paths.length} paths)`,
     witnesses: s.witnesses.state,
     worker: `${s.worker.ready ? 'ready' : 'not ready'}, ${s.worker.restarts} restart(s)`,
+    workers: workersCell(s),
     sync:
       r === null
         ? 'no report'
@@ -197,6 +205,15 @@ function connections(c: SipCounters): string {
     .filter(([, n]) => n > 0)
     .map(([t, n]) => `${t} ${n}`);
   return `${open.length === 0 ? 'none' : open.join(', ')}; ${c.flows ?? 0} flows, ${c.flowRebinds ?? 0} re-bound`;
+}
+
+/** "3/4 ready, 1 restart(s); down: 2": a pool's workers (one worker: its line above says it all). */
+function workersCell(s: ManagementStatus): string {
+  const ws = s.worker.workers;
+  if (ws === undefined || ws.length < 2) return '—';
+  const down = ws.filter((w) => !w.ready).map((w) => w.index);
+  const restarts = ws.reduce((a, w) => a + w.restarts, 0);
+  return `${ws.length - down.length}/${ws.length} ready, ${restarts} restart(s)${down.length === 0 ? '' : `; down: ${down.join(', ')}`}`;
 }
 
 /** Cluster mode's cells: this node's etcd lease and permit, the domain's pairs and the directory's copy. */

@@ -42,7 +42,9 @@ describe('two HA node supervisors on loopback', () => {
     const make = (id: 'a' | 'b', priority: number, listen: number, peer: number) => {
       const config = configSchema.parse({
         node: { id, priority, state_dir: join(dir, id) },
-        sip: { listen: ['udp://127.0.0.1:5060'] },
+        // One worker whatever the host's cores: its crash is the node's fault (a pool restarts one worker
+        // instead, node-pool-pair.test.ts).
+        sip: { listen: ['udp://127.0.0.1:5060'], workers: 1 },
         vip: { address: '198.51.100.10/24', interface: 'eth0' },
         ha: {
           listen: [`127.0.0.1:${listen}`],
