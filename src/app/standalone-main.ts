@@ -2,10 +2,10 @@
 // process, no node supervisor, no VIP. Resolves with the process's exit code.
 import { availableParallelism } from 'node:os';
 import { ConfigError, type LoadedConfig } from '../config/load.js';
+import { resolveWorkerCount } from '../ha/worker-count.js';
 import { createLogger } from '../log/logger.js';
 import { errorMessage } from '../net/errors.js';
 import { SipServer } from '../server/sip-server.js';
-import { resolveWorkerCount } from '../workers/worker-count.js';
 import { type ClusterDirectory, createClusterDirectory } from './cluster-directory.js';
 import { assertPreflight } from './preflight.js';
 import { reloadFromFile } from './reload.js';

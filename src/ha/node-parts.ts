@@ -6,9 +6,9 @@ import type { Logger } from 'pino';
 import type { SiphaConfig } from '../config/schema.js';
 import { commandProbe, type Probe, parseWitness, WitnessMonitor } from '../monitor/witness.js';
 import type { Clock } from '../time/clock.js';
-import { resolveWorkerCount } from '../workers/worker-count.js';
 import { PeerLink } from './peer-link.js';
 import type { PeerMessage } from './wire.js';
+import { resolveWorkerCount } from './worker-count.js';
 import { WorkerPool } from './worker-pool.js';
 import {
   type WorkerEvents,

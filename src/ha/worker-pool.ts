@@ -9,10 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Clock, systemClock, type TimerHandle } from '../time/clock.js';
-import { workerEnv } from '../workers/worker-env.js';
 import { clusterFork } from './cluster-fork.js';
 import { sumCounters } from './counters-sum.js';
 import type { WorkerMemberStatus, WorkerStatus } from './status.js';
+import { workerEnv } from './worker-env.js';
 import type { NodeToWorker, SipCounters, WorkerToNode } from './worker-ipc.js';
 import {
   type DrainResult,

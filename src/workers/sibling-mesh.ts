@@ -77,9 +77,17 @@ export class SiblingMesh {
 
   /**
    * Sends a frame to sibling `to`; false when it is not connected (or, for a `droppable` frame, its queue is full).
-   * Frames written in one turn of the event loop leave together.
+   * Frames written in one turn of the event loop leave together — except an `urgent` one, which leaves now with
+   * what is queued before it (a state change whose response waits for it).
    */
-  send(to: number, kind: FrameKind, head: unknown, body?: Buffer, droppable = false): boolean {
+  send(
+    to: number,
+    kind: FrameKind,
+    head: unknown,
+    body?: Buffer,
+    droppable = false,
+    urgent = false,
+  ): boolean {
     const link = this.links[to];
     const socket = link?.socket;
     if (link === undefined || socket === undefined || !link.up) return false;
@@ -87,10 +95,19 @@ export class SiblingMesh {
       this.dropped++;
       return false;
     }
+    if (urgent) {
+      if (link.corked) {
+        link.corked = false;
+        socket.uncork();
+      }
+      socket.write(encodeFrame(kind, head, body));
+      return true;
+    }
     if (!link.corked) {
       link.corked = true;
       socket.cork();
       setImmediate(() => {
+        if (!link.corked) return;
         link.corked = false;
         socket.uncork();
       });

@@ -43,7 +43,8 @@ export class WorkerSiblings {
     log: Logger,
   ) {
     const port: StatePort = {
-      send: (to: number, m: StateMessage) => this.mesh.send(to, FrameKind.state, m),
+      // State frames are batched per turn already; they leave at once (a response may be waiting on them).
+      send: (to: number, m: StateMessage) => this.mesh.send(to, FrameKind.state, m, undefined, false, true),
     };
     const stores = adaptStores(server, 'sibling');
     if (id.index === KEEPER) this.keeper = new StateKeeper(stores, port);

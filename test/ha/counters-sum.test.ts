@@ -51,15 +51,39 @@ describe('a pool’s counters', () => {
     assert.equal(keeper.messagesIn, COUNTERS.messagesIn);
   });
 
-  it('adds bindings too without the keeper’s answer, and is undefined without any', () => {
+  it('without the keeper’s answer takes the largest view of the state; undefined without any answer', () => {
     assert.equal(
       sumCounters([
         { ...COUNTERS, bindings: 2 },
         { ...COUNTERS, bindings: 3 },
       ])?.bindings,
-      5,
+      3,
     );
     assert.equal(sumCounters([]), undefined);
+  });
+
+  it('lists each worker’s own figures side by side, by index', () => {
+    const own = (index: number) => ({
+      index,
+      count: 2,
+      siblingsUp: 1,
+      steeredOut: index + 1,
+      steeredIn: 1,
+      steerDropped: 0,
+      messagesIn: 5,
+      bindings: 9,
+      dialogs: 0,
+      state: { role: index === 0 ? ('keeper' as const) : ('member' as const), synced: true, seq: 3 },
+    });
+    const keeper = { ...COUNTERS, workers: [own(0)] };
+    const sum = sumCounters([{ ...COUNTERS, workers: [own(1)] }, keeper], keeper);
+    assert.deepEqual(
+      sum?.workers?.map((w) => [w.index, w.steeredOut]),
+      [
+        [0, 1],
+        [1, 2],
+      ],
+    );
   });
 
   it('never takes a cluster message for a worker’s', () => {

@@ -8,7 +8,7 @@ import {
   WORKER_MESH_ENV,
   workerEnv,
   workerIdentity,
-} from '../../src/workers/worker-env.js';
+} from '../../src/ha/worker-env.js';
 
 describe('worker identity', () => {
   it('is undefined for the single worker (nothing set)', () => {

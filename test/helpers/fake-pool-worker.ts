@@ -6,8 +6,8 @@
 // only worker 0 replicates, and the pool must not pass another's report on).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { workerIdentity } from '../../src/ha/worker-env.js';
 import type { NodeToWorker, SipCounters, WorkerToNode } from '../../src/ha/worker-ipc.js';
-import { workerIdentity } from '../../src/workers/worker-env.js';
 
 const me = workerIdentity();
 if (me === undefined) throw new Error('fake pool worker started without its identity');
