@@ -131,7 +131,10 @@ export interface RampOptions {
 }
 
 export interface RampResult {
-  /** The best sustained rate: min(offered, achieved) of the best step that passed; 0 if none did. */
+  /**
+   * The best rate offered that passed (< 1 % failed, ≥ 99 % done, in time); 0 if none did. Not the successful calls
+   * per wall second: that counts SIPp's start and the last answers, a few % of a short step, the same at any rate.
+   */
   best: number;
   /** The server's CPU (cores) at that step. */
   serverCpu: number;

@@ -226,6 +226,7 @@ function machine() {
     node: version(NODE, ['--version'], /(v\d+\.\d+\.\d+)/),
     sipp: version(process.env.BENCH_SIPP ?? 'sipp', ['-v'], /SIPp (v[\w.-]*\w)/),
     kamailio: version(KAMAILIO, ['-v'], /version: kamailio ([\d.]+)/),
+    binaries: { node: NODE, sipp: process.env.BENCH_SIPP ?? 'sipp', kamailio: KAMAILIO },
   };
 }
 
