@@ -180,7 +180,7 @@ async function measure(load: Load, name: ServerName, workers: number, start: num
       ...(load.rates === undefined ? {} : { rates: load.rates }),
       onStep: (s) =>
         process.stderr.write(
-          `    ${s.rate}/s → ${s.achieved}/s, ${s.failed} failed${Object.keys(s.aborted).length > 0 ? ` ${JSON.stringify(s.aborted)}` : ''}, ${s.seconds.toFixed(1)} s, CPU ${s.serverCpu} (SIPp ${s.sippCpu}) ${s.ok ? 'ok' : 'FAIL'}\n`,
+          `    ${s.rate}/s → ${s.achieved}/s, ${s.successful + s.failed} of ${s.rate * STEP_S} done, ${s.failed} failed${Object.keys(s.aborted).length > 0 ? ` ${JSON.stringify(s.aborted)}` : ''}, ${s.seconds.toFixed(1)} s, CPU ${s.serverCpu} (SIPp ${s.sippCpu}) ${s.ok ? 'ok' : 'FAIL'}\n`,
         ),
     });
     const cell: Cell = { best: r.best, serverCpu: r.serverCpu, sippCpu: r.sippCpu, steps: r.steps };
@@ -334,6 +334,19 @@ function table(
   const scalingLine = `Goal: sipha at N workers ≥ 0.8 × N × its 1-worker rate, up to 8 workers — ${verdict(worstScaling, 0.8)}`;
   const ratioLine = `Goal: sipha ≥ 1.0 × Kamailio with as many children — ${verdict(worstRatio, 1.0)}`;
   lines.push(scalingLine, ratioLine);
+  // sipha's SIP workers are processes: at N workers it runs more of them than at one, or sip.workers did nothing.
+  const processes = (c: Cell | undefined) => Math.max(0, ...(c?.steps ?? []).map((st) => st.processes));
+  for (const load of LOADS) {
+    const byWorkers = results[load.name] ?? {};
+    const one = processes(byWorkers[1]?.sipha);
+    for (const workers of WORKERS) {
+      const n = processes(byWorkers[workers]?.sipha);
+      if (workers > 1 && one > 0 && n > 0 && n <= one)
+        lines.push(
+          `Note: sipha ran ${n} process${n === 1 ? '' : 'es'} at ${workers} workers (${load.name}), as at 1: sip.workers had no effect, that row measures one worker.`,
+        );
+    }
+  }
   return {
     lines,
     goals: {
