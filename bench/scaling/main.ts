@@ -37,14 +37,18 @@ const num = (name: string, dflt: number): number => {
   return v;
 };
 
+/** 1, 2, 4, … and the cores themselves when they are not a power of two. */
 const WORKERS =
   list(process.env.BENCH_WORKERS) ??
   (() => {
     const w: number[] = [];
     for (let n = 1; n <= CORES; n *= 2) w.push(n);
+    if (w.at(-1) !== CORES) w.push(CORES);
     return w;
   })();
-const CLIENTS = num('BENCH_CLIENTS', Math.min(8, CORES));
+if (!WORKERS.every((w) => Number.isInteger(w) && w >= 1))
+  throw new Error('BENCH_WORKERS: whole numbers from 1, comma-separated');
+const CLIENTS = Math.round(num('BENCH_CLIENTS', Math.min(8, CORES)));
 const STEP_S = num('BENCH_STEP_S', 5);
 const REFINE = Number(process.env.BENCH_REFINE ?? 3);
 const MAX_STEPS = num('BENCH_MAX_STEPS', 12);
