@@ -216,10 +216,10 @@ export class CpuMeter {
   }
 }
 
-/** A copy of a scenario of SCENARIOS (`name` less -sl/-tolerant), edited, in dir. */
+/** A copy of a scenario of SCENARIOS (`name` less -sl, -tolerant or -answer), edited, in dir. */
 export function scenarioCopy(dir: string, name: string, edit: (s: string) => string): string {
   const file = join(dir, name);
-  writeFileSync(file, edit(readFileSync(join(SCENARIOS, name.replace(/-sl|-tolerant/, '')), 'utf8')));
+  writeFileSync(file, edit(readFileSync(join(SCENARIOS, name.replace(/-sl|-tolerant|-answer/, '')), 'utf8')));
   return file;
 }
 
@@ -233,21 +233,36 @@ export function tolerantCallScenario(dir: string): string {
   );
 }
 
+/**
+ * A callee that answers 200 at once, without 180: through a proxy with several workers the 180 can arrive after the
+ * 200, which SIPp's caller cannot take (optional="global" sends it back to wait for a 200 again and the call hangs).
+ */
+export function answeringCalleeScenario(dir: string): string {
+  return scenarioCopy(dir, 'uas-call-answer.xml', (s) => {
+    const out = s.replace(/<send>\s*<!\[CDATA\[\s*SIP\/2\.0 180 Ringing[\s\S]*?<\/send>\s*/, '');
+    if (out === s) throw new Error('uas-call.xml: no 180 to leave out');
+    return out;
+  });
+}
+
 export interface Callee {
   /** The SIPp process, for its CPU time. */
   pid: number | undefined;
   stop(): Promise<void>;
 }
 
-/** SIPp as the called phone on uasPort, registered with the server as `aor` (what the call scenarios dial). */
+/**
+ * SIPp as the called phone on uasPort (uas-call.xml unless a scenario is given), registered with the server as `aor`
+ * (what the call scenarios dial).
+ */
 export async function startCallee(
   dir: string,
   server: Running,
-  opts: { aor: string; uasPort: number; regPort: number; timeoutS: number },
+  opts: { aor: string; uasPort: number; regPort: number; timeoutS: number; scenario?: string },
 ): Promise<Callee> {
   const uas = runSipp(
     {
-      scenario: 'uas-call.xml',
+      scenario: opts.scenario ?? 'uas-call.xml',
       port: opts.uasPort,
       timeoutS: opts.timeoutS,
       extra: ['-max_recv_loops', '10000'],

@@ -1,6 +1,6 @@
 // Scaling benchmark: throughput of sipha at 1, 2, 4, … SIP workers (sip.workers) against Kamailio 5.6 with as many
 // UDP children, in the same run, for three loads — OPTIONS answered by the server (stateful), REGISTER (a new AoR
-// per request) and calls (INVITE…BYE through the proxy to SIPp callees). For each load and worker count, a fresh
+// per request) and calls (INVITE…BYE through the proxy to SIPp callees that answer 200 at once). For each load and worker count, a fresh
 // server of each and a ramp of offered rates (doubling, then bisecting; each step bounded in time, the rate split
 // among parallel SIPp clients): the best rate with < 1 % failed and the CPU the server's processes used. Prints a
 // table (load × workers: sipha/s, Kamailio/s, sipha / Kamailio, sipha's scaling rate_N / (N × rate_1)) and the goal
@@ -17,6 +17,7 @@ import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { SCENARIOS, writeInjection } from '../../src/lab/sipp.js';
 import {
+  answeringCalleeScenario,
   type Callee,
   KAMAILIO,
   NODE,
@@ -24,7 +25,6 @@ import {
   startCallee,
   startKamailio,
   startSipha,
-  tolerantCallScenario,
 } from '../local-servers.js';
 import { type LoadRun, type RampResult, ramp, type Step } from './load.js';
 
@@ -114,7 +114,9 @@ const ALL_LOADS: Load[] = [
     start: num('BENCH_START_CALLS', 250),
     rates: list(process.env.BENCH_RATES_CALLS),
     async prepare(server) {
-      // One SIPp callee per client (one SIPp would be the bottleneck), each its own AoR: bench0, bench1, …
+      // One SIPp callee per client (one SIPp would be the bottleneck), each its own AoR: bench0, bench1, …; they
+      // answer 200 without 180 (see answeringCalleeScenario).
+      const uas = answeringCalleeScenario(tmp);
       const callees: Callee[] = [];
       try {
         for (let i = 0; i < CLIENTS; i++) {
@@ -124,6 +126,7 @@ const ALL_LOADS: Load[] = [
               uasPort: port(),
               regPort: port(),
               timeoutS: 7200,
+              scenario: uas,
             }),
           );
         }
@@ -131,7 +134,7 @@ const ALL_LOADS: Load[] = [
         await Promise.all(callees.map((c) => c.stop()));
         throw err;
       }
-      const scenario = tolerantCallScenario(tmp);
+      const scenario = join(SCENARIOS, 'uac-call.xml');
       return {
         spec: (client) => ({ scenario, service: `bench${client}`, holdMs: 0 }),
         sippPids: () => callees.flatMap((c) => (c.pid === undefined ? [] : [c.pid])),
