@@ -4,12 +4,21 @@
 // at 1.33× and 2× that, and at the clean rate again — goodput, failures by cause, CPU of the server and of SIPp,
 // memory (PSS) and, for sipha, the event-loop delay p99 of each step. Prints two tables and writes
 // bench/results/throughput.json.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSipp, SCENARIOS, type SippSpec, writeInjection } from '../src/lab/sipp.js';
-import { answersOptions } from './options-probe.js';
+import {
+  type Callee,
+  CpuMeter,
+  pssMb,
+  type Running,
+  scenarioCopy as scenarioCopyIn,
+  startCallee as startCalleeAs,
+  startKamailio,
+  startSipha,
+  tolerantCallScenario,
+} from './local-servers.js';
 
 const STEP_S = Number(process.env.BENCH_STEP_S ?? 5);
 /** Steps of the overload sequence last longer: a step's memory and delay need time to settle. */
@@ -22,26 +31,8 @@ const CLEAN_RATE = Number(process.env.BENCH_CLEAN_RATE ?? 1500);
  */
 const KAM_SHM_MB = Number(process.env.BENCH_KAM_SHM_MB ?? 6144);
 const ONLY = process.env.BENCH_ONLY?.split(',');
-const CLI = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
 const ELD_PROBE = join(process.cwd(), 'dist', 'bench', 'eld-probe.js');
 const tmp = mkdtempSync(join(tmpdir(), 'sipha-bench-'));
-
-interface Running {
-  port: number;
-  stop(): Promise<void>;
-  /** The server's processes (Kamailio forks its workers). */
-  pids(): number[];
-  /** The event-loop delay since the last call (sipha only). */
-  loopDelay?(): Promise<LoopDelay | undefined>;
-  /** What the server wrote to stderr, last 4 KB. */
-  log(): string;
-}
-
-interface LoopDelay {
-  p99: number;
-  max: number;
-  mean: number;
-}
 
 interface Subject {
   name: string;
@@ -51,25 +42,18 @@ interface Subject {
 const sipha: Subject = {
   name: 'sipha',
   async start(port) {
-    const cfg = join(tmp, 'sipha.yaml');
-    writeFileSync(
-      cfg,
-      `sip:\n  listen: [udp://127.0.0.1:${port}]\n  domain: example.test\nlog: { level: warn }\n`,
-    );
     const eldFile = join(tmp, `eld-${port}.json`);
-    const running = await spawnServer(
-      process.execPath,
-      ['--import', ELD_PROBE, CLI, 'start', '--config', cfg],
-      port,
-      { SIPHA_ELD_FILE: eldFile },
-    );
+    const running = await startSipha(tmp, port, {
+      nodeArgs: ['--import', ELD_PROBE],
+      env: { SIPHA_ELD_FILE: eldFile },
+    });
     running.loopDelay = async () => {
       rmSync(eldFile, { force: true });
       for (const pid of running.pids()) process.kill(pid, 'SIGUSR2');
       for (let i = 0; i < 20; i++) {
         await new Promise((r) => setTimeout(r, 50));
         try {
-          return JSON.parse(readFileSync(eldFile, 'utf8')) as LoopDelay;
+          return JSON.parse(readFileSync(eldFile, 'utf8'));
         } catch {
           // not written yet
         }
@@ -82,68 +66,8 @@ const sipha: Subject = {
 
 const kamailio: Subject = {
   name: 'kamailio',
-  async start(port) {
-    const dir = mkdtempSync(join(tmp, 'kam-'));
-    const cfg = join(process.cwd(), 'bench', 'kamailio', 'kamailio.cfg');
-    return spawnServer(
-      'kamailio',
-      [
-        '-DD',
-        '-E',
-        '-f',
-        cfg,
-        '-l',
-        `udp:127.0.0.1:${port}`,
-        '-w',
-        dir,
-        '-P',
-        join(dir, 'pid'),
-        '-m',
-        String(KAM_SHM_MB),
-        '-M',
-        '64',
-      ],
-      port,
-    );
-  },
+  start: (port) => startKamailio(tmp, port, { shmMb: KAM_SHM_MB }),
 };
-
-async function spawnServer(
-  cmd: string,
-  args: string[],
-  port: number,
-  env: Record<string, string> = {},
-): Promise<Running> {
-  const child: ChildProcess = spawn(cmd, args, {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    detached: true,
-    env: { ...process.env, ...env },
-  });
-  let log = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    log = (log + d.toString()).slice(-4000);
-    if (/could not allocate/i.test(log)) starved = true;
-  });
-  let starved = false;
-  const deadline = Date.now() + 15_000;
-  while (!(await answersOptions(port))) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${cmd} did not start:\n${log}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    port,
-    pids: () => processTree(child.pid!),
-    log: () => (starved ? `${log}\n(could not allocate shared memory)` : log),
-    async stop() {
-      try {
-        process.kill(-child.pid!, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
-    },
-  };
-}
 
 let nextPort = 26000 + (process.pid % 1000) * 10;
 const port = () => nextPort++;
@@ -217,41 +141,12 @@ async function ramp(
 }
 
 function scenarioCopy(name: string, edit: (s: string) => string): string {
-  const file = join(tmp, name);
-  writeFileSync(file, edit(readFileSync(join(SCENARIOS, name.replace(/-sl|-tolerant/, '')), 'utf8')));
-  return file;
-}
-
-interface Callee {
-  /** The SIPp process, for its CPU time. */
-  pid: number | undefined;
-  stop(): Promise<void>;
+  return scenarioCopyIn(tmp, name, edit);
 }
 
 /** SIPp as the called phone, registered with the server as `bench` (what the call scenarios dial). */
-async function startCallee(server: Running, timeoutS: number): Promise<Callee> {
-  const uasPort = port();
-  const uas = runSipp(
-    { scenario: 'uas-call.xml', port: uasPort, timeoutS, extra: ['-max_recv_loops', '10000'] },
-    { timeoutMs: timeoutS * 1000 },
-  );
-  const stop = async () => {
-    uas.kill();
-    await uas.result;
-  };
-  const inf = writeInjection(join(tmp, `callee-${uasPort}.csv`), [`bench;${uasPort}`]);
-  const reg = await runSipp({
-    scenario: 'register.xml',
-    to: `127.0.0.1:${server.port}`,
-    inf,
-    calls: 1,
-    port: port(),
-  }).result;
-  if (reg.successful !== 1) {
-    await stop();
-    throw new Error('could not register the callee');
-  }
-  return { pid: uas.pid, stop };
+function startCallee(server: Running, timeoutS: number): Promise<Callee> {
+  return startCalleeAs(tmp, server, { aor: 'bench', uasPort: port(), regPort: port(), timeoutS });
 }
 
 const BENCHES: Record<
@@ -368,59 +263,6 @@ main()
 
 // ---- past capacity ----
 
-/** utime + stime of a process, in seconds (0 once it is gone). */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-/** Proportional set size, MB: shared pages divided among the processes that map them. */
-function pssMb(pid: number): number {
-  try {
-    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    return m === null ? 0 : Number(m[1]) / 1024;
-  } catch {
-    return 0;
-  }
-}
-
-/** `pid` and its descendants. */
-function processTree(root: number): number[] {
-  const parent = new Map<number, number>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const after = readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      parent.set(Number(d), Number(after[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const out = [root];
-  for (let i = 0; i < out.length; i++) for (const [p, pp] of parent) if (pp === out[i]) out.push(p);
-  return out;
-}
-
-/** CPU seconds of a set of processes, remembering the last reading of each so one that exits still counts. */
-class CpuMeter {
-  private readonly last = new Map<number, number>();
-  sample(pids: readonly number[]): void {
-    for (const pid of pids) {
-      const s = cpuSeconds(pid);
-      if (s > 0) this.last.set(pid, s);
-    }
-  }
-  total(): number {
-    let t = 0;
-    for (const v of this.last.values()) t += v;
-    return t;
-  }
-}
-
 async function overloadStep(
   server: Running,
   uasPid: number | undefined,
@@ -479,14 +321,9 @@ async function overloadStep(
   return step;
 }
 
-/**
- * The caller of the overload sequence: uac-call.xml with its 100 and 180 optional "globally", so a 180 that overtakes
- * nothing but arrives after the 200 (Kamailio's two workers can forward them out of order) is not a failed call.
- */
+/** The caller of the overload sequence (Kamailio's two workers can forward a 180 after the 200). */
 function callScenario(): string {
-  return scenarioCopy('uac-call-tolerant.xml', (s) =>
-    s.replace(/<recv response="(100|180)" optional="true"\/>/g, '<recv response="$1" optional="global"/>'),
-  );
+  return tolerantCallScenario(tmp);
 }
 
 /** Fresh server: the clean rate, 1.33× and 2× it, the clean rate again. */

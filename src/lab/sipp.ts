@@ -10,6 +10,8 @@ import type { Lab } from './lab.js';
 
 /** SIPp scenarios shipped with sipha (test/sipp/ in the source tree). */
 export const SCENARIOS = join(process.cwd(), 'test', 'sipp');
+/** The sipp binary: from PATH unless BENCH_SIPP names one (a benchmark carried to a machine without SIPp). */
+const SIPP = process.env.BENCH_SIPP ?? 'sipp';
 /** OPTIONS then REGISTER, one call each: the steady load of the HA tests and the failover benchmark. */
 export const OPTIONS_REGISTER = join(process.cwd(), 'test', 'ha', 'sipp', 'options-register.xml');
 
@@ -119,7 +121,7 @@ export function sipp(args: string[], opts: { timeoutMs?: number; wrap?: string[]
     err,
     '-nostdin',
   ];
-  const argv = [...(opts.wrap ?? []), 'sipp', ...full];
+  const argv = [...(opts.wrap ?? []), SIPP, ...full];
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
