@@ -1,5 +1,5 @@
 // The architecture's own rules, checked on the source tree: imports between the folders of src/ point one way
-// (`net` below all; `sip ← server ← {monitor, vip} ← ha ← mgmt ← app/cli`, `lab` beside `app`), so there is
+// (`net` below all; `sip ← server ← {monitor, vip} ← ha ← {mgmt, workers} ← app/cli`, `lab` beside `app`), so there is
 // no cycle between folders, and nothing imports the composition roots in src/app/ except the CLI.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';

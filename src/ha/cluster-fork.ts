@@ -21,5 +21,9 @@ export function clusterFork(w: WorkerSpec): ChildProcess {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   // cluster.fork adds process.env below these (and its own NODE_UNIQUE_ID).
-  return cluster.fork(w.env ?? {}).process;
+  const worker = cluster.fork(w.env ?? {});
+  // The cluster Worker re-emits its process's errors (an IPC write to a worker that just died: EPIPE); the
+  // supervisor hears them on the process itself, so here they must not become an uncaught exception.
+  worker.on('error', () => {});
+  return worker.process;
 }

@@ -10,7 +10,8 @@ import { workerIdentity } from '../../src/ha/worker-env.js';
 import type { NodeToWorker, SipCounters, WorkerToNode } from '../../src/ha/worker-ipc.js';
 
 const me = workerIdentity();
-if (me === undefined) throw new Error('fake pool worker started without its identity');
+// The test runner runs every file under dist/test, this one too: without a pool there is nothing to stand in for.
+if (me === undefined) process.exit(0);
 const { index, count, meshDir } = me;
 writeFileSync(join(meshDir, `worker-${index}`), `${index}/${count}`);
 const send = (m: WorkerToNode) => process.send?.(m);
