@@ -228,9 +228,10 @@ async function main(): Promise<void> {
     if (reported(c)) send(callEvent(c, Date.now()));
   });
 
-  // Before binding: from its first datagram on, what belongs to a sibling goes there.
-  await siblings?.start();
   await server.start();
+  // Only once this worker serves do its siblings see it up and steer to it (what it read before, it handled itself):
+  // a message steered to a worker still warming up would find no handler.
+  await siblings?.start();
   cluster?.start();
   started = true;
   // Replication binds its port before `ready`, so a port already taken fails the worker at once. With several

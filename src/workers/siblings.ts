@@ -71,7 +71,7 @@ export class WorkerSiblings {
     });
   }
 
-  /** Before the server binds: every message it receives from then on is steered. */
+  /** Once the server serves: from then on every message it receives is steered, and its siblings steer to it. */
   async start(): Promise<void> {
     this.keeper?.start();
     this.member?.start();
