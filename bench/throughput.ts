@@ -44,6 +44,8 @@ const sipha: Subject = {
   async start(port) {
     const eldFile = join(tmp, `eld-${port}.json`);
     const running = await startSipha(tmp, port, {
+      // One process, as the tables below describe (bench:scaling measures several workers).
+      workers: 1,
       nodeArgs: ['--import', ELD_PROBE],
       env: { SIPHA_ELD_FILE: eldFile },
     });
