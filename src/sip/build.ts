@@ -5,9 +5,24 @@ import { type SipRequest, SipResponse } from './message.js';
 import { parseNameAddr } from './name-addr.js';
 import { reasonPhrase } from './reasons.js';
 
+/**
+ * Random bytes drawn 4 KB at a time: one `randomBytes` call per token cost about 25 µs here (a quarter of the CPU an
+ * OPTIONS answer takes); a slice of a pool filled from the same source costs nothing.
+ */
+const POOL_BYTES = 4096;
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+
 /** A random token for To/From tags and Call-IDs (≥ 32 bits of randomness, §19.3). */
 export function randomToken(bytes = 8): string {
-  return randomBytes(bytes).toString('hex');
+  if (bytes > POOL_BYTES) return randomBytes(bytes).toString('hex');
+  if (poolAt + bytes > pool.length) {
+    pool = randomBytes(POOL_BYTES);
+    poolAt = 0;
+  }
+  const token = pool.toString('hex', poolAt, poolAt + bytes);
+  poolAt += bytes;
+  return token;
 }
 
 /**
