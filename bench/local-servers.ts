@@ -98,13 +98,14 @@ export async function startKamailio(dir: string, port: number, opts: KamailioOpt
   );
 }
 
-const children = new Set<ChildProcess>();
-// Whatever way the bench ends, no server stays behind.
+/** Server processes started by a benchmark: whatever way the bench ends, none stays behind. */
+export const children = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const c of children) killGroup(c, 'SIGKILL');
 });
 
-function killGroup(c: ChildProcess, signal: NodeJS.Signals): void {
+/** A signal to a server's whole process group (Kamailio's children, sipha's workers). */
+export function killGroup(c: ChildProcess, signal: NodeJS.Signals): void {
   try {
     process.kill(-c.pid!, signal);
   } catch {

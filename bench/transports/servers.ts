@@ -1,10 +1,11 @@
 // The two servers under test as child processes, each listening on udp, tls and wss on 127.0.0.1: sipha (its CLI with
 // a standalone YAML config) and Kamailio 5.6 (kamailio-tls.cfg, in the foreground). Ready when it answers an OPTIONS
 // over UDP; stopped with SIGTERM to its process group (Kamailio forks workers), and killed if the bench itself exits.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
+import { children, killGroup } from '../local-servers.js';
 import { answersOptions } from '../options-probe.js';
 import type { CertFiles } from './certs.js';
 import type { Transport } from './connection.js';
@@ -32,20 +33,6 @@ const KAM_SHM_MB = Number(process.env.BENCH_KAM_SHM_MB ?? 1024);
 const KAM_CHILDREN = Number(process.env.BENCH_KAM_CHILDREN ?? 2);
 const CLI = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
 const SRC = join(process.cwd(), 'bench', 'transports');
-
-const children = new Set<ChildProcess>();
-// Whatever way the bench ends, no server stays behind.
-process.on('exit', () => {
-  for (const c of children) killGroup(c, 'SIGKILL');
-});
-
-function killGroup(c: ChildProcess, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-c.pid!, signal);
-  } catch {
-    // already gone
-  }
-}
 
 export async function startSipha(
   dir: string,
