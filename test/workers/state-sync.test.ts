@@ -142,6 +142,25 @@ describe('state shared by the SIP workers of a node', () => {
     assert.equal(node.w(1).member?.synced, true);
   });
 
+  it("an outbound flow's binding (RFC 5626 instance and reg-id) stays one at every worker", async () => {
+    const node = new Node(3);
+    await settle();
+    node
+      .w(1)
+      .location.put({
+        ...binding('webrtc'),
+        instance: '<urn:uuid:00000000-0000-4000-8000-000000000001>',
+        regId: 1,
+      });
+    await settle();
+    for (let i = 0; i < 3; i++) {
+      const b = node
+        .w(i)
+        .location.findFlow('sip:webrtc@example.test', '<urn:uuid:00000000-0000-4000-8000-000000000001>', 1);
+      assert.ok(b !== undefined, `worker ${i} knows the flow`);
+    }
+  });
+
   it('the keeper alone expires, and the members hear it', async () => {
     const node = new Node(2);
     await settle();

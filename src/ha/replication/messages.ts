@@ -66,13 +66,18 @@ const STATES: readonly string[] = ['early', 'confirmed', 'terminated'];
 
 export function asWireBinding(v: unknown): WireBinding | undefined {
   if (!isRec(v)) return undefined;
-  const { aor, contact, q, ttl, age, callId, cseq, path, received } = v;
+  const { aor, contact, q, ttl, age, callId, cseq, path, received, instance, regId } = v;
   if (!isStr(aor) || !isStr(contact) || !isStr(callId)) return undefined;
   if (!isUint(q) || !isUint(ttl) || !isUint(age) || !isUint(cseq)) return undefined;
   if (!Array.isArray(path) || !path.every(isStr)) return undefined;
   if (received !== undefined && !isStr(received)) return undefined;
   const b: WireBinding = { aor, contact, q, ttl, age, callId, cseq, path };
   if (received !== undefined) b.received = received;
+  // SIP Outbound (RFC 5626): the binding stays the instance's flow on the other side; malformed, it is left out.
+  if (isStr(instance) && isUint(regId)) {
+    b.instance = instance;
+    b.regId = regId;
+  }
   return b;
 }
 
