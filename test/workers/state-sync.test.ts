@@ -145,13 +145,11 @@ describe('state shared by the SIP workers of a node', () => {
   it("an outbound flow's binding (RFC 5626 instance and reg-id) stays one at every worker", async () => {
     const node = new Node(3);
     await settle();
-    node
-      .w(1)
-      .location.put({
-        ...binding('webrtc'),
-        instance: '<urn:uuid:00000000-0000-4000-8000-000000000001>',
-        regId: 1,
-      });
+    node.w(1).location.put({
+      ...binding('webrtc'),
+      instance: '<urn:uuid:00000000-0000-4000-8000-000000000001>',
+      regId: 1,
+    });
     await settle();
     for (let i = 0; i < 3; i++) {
       const b = node
