@@ -10,8 +10,8 @@
 // everything it holds (a dump): a restarted keeper rebuilds the union from its members, and a restarted member
 // (empty) sends nothing. Then the keeper sends that member a snapshot.
 
-import { ReplicaApplier, ReplicationProtocolError } from '../ha/replication/applier.js';
-import { fromWireBinding, fromWireDialog, toWireBinding, toWireDialog } from '../ha/replication/convert.js';
+import { applyWireChange, ReplicaApplier, ReplicationProtocolError } from '../ha/replication/applier.js';
+import { toWireBinding, toWireDialog } from '../ha/replication/convert.js';
 import { asReplMessage, type WireChange } from '../ha/replication/messages.js';
 import type { ReplicatedStores } from '../ha/replication/replicated-stores.js';
 import { toWireChange } from '../ha/replication/replication-listener.js';
@@ -78,22 +78,7 @@ function dumpOf(stores: ReplicatedStores, clocks: Clocks): WireChange[] {
 function applyAll(stores: ReplicatedStores, changes: readonly WireChange[], clocks: Clocks): void {
   const m = clocks.mono();
   const e = clocks.epoch();
-  for (const c of changes) {
-    switch (c.k) {
-      case 'b':
-        stores.putBinding(fromWireBinding(c.b, m));
-        break;
-      case 'u':
-        stores.removeBinding(c.aor, c.contact);
-        break;
-      case 'd':
-        stores.putDialog(fromWireDialog(c.d, e));
-        break;
-      case 'e':
-        stores.removeDialog(c.id);
-        break;
-    }
-  }
+  for (const c of changes) applyWireChange(stores, c, m, e);
 }
 
 /** The changes of an `up`/`dump`, checked with the replication protocol's own shape checks. */

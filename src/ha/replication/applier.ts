@@ -13,6 +13,24 @@ export interface ApplierClocks {
 
 export class ReplicationProtocolError extends Error {}
 
+/** One change as the stream carries it, applied to the stores (`mono`, `epoch`: the receiver's clocks now). */
+export function applyWireChange(stores: ReplicatedStores, c: WireChange, mono: number, epoch: number): void {
+  switch (c.k) {
+    case 'b':
+      stores.putBinding(fromWireBinding(c.b, mono));
+      break;
+    case 'u':
+      stores.removeBinding(c.aor, c.contact);
+      break;
+    case 'd':
+      stores.putDialog(fromWireDialog(c.d, epoch));
+      break;
+    case 'e':
+      stores.removeDialog(c.id);
+      break;
+  }
+}
+
 type Phase = 'idle' | 'snapshot' | 'streaming';
 
 const bindingKey = (aor: string, contact: string) => `${aor}\n${contact}`;
@@ -105,20 +123,7 @@ export class ReplicaApplier {
         this.applied = c.s;
         continue;
       }
-      switch (c.k) {
-        case 'b':
-          this.stores.putBinding(fromWireBinding(c.b, mono));
-          break;
-        case 'u':
-          this.stores.removeBinding(c.aor, c.contact);
-          break;
-        case 'd':
-          this.stores.putDialog(fromWireDialog(c.d, epoch));
-          break;
-        case 'e':
-          this.stores.removeDialog(c.id);
-          break;
-      }
+      applyWireChange(this.stores, c, mono, epoch);
       this.applied = c.s;
       this.changesApplied++;
     }
